@@ -1,0 +1,1 @@
+//! Pure model of AgentCore Runtime VPC ENIs.
