@@ -1,0 +1,270 @@
+//! Session admission: which invocations the account's active-session quota (`maxVms`) lets through.
+//!
+//! Each `(runtime, runtimeSessionId)` pair is one microVM. A session starts with its first invocation,
+//! stays alive while it is used, and ends when it has been idle for the idle timeout, when it reaches its
+//! max lifetime, or when it is stopped. While the live sessions of the account equal the quota, an
+//! invocation that would start a new session is refused with `ServiceQuotaExceededException`.
+//! Invocations never change the ENI plan.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// AgentCore's default idle session timeout (`idleRuntimeSessionTimeout`).
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(900);
+/// AgentCore's default max session lifetime (`maxLifetime`).
+pub const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(28_800);
+/// The active-session quota the report's account had (ap-northeast-1, 2025).
+pub const DEFAULT_MAX_VMS: u32 = 500;
+
+/// The quota and timers that decide admission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionPolicy {
+    /// Live sessions allowed in the account at once.
+    pub max_vms: u32,
+    #[serde(with = "crate::secs")]
+    pub idle_timeout: Duration,
+    #[serde(with = "crate::secs")]
+    pub max_lifetime: Duration,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        Self { max_vms: DEFAULT_MAX_VMS, idle_timeout: DEFAULT_IDLE_TIMEOUT, max_lifetime: DEFAULT_MAX_LIFETIME }
+    }
+}
+
+/// What a call does to its session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "call", rename_all = "snake_case")]
+pub enum CallKind {
+    /// `InvokeAgentRuntime`, keeping the session busy (not idle) for `busy_for` after `at`.
+    Invoke {
+        #[serde(with = "crate::secs", default)]
+        busy_for: Duration,
+    },
+    /// `StopRuntimeSession`.
+    Stop,
+}
+
+/// One call of a schedule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Call {
+    #[serde(with = "crate::secs")]
+    pub at: Duration,
+    pub runtime: String,
+    pub session: String,
+    #[serde(flatten)]
+    pub kind: CallKind,
+}
+
+/// A schedule of calls. Session keys are interned as they are pushed, so admission itself is
+/// cheap for millions of calls.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(from = "Vec<Call>", into = "Vec<Call>")]
+pub struct Schedule {
+    calls: Vec<(Duration, u32, CallKind)>,
+    keys: Vec<(String, String)>,
+    index: HashMap<(String, String), u32>,
+}
+
+impl Schedule {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn with_capacity(calls: usize) -> Self {
+        Self { calls: Vec::with_capacity(calls), ..Self::default() }
+    }
+
+    /// Adds an invocation that keeps its session busy for `busy_for`.
+    pub fn invoke(&mut self, at: Duration, runtime: &str, session: &str, busy_for: Duration) {
+        self.push(at, runtime, session, CallKind::Invoke { busy_for });
+    }
+
+    /// Adds a `StopRuntimeSession`.
+    pub fn stop(&mut self, at: Duration, runtime: &str, session: &str) {
+        self.push(at, runtime, session, CallKind::Stop);
+    }
+
+    pub fn push(&mut self, at: Duration, runtime: &str, session: &str, kind: CallKind) {
+        let key = (runtime.to_owned(), session.to_owned());
+        let next = self.keys.len() as u32;
+        let id = *self.index.entry(key).or_insert_with_key(|k| {
+            self.keys.push(k.clone());
+            next
+        });
+        self.calls.push((at, id, kind));
+    }
+
+    pub fn len(&self) -> usize {
+        self.calls.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.calls.is_empty()
+    }
+
+    /// The `i`-th call as pushed.
+    pub fn call(&self, i: usize) -> Call {
+        let (at, id, kind) = self.calls[i];
+        let (runtime, session) = self.keys[id as usize].clone();
+        Call { at, runtime, session, kind }
+    }
+}
+
+impl From<Vec<Call>> for Schedule {
+    fn from(calls: Vec<Call>) -> Self {
+        let mut schedule = Schedule::with_capacity(calls.len());
+        for c in calls {
+            schedule.push(c.at, &c.runtime, &c.session, c.kind);
+        }
+        schedule
+    }
+}
+
+impl From<Schedule> for Vec<Call> {
+    fn from(schedule: Schedule) -> Self {
+        (0..schedule.len()).map(|i| schedule.call(i)).collect()
+    }
+}
+
+/// What happened to one call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Decision {
+    /// Served: by a session already alive, or by a new one.
+    Admitted { new_session: bool },
+    /// `ServiceQuotaExceededException`: a new session was needed and the quota was full.
+    Refused,
+    /// A stop; `ended` says whether a live session ended by it.
+    Stopped { ended: bool },
+}
+
+/// The live-session count from `at` on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LivePoint {
+    #[serde(with = "crate::secs")]
+    pub at: Duration,
+    pub live: u32,
+}
+
+/// The outcome of a schedule under a policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Admission {
+    /// One decision per call, in the order the calls were pushed.
+    pub decisions: Vec<Decision>,
+    pub admitted: u64,
+    pub refused: u64,
+    pub sessions_started: u64,
+    /// Sessions that ended by idle timeout or max lifetime (not by stop).
+    pub sessions_expired: u64,
+    pub peak_live: u32,
+    /// Live sessions over time: a point wherever the count changes.
+    pub live: Vec<LivePoint>,
+}
+
+impl Admission {
+    /// Live sessions at `at`.
+    pub fn live_at(&self, at: Duration) -> u32 {
+        match self.live.partition_point(|p| p.at <= at) {
+            0 => 0,
+            i => self.live[i - 1].live,
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Session {
+    live: bool,
+    started: Duration,
+    /// When it ends unless used again.
+    ends: Duration,
+}
+
+/// Predicts which calls of `schedule` are admitted under `policy`. Calls are taken in time order
+/// (pushed order among equal times); a session whose end time equals a call's time has ended.
+pub fn admit(policy: &SessionPolicy, schedule: &Schedule) -> Admission {
+    let calls = &schedule.calls;
+    let mut order: Vec<u32> = (0..calls.len() as u32).collect();
+    if !calls.is_sorted_by_key(|c| c.0) {
+        order.sort_by_key(|&i| calls[i as usize].0);
+    }
+
+    let mut sessions =
+        vec![Session { live: false, started: Duration::ZERO, ends: Duration::ZERO }; schedule.keys.len()];
+    let mut endings: BinaryHeap<Reverse<(Duration, u32)>> = BinaryHeap::new();
+    let mut decisions = vec![Decision::Refused; calls.len()];
+    let mut live: u32 = 0;
+    let mut series: Vec<LivePoint> = Vec::new();
+    let mut out = Admission {
+        decisions: Vec::new(),
+        admitted: 0,
+        refused: 0,
+        sessions_started: 0,
+        sessions_expired: 0,
+        peak_live: 0,
+        live: Vec::new(),
+    };
+    let record = |series: &mut Vec<LivePoint>, at: Duration, live: u32| match series.last_mut() {
+        Some(last) if last.at == at => last.live = live,
+        _ => series.push(LivePoint { at, live }),
+    };
+
+    for i in order {
+        let (at, id, kind) = calls[i as usize];
+        // End every session whose time is up, at the time it ended.
+        while let Some(&Reverse((ends, s))) = endings.peek() {
+            if ends > at {
+                break;
+            }
+            endings.pop();
+            let session = &mut sessions[s as usize];
+            if session.live && session.ends == ends {
+                session.live = false;
+                live -= 1;
+                out.sessions_expired += 1;
+                record(&mut series, ends, live);
+            }
+        }
+        let session = &mut sessions[id as usize];
+        decisions[i as usize] = match kind {
+            CallKind::Stop => {
+                let ended = session.live;
+                if ended {
+                    session.live = false;
+                    live -= 1;
+                    record(&mut series, at, live);
+                }
+                Decision::Stopped { ended }
+            }
+            CallKind::Invoke { busy_for } => {
+                let new_session = !session.live;
+                if new_session {
+                    if live >= policy.max_vms {
+                        out.refused += 1;
+                        continue;
+                    }
+                    *session = Session { live: true, started: at, ends: at };
+                    live += 1;
+                    out.sessions_started += 1;
+                    out.peak_live = out.peak_live.max(live);
+                    record(&mut series, at, live);
+                }
+                let idle_end = (at + busy_for + policy.idle_timeout).max(session.ends);
+                let ends = idle_end.min(session.started + policy.max_lifetime);
+                if ends != session.ends || new_session {
+                    session.ends = ends;
+                    endings.push(Reverse((ends, id)));
+                }
+                out.admitted += 1;
+                Decision::Admitted { new_session }
+            }
+        };
+    }
+    out.decisions = decisions;
+    out.live = series;
+    out
+}

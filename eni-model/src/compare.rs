@@ -1,0 +1,174 @@
+//! `compare`: observed ENIs held against what the model expects, as a verdict that reads like a diff.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{SecurityGroupId, SubnetId};
+use crate::network::EniKey;
+
+/// The interface type EC2 reports for AgentCore Runtime ENIs.
+pub const AGENTIC_AI: &str = "agentic_ai";
+
+/// An ENI as `DescribeNetworkInterfaces` shows it (the fields the model judges, plus what a person
+/// needs to find it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObservedEni {
+    pub id: String,
+    pub subnet: SubnetId,
+    pub security_groups: Vec<SecurityGroupId>,
+    pub interface_type: String,
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_ip: Option<String>,
+}
+
+impl ObservedEni {
+    /// The sharing key this ENI serves.
+    pub fn key(&self) -> EniKey {
+        EniKey::new(self.subnet.clone(), self.security_groups.iter().cloned())
+    }
+}
+
+/// What an observation should show: each required key exactly once, each optional key (an ENI that
+/// may be lingering) at most once, nothing else.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Expected {
+    pub required: BTreeSet<EniKey>,
+    pub optional: BTreeSet<EniKey>,
+}
+
+impl Expected {
+    /// The fewest ENIs that match.
+    pub fn min(&self) -> usize {
+        self.required.len()
+    }
+
+    /// The most ENIs that match.
+    pub fn max(&self) -> usize {
+        self.required.len() + self.optional.difference(&self.required).count()
+    }
+}
+
+/// An ENI that matched an expected key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatchedKey {
+    pub key: EniKey,
+    pub eni: ObservedEni,
+    /// The key was only optional (a lingering ENI that has not vanished yet).
+    pub lingering: bool,
+}
+
+/// Why an observed ENI matches nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Unexpected {
+    /// No runtime uses its subnet and security-group set.
+    UnknownKey { eni: ObservedEni },
+    /// Its interface type is not `agentic_ai`.
+    WrongType { eni: ObservedEni },
+    /// A second (third, …) ENI on a key that should have one.
+    Extra { eni: ObservedEni },
+}
+
+impl Unexpected {
+    pub fn eni(&self) -> &ObservedEni {
+        match self {
+            Unexpected::UnknownKey { eni } | Unexpected::WrongType { eni } | Unexpected::Extra { eni } => eni,
+        }
+    }
+}
+
+/// The result of [`compare`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub expected_min: usize,
+    pub expected_max: usize,
+    pub observed: usize,
+    pub matched: Vec<MatchedKey>,
+    /// Required keys with no ENI.
+    pub missing: Vec<EniKey>,
+    pub unexpected: Vec<Unexpected>,
+}
+
+impl Verdict {
+    /// Everything required is there once, and nothing else is.
+    pub fn is_match(&self) -> bool {
+        self.missing.is_empty() && self.unexpected.is_empty()
+    }
+}
+
+/// Holds `observed` against `expected`. ENIs are taken in id order, so the verdict does not depend
+/// on the order EC2 listed them in.
+pub fn compare(expected: &Expected, observed: &[ObservedEni]) -> Verdict {
+    let mut by_key: BTreeMap<EniKey, Vec<&ObservedEni>> = BTreeMap::new();
+    let mut unexpected = Vec::new();
+    for eni in observed {
+        if eni.interface_type != AGENTIC_AI {
+            unexpected.push(Unexpected::WrongType { eni: eni.clone() });
+        } else {
+            by_key.entry(eni.key()).or_default().push(eni);
+        }
+    }
+    let mut matched = Vec::new();
+    for (key, mut enis) in by_key {
+        enis.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        let required = expected.required.contains(&key);
+        if !required && !expected.optional.contains(&key) {
+            unexpected.extend(enis.into_iter().map(|eni| Unexpected::UnknownKey { eni: eni.clone() }));
+            continue;
+        }
+        let mut enis = enis.into_iter();
+        if let Some(first) = enis.next() {
+            matched.push(MatchedKey { key, eni: first.clone(), lingering: !required });
+        }
+        unexpected.extend(enis.map(|eni| Unexpected::Extra { eni: eni.clone() }));
+    }
+    let present: BTreeSet<&EniKey> = matched.iter().map(|m| &m.key).collect();
+    let missing = expected.required.iter().filter(|k| !present.contains(k)).cloned().collect();
+    unexpected.sort_by(|a, b| a.eni().id.cmp(&b.eni().id));
+    Verdict {
+        expected_min: expected.min(),
+        expected_max: expected.max(),
+        observed: observed.len(),
+        matched,
+        missing,
+        unexpected,
+    }
+}
+
+fn describe(eni: &ObservedEni) -> String {
+    let ip = eni.private_ip.as_deref().unwrap_or("-");
+    format!("{} {} {} {}", eni.id, ip, eni.interface_type, eni.status)
+}
+
+impl fmt::Display for Verdict {
+    /// A diff: `=` matched, `~` matched a lingering key, `-` missing, `+` unexpected.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let range = if self.expected_min == self.expected_max {
+            self.expected_min.to_string()
+        } else {
+            format!("{}..={}", self.expected_min, self.expected_max)
+        };
+        let verdict = if self.is_match() { "match" } else { "MISMATCH" };
+        writeln!(f, "ENIs: expected {range}, observed {}: {verdict}", self.observed)?;
+        for m in &self.matched {
+            let mark = if m.lingering { "~" } else { "=" };
+            let note = if m.lingering { " (lingering)" } else { "" };
+            writeln!(f, "{mark} {}  {}{note}", m.key, describe(&m.eni))?;
+        }
+        for key in &self.missing {
+            writeln!(f, "- {key}  (missing: a runtime uses this subnet and security-group set)")?;
+        }
+        for u in &self.unexpected {
+            let (eni, why) = match u {
+                Unexpected::UnknownKey { eni } => (eni, "no runtime uses this subnet and security-group set"),
+                Unexpected::WrongType { eni } => (eni, "interface type is not agentic_ai"),
+                Unexpected::Extra { eni } => (eni, "a second ENI for one subnet and security-group set"),
+            };
+            writeln!(f, "+ {}  {}  ({why})", eni.key(), describe(eni))?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,291 @@
+//! What the API accepts as a runtime's network: the inventory of subnets and security groups, the
+//! `networkConfiguration` of a runtime, its validation, and the ENI key it maps to.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+
+use ipnet::Ipv4Net;
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{AzId, IdError, SecurityGroupId, SubnetId, VpcId};
+use crate::regions::supported_az_ids;
+
+/// The limits of the AgentCore API model: 1 to 16 subnets and 1 to 16 security groups per runtime.
+pub const MAX_SUBNETS: usize = 16;
+/// See [`MAX_SUBNETS`].
+pub const MAX_SECURITY_GROUPS: usize = 16;
+
+/// A subnet as EC2 describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subnet {
+    pub id: SubnetId,
+    pub vpc: VpcId,
+    pub az_id: AzId,
+    pub cidr: Ipv4Net,
+}
+
+/// A security group and the VPC it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityGroup {
+    pub id: SecurityGroupId,
+    pub vpc: VpcId,
+}
+
+/// What exists in the account and region: what runtime networks are checked against.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Inventory {
+    /// The region, e.g. `us-east-1`; decides which AZ ids AgentCore accepts.
+    pub region: String,
+    pub subnets: Vec<Subnet>,
+    pub security_groups: Vec<SecurityGroup>,
+    /// Addresses already taken in a subnet by things other than AgentCore ENIs (instances, NAT
+    /// gateways, other ENIs). Subnets not listed are taken as empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ips_in_use: Vec<(SubnetId, u32)>,
+}
+
+impl Inventory {
+    pub fn new(region: impl Into<String>) -> Self {
+        Self { region: region.into(), ..Self::default() }
+    }
+
+    pub fn with_subnet(mut self, subnet: Subnet) -> Self {
+        self.subnets.push(subnet);
+        self
+    }
+
+    pub fn with_security_group(mut self, security_group: SecurityGroup) -> Self {
+        self.security_groups.push(security_group);
+        self
+    }
+}
+
+/// A runtime's `networkConfiguration`, checked for form (mode, id formats) but not yet against the
+/// inventory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "networkMode", rename_all = "UPPERCASE")]
+pub enum RuntimeNetwork {
+    /// Public mode: AgentCore's own network; no ENI in the customer's VPC.
+    Public,
+    /// VPC mode: ENIs in the given subnets, with the given security groups.
+    Vpc {
+        subnets: Vec<SubnetId>,
+        #[serde(rename = "securityGroups")]
+        security_groups: Vec<SecurityGroupId>,
+    },
+}
+
+impl RuntimeNetwork {
+    /// A VPC-mode network from ids as text, checking their format.
+    pub fn vpc<S: AsRef<str>, G: AsRef<str>>(
+        subnets: impl IntoIterator<Item = S>,
+        security_groups: impl IntoIterator<Item = G>,
+    ) -> Result<Self, NetworkError> {
+        Self::from_api("VPC", Some((subnets, security_groups)))
+    }
+
+    /// The network as the API receives it: `networkMode` and the optional `networkModeConfig`
+    /// (subnets, security groups). Checks what the API checks before looking anything up.
+    pub fn from_api<S: AsRef<str>, G: AsRef<str>>(
+        mode: &str,
+        config: Option<(impl IntoIterator<Item = S>, impl IntoIterator<Item = G>)>,
+    ) -> Result<Self, NetworkError> {
+        match (mode, config) {
+            ("PUBLIC", None) => Ok(Self::Public),
+            ("PUBLIC", Some(_)) => Err(NetworkError::ConfigInPublicMode),
+            ("VPC", None) => Err(NetworkError::MissingVpcConfig),
+            ("VPC", Some((subnets, security_groups))) => {
+                let subnets = subnets.into_iter().map(|s| SubnetId::new(s.as_ref())).collect::<Result<Vec<_>, _>>()?;
+                let security_groups = security_groups
+                    .into_iter()
+                    .map(|s| SecurityGroupId::new(s.as_ref()))
+                    .collect::<Result<Vec<_>, _>>()?;
+                check_counts(subnets.len(), security_groups.len())?;
+                Ok(Self::Vpc { subnets, security_groups })
+            }
+            (other, _) => Err(NetworkError::UnknownMode(other.to_string())),
+        }
+    }
+}
+
+fn check_counts(subnets: usize, security_groups: usize) -> Result<(), NetworkError> {
+    if !(1..=MAX_SUBNETS).contains(&subnets) {
+        return Err(NetworkError::SubnetCount(subnets));
+    }
+    if !(1..=MAX_SECURITY_GROUPS).contains(&security_groups) {
+        return Err(NetworkError::SecurityGroupCount(security_groups));
+    }
+    Ok(())
+}
+
+/// Why a runtime's network would be refused. Each message says what is wrong and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NetworkError {
+    #[error("NetworkModeConfig is required for VPC mode: give at least one subnet and one security group")]
+    MissingVpcConfig,
+    #[error("networkModeConfig is only accepted with networkMode VPC: drop it, or set networkMode to VPC")]
+    ConfigInPublicMode,
+    #[error("networkMode `{0}` is not PUBLIC or VPC")]
+    UnknownMode(String),
+    #[error(transparent)]
+    BadId(#[from] IdError),
+    #[error("a VPC runtime takes 1 to {MAX_SUBNETS} subnets, got {0}: list between 1 and {MAX_SUBNETS} subnet ids")]
+    SubnetCount(usize),
+    #[error(
+        "a VPC runtime takes 1 to {MAX_SECURITY_GROUPS} security groups, got {0}: list between 1 and {MAX_SECURITY_GROUPS} security group ids"
+    )]
+    SecurityGroupCount(usize),
+    #[error("subnet {0} does not exist in this account and region: check the id, or create the subnet first")]
+    UnknownSubnet(SubnetId),
+    #[error("security group {0} does not exist in this account and region: check the id, or create the group first")]
+    UnknownSecurityGroup(SecurityGroupId),
+    #[error(
+        "the subnets and security groups of one runtime must all be in one VPC, but {first} is in {first_vpc} and {second} is in {second_vpc}: pick subnets and groups of the same VPC"
+    )]
+    MixedVpcs { first: String, first_vpc: VpcId, second: String, second_vpc: VpcId },
+    #[error(
+        "subnet {subnet} is in zone {az_id}, where AgentCore Runtime does not run in {region}: use subnets in {supported}"
+    )]
+    UnsupportedAz { subnet: SubnetId, az_id: AzId, region: String, supported: String },
+    #[error("AgentCore Runtime VPC mode is not known to be available in region `{0}`: use a supported region")]
+    UnsupportedRegion(String),
+}
+
+/// The ENI sharing key: AgentCore shares one ENI per subnet among all runtimes with the same *set*
+/// of security groups (order and duplicates do not matter).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct EniKey {
+    pub subnet: SubnetId,
+    pub security_groups: BTreeSet<SecurityGroupId>,
+}
+
+impl EniKey {
+    pub fn new(subnet: SubnetId, security_groups: impl IntoIterator<Item = SecurityGroupId>) -> Self {
+        Self { subnet, security_groups: security_groups.into_iter().collect() }
+    }
+}
+
+impl fmt::Display for EniKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} [", self.subnet)?;
+        for (i, sg) in self.security_groups.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{sg}")?;
+        }
+        f.write_str("]")
+    }
+}
+
+/// A VPC network that passed validation, in set form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    pub vpc: VpcId,
+    pub subnets: BTreeSet<SubnetId>,
+    pub security_groups: BTreeSet<SecurityGroupId>,
+}
+
+impl Placement {
+    /// The ENI keys this network needs: one per subnet.
+    pub fn keys(&self) -> impl Iterator<Item = EniKey> + '_ {
+        self.subnets
+            .iter()
+            .map(|subnet| EniKey { subnet: subnet.clone(), security_groups: self.security_groups.clone() })
+    }
+}
+
+/// Checks `network` against `inventory` as the service does: the subnets and groups exist, sit in one
+/// VPC, and every subnet is in a zone AgentCore supports in the region. `Ok(None)` for public mode.
+pub fn validate(inventory: &Inventory, network: &RuntimeNetwork) -> Result<Option<Placement>, NetworkError> {
+    InventoryIndex::new(inventory)?.validate(network)
+}
+
+/// A checked VPC network: its VPC, and the sorted, distinct indices of its subnets and security groups
+/// in the inventory.
+pub(crate) type Checked = (VpcId, Vec<usize>, Vec<usize>);
+
+/// Lookups over an [`Inventory`], built once and reused for many runtimes.
+pub(crate) struct InventoryIndex<'a> {
+    pub(crate) inventory: &'a Inventory,
+    pub(crate) subnets: HashMap<&'a str, usize>,
+    security_groups: HashMap<&'a str, usize>,
+    supported: &'static [&'static str],
+}
+
+impl<'a> InventoryIndex<'a> {
+    pub(crate) fn new(inventory: &'a Inventory) -> Result<Self, NetworkError> {
+        let supported = supported_az_ids(&inventory.region)
+            .ok_or_else(|| NetworkError::UnsupportedRegion(inventory.region.clone()))?;
+        let subnets = inventory.subnets.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
+        let security_groups = inventory.security_groups.iter().enumerate().map(|(i, g)| (g.id.as_str(), i)).collect();
+        Ok(Self { inventory, subnets, security_groups, supported })
+    }
+
+    pub(crate) fn subnet(&self, id: &SubnetId) -> Result<(usize, &'a Subnet), NetworkError> {
+        let i = *self.subnets.get(id.as_str()).ok_or_else(|| NetworkError::UnknownSubnet(id.clone()))?;
+        Ok((i, &self.inventory.subnets[i]))
+    }
+
+    pub(crate) fn security_group(&self, id: &SecurityGroupId) -> Result<(usize, &'a SecurityGroup), NetworkError> {
+        let i = *self.security_groups.get(id.as_str()).ok_or_else(|| NetworkError::UnknownSecurityGroup(id.clone()))?;
+        Ok((i, &self.inventory.security_groups[i]))
+    }
+
+    /// Checks one network and returns the VPC with the (subnet, security group) indices it uses,
+    /// each sorted and without duplicates.
+    pub(crate) fn check(&self, network: &RuntimeNetwork) -> Result<Option<Checked>, NetworkError> {
+        let RuntimeNetwork::Vpc { subnets, security_groups } = network else {
+            return Ok(None);
+        };
+        check_counts(subnets.len(), security_groups.len())?;
+        let mut first: Option<(String, &VpcId)> = None;
+        let mut same_vpc = |what: &str, vpc: &'a VpcId| match &first {
+            None => {
+                first = Some((what.to_string(), vpc));
+                Ok(())
+            }
+            Some((_, v)) if *v == vpc => Ok(()),
+            Some((name, v)) => Err(NetworkError::MixedVpcs {
+                first: name.clone(),
+                first_vpc: (*v).clone(),
+                second: what.to_string(),
+                second_vpc: vpc.clone(),
+            }),
+        };
+        let mut subnet_ix = Vec::with_capacity(subnets.len());
+        for id in subnets {
+            let (i, subnet) = self.subnet(id)?;
+            same_vpc(id.as_str(), &subnet.vpc)?;
+            if !self.supported.contains(&subnet.az_id.as_str()) {
+                return Err(NetworkError::UnsupportedAz {
+                    subnet: id.clone(),
+                    az_id: subnet.az_id.clone(),
+                    region: self.inventory.region.clone(),
+                    supported: self.supported.join(", "),
+                });
+            }
+            subnet_ix.push(i);
+        }
+        let mut group_ix = Vec::with_capacity(security_groups.len());
+        for id in security_groups {
+            let (i, group) = self.security_group(id)?;
+            same_vpc(id.as_str(), &group.vpc)?;
+            group_ix.push(i);
+        }
+        subnet_ix.sort_unstable();
+        subnet_ix.dedup();
+        group_ix.sort_unstable();
+        group_ix.dedup();
+        let vpc = self.inventory.subnets[subnet_ix[0]].vpc.clone();
+        Ok(Some((vpc, subnet_ix, group_ix)))
+    }
+
+    pub(crate) fn validate(&self, network: &RuntimeNetwork) -> Result<Option<Placement>, NetworkError> {
+        Ok(self.check(network)?.map(|(vpc, subnets, groups)| Placement {
+            vpc,
+            subnets: subnets.iter().map(|&i| self.inventory.subnets[i].id.clone()).collect(),
+            security_groups: groups.iter().map(|&i| self.inventory.security_groups[i].id.clone()).collect(),
+        }))
+    }
+}

@@ -1,0 +1,281 @@
+//! `plan`: the ENIs a set of runtimes needs, and what that costs each subnet in IP addresses.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::fmt;
+
+use ipnet::Ipv4Net;
+use serde::{Deserialize, Serialize};
+
+use crate::compare::Expected;
+use crate::ids::{AzId, SubnetId, VpcId};
+use crate::network::{EniKey, Inventory, InventoryIndex, NetworkError, RuntimeNetwork};
+
+/// Addresses AWS reserves in every subnet: network, VPC router, DNS, future use, broadcast.
+pub const RESERVED_IPS_PER_SUBNET: u32 = 5;
+/// The default regional quota of network interfaces (adjustable).
+pub const DEFAULT_ENI_QUOTA: u32 = 5_000;
+
+/// A runtime as the plan sees it: a name and its network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Runtime {
+    pub name: String,
+    pub network: RuntimeNetwork,
+}
+
+impl Runtime {
+    pub fn new(name: impl Into<String>, network: RuntimeNetwork) -> Self {
+        Self { name: name.into(), network }
+    }
+}
+
+/// Thresholds for the plan's warnings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanOptions {
+    /// Network interfaces allowed in the region (EC2 quota, default 5,000).
+    pub eni_quota: u32,
+    /// Warn when a subnet would keep less than this share of its usable addresses free.
+    pub low_headroom_fraction: f64,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        Self { eni_quota: DEFAULT_ENI_QUOTA, low_headroom_fraction: 0.10 }
+    }
+}
+
+/// The ENIs a set of runtimes needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EniPlan {
+    /// One entry per ENI, sorted by key.
+    pub enis: Vec<PlannedEni>,
+    /// The subnets that get at least one ENI, sorted by id.
+    pub subnets: Vec<SubnetUsage>,
+    /// ENIs and runtimes per VPC, sorted by id.
+    pub vpcs: Vec<VpcUsage>,
+    /// ENIs in the account (this region).
+    pub total_enis: usize,
+    /// Runtimes in public mode: they need no ENI.
+    pub public_runtimes: Vec<String>,
+    pub warnings: Vec<Warning>,
+}
+
+/// One ENI of the plan and the runtimes that share it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedEni {
+    pub key: EniKey,
+    pub vpc: VpcId,
+    pub az_id: AzId,
+    pub runtimes: Vec<String>,
+}
+
+/// A subnet's addresses under the plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubnetUsage {
+    pub subnet: SubnetId,
+    pub vpc: VpcId,
+    pub az_id: AzId,
+    pub cidr: Ipv4Net,
+    /// Addresses in the CIDR less the 5 AWS reserves.
+    pub usable_ips: u32,
+    /// Addresses taken by other things (from the inventory).
+    pub other_ips_in_use: u32,
+    /// AgentCore ENIs planned here (one address each).
+    pub agentcore_enis: u32,
+    /// Addresses left after the plan; negative when the subnet runs out.
+    pub headroom: i64,
+}
+
+/// ENIs and runtimes per VPC.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VpcUsage {
+    pub vpc: VpcId,
+    pub enis: usize,
+    pub runtimes: usize,
+}
+
+/// Something the plan allows but a platform team should hear about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Warning {
+    /// The subnet has fewer free addresses than the plan needs.
+    SubnetOutOfIps { subnet: SubnetId, needed: u32, available: i64 },
+    /// The subnet keeps less than the configured share of its addresses free.
+    SubnetLowOnIps { subnet: SubnetId, headroom: i64, usable: u32 },
+    /// All subnets of a runtime sit in one zone: one zone's outage takes it down.
+    SingleAz { runtime: String, az_id: AzId },
+    /// More ENIs than the regional network-interface quota.
+    EniQuotaExceeded { planned: usize, quota: u32 },
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Warning::SubnetOutOfIps { subnet, needed, available } => write!(
+                f,
+                "subnet {subnet} needs {needed} addresses for AgentCore ENIs but has {available} free: use a larger subnet or spread runtimes over more subnets"
+            ),
+            Warning::SubnetLowOnIps { subnet, headroom, usable } => {
+                write!(f, "subnet {subnet} keeps only {headroom} of {usable} usable addresses free after the plan")
+            }
+            Warning::SingleAz { runtime, az_id } => {
+                write!(f, "runtime `{runtime}` has all its subnets in {az_id}: add a subnet in a second zone")
+            }
+            Warning::EniQuotaExceeded { planned, quota } => write!(
+                f,
+                "the plan needs {planned} ENIs, above the regional quota of {quota} network interfaces: request a quota increase first"
+            ),
+        }
+    }
+}
+
+/// Why a set of runtimes cannot be planned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    #[error("runtime `{runtime}`: {error}")]
+    Network { runtime: String, error: Box<NetworkError> },
+    #[error("runtime name `{0}` is used twice: runtime names are unique per account and region")]
+    DuplicateRuntime(String),
+    #[error(transparent)]
+    Inventory(Box<NetworkError>),
+}
+
+/// The ENIs `runtimes` need in `inventory`, with default warning thresholds.
+pub fn plan(inventory: &Inventory, runtimes: &[Runtime]) -> Result<EniPlan, PlanError> {
+    plan_with(inventory, runtimes, &PlanOptions::default())
+}
+
+/// The ENIs `runtimes` need in `inventory`.
+pub fn plan_with(inventory: &Inventory, runtimes: &[Runtime], options: &PlanOptions) -> Result<EniPlan, PlanError> {
+    let index = InventoryIndex::new(inventory).map_err(|e| PlanError::Inventory(Box::new(e)))?;
+
+    // Keys are interned as (subnet index, security-group-set index): cheap to hash for large plans.
+    let mut group_sets: HashMap<Vec<usize>, usize> = HashMap::new();
+    let mut key_users: HashMap<(usize, usize), Vec<usize>> = HashMap::new();
+    let mut vpc_runtimes: BTreeMap<&VpcId, usize> = BTreeMap::new();
+    let mut names = HashSet::with_capacity(runtimes.len());
+    let mut public_runtimes = Vec::new();
+    let mut warnings = Vec::new();
+
+    for (r, runtime) in runtimes.iter().enumerate() {
+        if !names.insert(runtime.name.as_str()) {
+            return Err(PlanError::DuplicateRuntime(runtime.name.clone()));
+        }
+        let checked = index
+            .check(&runtime.network)
+            .map_err(|error| PlanError::Network { runtime: runtime.name.clone(), error: Box::new(error) })?;
+        let Some((_, subnets, groups)) = checked else {
+            public_runtimes.push(runtime.name.clone());
+            continue;
+        };
+        let first_subnet = &inventory.subnets[subnets[0]];
+        *vpc_runtimes.entry(&first_subnet.vpc).or_default() += 1;
+        if subnets.iter().all(|&s| inventory.subnets[s].az_id == first_subnet.az_id) {
+            warnings.push(Warning::SingleAz { runtime: runtime.name.clone(), az_id: first_subnet.az_id.clone() });
+        }
+        let next = group_sets.len();
+        let set = *group_sets.entry(groups).or_insert(next);
+        for s in subnets {
+            key_users.entry((s, set)).or_default().push(r);
+        }
+    }
+
+    let mut sets_by_index = vec![BTreeSet::new(); group_sets.len()];
+    for (groups, i) in group_sets {
+        sets_by_index[i] = groups.iter().map(|&g| inventory.security_groups[g].id.clone()).collect();
+    }
+
+    let mut enis: Vec<PlannedEni> = key_users
+        .into_iter()
+        .map(|((s, set), users)| {
+            let subnet = &inventory.subnets[s];
+            PlannedEni {
+                key: EniKey { subnet: subnet.id.clone(), security_groups: sets_by_index[set].clone() },
+                vpc: subnet.vpc.clone(),
+                az_id: subnet.az_id.clone(),
+                runtimes: users.into_iter().map(|r| runtimes[r].name.clone()).collect(),
+            }
+        })
+        .collect();
+    enis.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+
+    let subnets = subnet_usage(&index, &enis, options, &mut warnings);
+    let mut vpc_enis: BTreeMap<&VpcId, usize> = BTreeMap::new();
+    for eni in &enis {
+        *vpc_enis.entry(&eni.vpc).or_default() += 1;
+    }
+    let vpcs = vpc_enis
+        .iter()
+        .map(|(vpc, &enis)| VpcUsage {
+            vpc: (*vpc).clone(),
+            enis,
+            runtimes: vpc_runtimes.get(vpc).copied().unwrap_or(0),
+        })
+        .collect();
+    if enis.len() > options.eni_quota as usize {
+        warnings.push(Warning::EniQuotaExceeded { planned: enis.len(), quota: options.eni_quota });
+    }
+
+    Ok(EniPlan { total_enis: enis.len(), enis, subnets, vpcs, public_runtimes, warnings })
+}
+
+fn subnet_usage(
+    index: &InventoryIndex<'_>,
+    enis: &[PlannedEni],
+    options: &PlanOptions,
+    warnings: &mut Vec<Warning>,
+) -> Vec<SubnetUsage> {
+    let inventory = index.inventory;
+    let mut per_subnet: BTreeMap<&SubnetId, u32> = BTreeMap::new();
+    for eni in enis {
+        *per_subnet.entry(&eni.key.subnet).or_default() += 1;
+    }
+    let other: HashMap<&SubnetId, u32> = inventory.ips_in_use.iter().map(|(s, n)| (s, *n)).collect();
+    per_subnet
+        .into_iter()
+        .map(|(id, agentcore_enis)| {
+            let (_, subnet) = index.subnet(id).expect("planned ENIs only use known subnets");
+            let usable_ips = usable_ips(subnet.cidr);
+            let other_ips_in_use = other.get(id).copied().unwrap_or(0);
+            let free_before = i64::from(usable_ips) - i64::from(other_ips_in_use);
+            let headroom = free_before - i64::from(agentcore_enis);
+            if headroom < 0 {
+                warnings.push(Warning::SubnetOutOfIps {
+                    subnet: id.clone(),
+                    needed: agentcore_enis,
+                    available: free_before,
+                });
+            } else if (headroom as f64) < f64::from(usable_ips) * options.low_headroom_fraction {
+                warnings.push(Warning::SubnetLowOnIps { subnet: id.clone(), headroom, usable: usable_ips });
+            }
+            SubnetUsage {
+                subnet: id.clone(),
+                vpc: subnet.vpc.clone(),
+                az_id: subnet.az_id.clone(),
+                cidr: subnet.cidr,
+                usable_ips,
+                other_ips_in_use,
+                agentcore_enis,
+                headroom,
+            }
+        })
+        .collect()
+}
+
+/// Addresses a subnet can hand out: its size less the 5 AWS reserves (0 for /29 and smaller never
+/// happens in EC2, which allows /16 to /28).
+pub fn usable_ips(cidr: Ipv4Net) -> u32 {
+    let size = 1u64 << (32 - u32::from(cidr.prefix_len()));
+    size.saturating_sub(u64::from(RESERVED_IPS_PER_SUBNET)).min(u64::from(u32::MAX)) as u32
+}
+
+impl EniPlan {
+    /// What an observation should show under this plan: exactly one ENI per planned key.
+    pub fn expected(&self) -> Expected {
+        Expected { required: self.enis.iter().map(|e| e.key.clone()).collect(), optional: BTreeSet::new() }
+    }
+
+    /// The planned ENI for `key`, if any.
+    pub fn eni(&self, key: &EniKey) -> Option<&PlannedEni> {
+        self.enis.binary_search_by(|e| e.key.cmp(key)).ok().map(|i| &self.enis[i])
+    }
+}
