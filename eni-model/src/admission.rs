@@ -7,9 +7,10 @@
 //! Invocations never change the ENI plan.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 use std::time::Duration;
 
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 /// AgentCore's default idle session timeout (`idleRuntimeSessionTimeout`).
@@ -65,9 +66,13 @@ pub struct Call {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(from = "Vec<Call>", into = "Vec<Call>")]
 pub struct Schedule {
+    /// `(at, session index, kind)` in the order pushed.
     calls: Vec<(Duration, u32, CallKind)>,
-    keys: Vec<(String, String)>,
-    index: HashMap<(String, String), u32>,
+    /// `(runtime index, session id)` of each session index.
+    sessions: Vec<(u32, Box<str>)>,
+    /// Runtime names, and for each the index of its sessions by id.
+    runtimes: Vec<(Box<str>, FxHashMap<Box<str>, u32>)>,
+    runtime_index: FxHashMap<Box<str>, u32>,
 }
 
 impl Schedule {
@@ -90,12 +95,25 @@ impl Schedule {
     }
 
     pub fn push(&mut self, at: Duration, runtime: &str, session: &str, kind: CallKind) {
-        let key = (runtime.to_owned(), session.to_owned());
-        let next = self.keys.len() as u32;
-        let id = *self.index.entry(key).or_insert_with_key(|k| {
-            self.keys.push(k.clone());
-            next
-        });
+        let r = match self.runtime_index.get(runtime) {
+            Some(&r) => r,
+            None => {
+                let r = self.runtimes.len() as u32;
+                self.runtimes.push((runtime.into(), FxHashMap::default()));
+                self.runtime_index.insert(runtime.into(), r);
+                r
+            }
+        };
+        let by_id = &mut self.runtimes[r as usize].1;
+        let id = match by_id.get(session) {
+            Some(&id) => id,
+            None => {
+                let id = self.sessions.len() as u32;
+                self.sessions.push((r, session.into()));
+                by_id.insert(session.into(), id);
+                id
+            }
+        };
         self.calls.push((at, id, kind));
     }
 
@@ -110,8 +128,8 @@ impl Schedule {
     /// The `i`-th call as pushed.
     pub fn call(&self, i: usize) -> Call {
         let (at, id, kind) = self.calls[i];
-        let (runtime, session) = self.keys[id as usize].clone();
-        Call { at, runtime, session, kind }
+        let (r, session) = &self.sessions[id as usize];
+        Call { at, runtime: self.runtimes[*r as usize].0.to_string(), session: session.to_string(), kind }
     }
 }
 
@@ -194,7 +212,7 @@ pub fn admit(policy: &SessionPolicy, schedule: &Schedule) -> Admission {
     }
 
     let mut sessions =
-        vec![Session { live: false, started: Duration::ZERO, ends: Duration::ZERO }; schedule.keys.len()];
+        vec![Session { live: false, started: Duration::ZERO, ends: Duration::ZERO }; schedule.sessions.len()];
     let mut endings: BinaryHeap<Reverse<(Duration, u32)>> = BinaryHeap::new();
     let mut decisions = vec![Decision::Refused; calls.len()];
     let mut live: u32 = 0;

@@ -1,10 +1,11 @@
 //! What the API accepts as a runtime's network: the inventory of subnets and security groups, the
 //! `networkConfiguration` of a runtime, its validation, and the ENI key it maps to.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::fmt;
 
 use ipnet::Ipv4Net;
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{AzId, IdError, SecurityGroupId, SubnetId, VpcId};
@@ -201,15 +202,11 @@ pub fn validate(inventory: &Inventory, network: &RuntimeNetwork) -> Result<Optio
     InventoryIndex::new(inventory)?.validate(network)
 }
 
-/// A checked VPC network: its VPC, and the sorted, distinct indices of its subnets and security groups
-/// in the inventory.
-pub(crate) type Checked = (VpcId, Vec<usize>, Vec<usize>);
-
 /// Lookups over an [`Inventory`], built once and reused for many runtimes.
 pub(crate) struct InventoryIndex<'a> {
     pub(crate) inventory: &'a Inventory,
-    pub(crate) subnets: HashMap<&'a str, usize>,
-    security_groups: HashMap<&'a str, usize>,
+    pub(crate) subnets: FxHashMap<&'a str, usize>,
+    security_groups: FxHashMap<&'a str, usize>,
     supported: &'static [&'static str],
 }
 
@@ -232,28 +229,35 @@ impl<'a> InventoryIndex<'a> {
         Ok((i, &self.inventory.security_groups[i]))
     }
 
-    /// Checks one network and returns the VPC with the (subnet, security group) indices it uses,
-    /// each sorted and without duplicates.
-    pub(crate) fn check(&self, network: &RuntimeNetwork) -> Result<Option<Checked>, NetworkError> {
+    /// Checks one network. For a VPC network, fills `subnets` and `groups` with the sorted, distinct
+    /// indices of its subnets and security groups in the inventory and returns its VPC; `None` for
+    /// public mode. The buffers are reused across calls so that large plans allocate nothing here.
+    pub(crate) fn check_into<'n>(
+        &self,
+        network: &'n RuntimeNetwork,
+        subnet_ix: &mut Vec<usize>,
+        group_ix: &mut Vec<usize>,
+    ) -> Result<Option<&'a VpcId>, NetworkError> {
+        subnet_ix.clear();
+        group_ix.clear();
         let RuntimeNetwork::Vpc { subnets, security_groups } = network else {
             return Ok(None);
         };
         check_counts(subnets.len(), security_groups.len())?;
-        let mut first: Option<(String, &VpcId)> = None;
-        let mut same_vpc = |what: &str, vpc: &'a VpcId| match &first {
+        let mut first: Option<(&'n str, &'a VpcId)> = None;
+        let mut same_vpc = |what: &'n str, vpc: &'a VpcId| match first {
             None => {
-                first = Some((what.to_string(), vpc));
+                first = Some((what, vpc));
                 Ok(())
             }
-            Some((_, v)) if *v == vpc => Ok(()),
+            Some((_, v)) if v == vpc => Ok(()),
             Some((name, v)) => Err(NetworkError::MixedVpcs {
-                first: name.clone(),
-                first_vpc: (*v).clone(),
+                first: name.to_string(),
+                first_vpc: v.clone(),
                 second: what.to_string(),
                 second_vpc: vpc.clone(),
             }),
         };
-        let mut subnet_ix = Vec::with_capacity(subnets.len());
         for id in subnets {
             let (i, subnet) = self.subnet(id)?;
             same_vpc(id.as_str(), &subnet.vpc)?;
@@ -267,7 +271,6 @@ impl<'a> InventoryIndex<'a> {
             }
             subnet_ix.push(i);
         }
-        let mut group_ix = Vec::with_capacity(security_groups.len());
         for id in security_groups {
             let (i, group) = self.security_group(id)?;
             same_vpc(id.as_str(), &group.vpc)?;
@@ -277,13 +280,13 @@ impl<'a> InventoryIndex<'a> {
         subnet_ix.dedup();
         group_ix.sort_unstable();
         group_ix.dedup();
-        let vpc = self.inventory.subnets[subnet_ix[0]].vpc.clone();
-        Ok(Some((vpc, subnet_ix, group_ix)))
+        Ok(first.map(|(_, vpc)| vpc))
     }
 
     pub(crate) fn validate(&self, network: &RuntimeNetwork) -> Result<Option<Placement>, NetworkError> {
-        Ok(self.check(network)?.map(|(vpc, subnets, groups)| Placement {
-            vpc,
+        let (mut subnets, mut groups) = (Vec::new(), Vec::new());
+        Ok(self.check_into(network, &mut subnets, &mut groups)?.map(|vpc| Placement {
+            vpc: vpc.clone(),
             subnets: subnets.iter().map(|&i| self.inventory.subnets[i].id.clone()).collect(),
             security_groups: groups.iter().map(|&i| self.inventory.security_groups[i].id.clone()).collect(),
         }))

@@ -1,9 +1,10 @@
 //! `plan`: the ENIs a set of runtimes needs, and what that costs each subnet in IP addresses.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use ipnet::Ipv4Net;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 
 use crate::compare::Expected;
@@ -149,32 +150,39 @@ pub fn plan_with(inventory: &Inventory, runtimes: &[Runtime], options: &PlanOpti
     let index = InventoryIndex::new(inventory).map_err(|e| PlanError::Inventory(Box::new(e)))?;
 
     // Keys are interned as (subnet index, security-group-set index): cheap to hash for large plans.
-    let mut group_sets: HashMap<Vec<usize>, usize> = HashMap::new();
-    let mut key_users: HashMap<(usize, usize), Vec<usize>> = HashMap::new();
+    let mut group_sets: FxHashMap<Vec<usize>, usize> = FxHashMap::default();
+    let mut key_users: FxHashMap<(usize, usize), Vec<usize>> = FxHashMap::default();
     let mut vpc_runtimes: BTreeMap<&VpcId, usize> = BTreeMap::new();
-    let mut names = HashSet::with_capacity(runtimes.len());
+    let mut names = FxHashSet::with_capacity_and_hasher(runtimes.len(), Default::default());
     let mut public_runtimes = Vec::new();
     let mut warnings = Vec::new();
 
+    let (mut subnets, mut groups) = (Vec::new(), Vec::new());
     for (r, runtime) in runtimes.iter().enumerate() {
         if !names.insert(runtime.name.as_str()) {
             return Err(PlanError::DuplicateRuntime(runtime.name.clone()));
         }
-        let checked = index
-            .check(&runtime.network)
+        let vpc = index
+            .check_into(&runtime.network, &mut subnets, &mut groups)
             .map_err(|error| PlanError::Network { runtime: runtime.name.clone(), error: Box::new(error) })?;
-        let Some((_, subnets, groups)) = checked else {
+        let Some(vpc) = vpc else {
             public_runtimes.push(runtime.name.clone());
             continue;
         };
-        let first_subnet = &inventory.subnets[subnets[0]];
-        *vpc_runtimes.entry(&first_subnet.vpc).or_default() += 1;
-        if subnets.iter().all(|&s| inventory.subnets[s].az_id == first_subnet.az_id) {
-            warnings.push(Warning::SingleAz { runtime: runtime.name.clone(), az_id: first_subnet.az_id.clone() });
+        *vpc_runtimes.entry(vpc).or_default() += 1;
+        let first_az = &inventory.subnets[subnets[0]].az_id;
+        if subnets.iter().all(|&s| inventory.subnets[s].az_id == *first_az) {
+            warnings.push(Warning::SingleAz { runtime: runtime.name.clone(), az_id: first_az.clone() });
         }
-        let next = group_sets.len();
-        let set = *group_sets.entry(groups).or_insert(next);
-        for s in subnets {
+        let set = match group_sets.get(groups.as_slice()) {
+            Some(&set) => set,
+            None => {
+                let set = group_sets.len();
+                group_sets.insert(groups.clone(), set);
+                set
+            }
+        };
+        for &s in &subnets {
             key_users.entry((s, set)).or_default().push(r);
         }
     }
@@ -229,7 +237,7 @@ fn subnet_usage(
     for eni in enis {
         *per_subnet.entry(&eni.key.subnet).or_default() += 1;
     }
-    let other: HashMap<&SubnetId, u32> = inventory.ips_in_use.iter().map(|(s, n)| (s, *n)).collect();
+    let other: FxHashMap<&SubnetId, u32> = inventory.ips_in_use.iter().map(|(s, n)| (s, *n)).collect();
     per_subnet
         .into_iter()
         .map(|(id, agentcore_enis)| {
