@@ -61,6 +61,9 @@ pub struct Call {
     pub kind: CallKind,
 }
 
+/// Session indices by session id, for one runtime.
+type SessionIndex = FxHashMap<Box<str>, u32>;
+
 /// A schedule of calls. Session keys are interned as they are pushed, so admission itself is
 /// cheap for millions of calls.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -71,7 +74,7 @@ pub struct Schedule {
     /// `(runtime index, session id)` of each session index.
     sessions: Vec<(u32, Box<str>)>,
     /// Runtime names, and for each the index of its sessions by id.
-    runtimes: Vec<(Box<str>, FxHashMap<Box<str>, u32>)>,
+    runtimes: Vec<(Box<str>, SessionIndex)>,
     runtime_index: FxHashMap<Box<str>, u32>,
 }
 
