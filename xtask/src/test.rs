@@ -1,6 +1,7 @@
 //! `cargo xtask test`: what CI runs, in the order that fails fastest.
 
 use crate::util::{self, cargo};
+use crate::venv;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -17,8 +18,10 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         util::run(cargo().args(["fmt", "--all", "--check"]))?;
         util::run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
     }
+    // The Python peers (AWS CLI, boto3, moto) some tests drive; they find it through this variable.
+    let venv = venv::ensure_test_venv()?;
     let mut test = cargo();
-    test.args(["test", "--workspace"]);
+    test.args(["test", "--workspace"]).env(venv::VENV_ENV, &venv);
     if !args.test_args.is_empty() {
         test.arg("--").args(&args.test_args);
     }

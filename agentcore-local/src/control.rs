@@ -1,0 +1,435 @@
+//! The AgentCore control plane (`bedrock-agentcore-control`, restJson1): agent runtimes, their
+//! versions and the implicit `DEFAULT` endpoint.
+//!
+//! | Operation | Route |
+//! |---|---|
+//! | CreateAgentRuntime | `PUT /runtimes` |
+//! | ListAgentRuntimes | `POST /runtimes?maxResults&nextToken` |
+//! | GetAgentRuntime | `GET /runtimes/{id}?version` |
+//! | UpdateAgentRuntime | `PUT /runtimes/{id}` |
+//! | DeleteAgentRuntime | `DELETE /runtimes/{id}` |
+//! | ListAgentRuntimeVersions | `POST /runtimes/{id}/versions` |
+//! | ListAgentRuntimeEndpoints | `POST /runtimes/{id}/runtime-endpoints` |
+
+pub mod validate;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{post, put};
+use axum::{Extension, Json, Router};
+use serde_json::{Map, Value, json};
+
+use crate::error::AwsError;
+use crate::router::{RequestContext, route_both};
+use crate::state::{AppState, Pending, RegionState, Runtime, RuntimeStatus, RuntimeVersion, TokenRecord, Transition};
+use crate::{Config, eni, ids};
+
+type Result<T, E = AwsError> = std::result::Result<T, E>;
+
+/// Adds the control-plane routes to `router`.
+pub fn routes(router: Router<Arc<AppState>>) -> Router<Arc<AppState>> {
+    let router = route_both(router, "/runtimes", put(create_agent_runtime).post(list_agent_runtimes));
+    let router = route_both(
+        router,
+        "/runtimes/{id}",
+        put(update_agent_runtime).get(get_agent_runtime).delete(delete_agent_runtime),
+    );
+    let router = route_both(router, "/runtimes/{id}/versions", post(list_agent_runtime_versions));
+    route_both(router, "/runtimes/{id}/runtime-endpoints", post(list_agent_runtime_endpoints))
+}
+
+/// The name of the endpoint every runtime has.
+pub const DEFAULT_ENDPOINT: &str = "DEFAULT";
+
+fn runtime_arn(region: &str, account: &str, id: &str) -> String {
+    format!("arn:aws:bedrock-agentcore:{region}:{account}:runtime/{id}")
+}
+
+fn workload_identity(region: &str, account: &str, runtime: &Runtime) -> Value {
+    json!({
+        "workloadIdentityArn": format!(
+            "arn:aws:bedrock-agentcore:{region}:{account}:workload-identity-directory/default/workload-identity/{}",
+            runtime.id
+        )
+    })
+}
+
+fn not_found(id: &str) -> AwsError {
+    AwsError::not_found(format!("Agent runtime {id} not found"))
+}
+
+fn accepted(body: Value) -> Response {
+    (StatusCode::ACCEPTED, Json(body)).into_response()
+}
+
+/// Parses a JSON object body (an empty body counts as `{}`).
+fn parse_object(body: &[u8]) -> Result<Map<String, Value>> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(AwsError::validation("CannotParse", "Request body must be a JSON object")),
+        Err(e) => Err(AwsError::validation("CannotParse", format!("Could not parse request body into json: {e}"))),
+    }
+}
+
+/// The request without its client token, for idempotency comparisons.
+fn fingerprint(body: &Map<String, Value>) -> Value {
+    let mut body = body.clone();
+    body.remove("clientToken");
+    Value::Object(body)
+}
+
+/// Checks a client token against earlier uses: `Ok(Some(response))` replays the earlier answer.
+fn replay(tokens: &HashMap<String, TokenRecord>, token: Option<&str>, request: &Value) -> Result<Option<Value>> {
+    let Some(record) = token.and_then(|t| tokens.get(t)) else {
+        return Ok(None);
+    };
+    if &record.request == request {
+        Ok(Some(record.response.clone()))
+    } else {
+        Err(AwsError::validation(
+            "IdempotentParameterMismatchException",
+            "The client token was already used with different request parameters.",
+        ))
+    }
+}
+
+/// Starts the ENI mechanism for `runtime`'s newest version: on success the runtime's network
+/// becomes that version's and a READY transition is scheduled; without enough free IPs it fails.
+fn apply_network(region: &mut RegionState, runtime_id: &str, now: SystemTime, config: &Config, failed: RuntimeStatus) {
+    let runtime = region.runtimes.get(runtime_id).expect("caller inserted it");
+    let vpc = runtime.current_version().spec.vpc.clone();
+    let shortfall = vpc.as_ref().and_then(|v| eni::shortfall(region, v, runtime_id, config.eni_policy));
+    let runtime = region.runtimes.get_mut(runtime_id).expect("caller inserted it");
+    match shortfall {
+        Some(reason) => {
+            runtime.status = failed;
+            runtime.failure_reason = Some(reason);
+            runtime.pending = None;
+            if let Some(v) = runtime.versions.last_mut() {
+                v.status = failed;
+            }
+        }
+        None => {
+            runtime.effective_vpc = vpc;
+            runtime.failure_reason = None;
+            runtime.pending = Some(Pending { at: now + config.status_delay, transition: Transition::Ready });
+        }
+    }
+    eni::reconcile(region, now, config);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async fn create_agent_runtime(
+    State(state): State<Arc<AppState>>,
+    Extension(ctx): Extension<RequestContext>,
+    body: Bytes,
+) -> Result<Response> {
+    let body = parse_object(&body)?;
+    let config = &state.config;
+    let (mut world, now) = state.world();
+    let region = world.region(&ctx.caller.region);
+    let token = validate::client_token(&body)?;
+    let request = fingerprint(&body);
+    if let Some(response) = replay(&region.create_tokens, token.as_deref(), &request)? {
+        return Ok(accepted(response));
+    }
+    let (name, spec) = validate::create(&body, region)?;
+    if region.runtimes.values().any(|r| r.name == name) {
+        return Err(AwsError::conflict(format!("An agent runtime with the name '{name}' already exists")));
+    }
+    let id = ids::runtime_id(&name);
+    let arn = runtime_arn(&region.name, &config.account_id, &id);
+    let seq = region.next_seq();
+    let runtime = Runtime {
+        id: id.clone(),
+        name,
+        arn: arn.clone(),
+        created_at: now,
+        last_updated_at: now,
+        status: RuntimeStatus::Creating,
+        failure_reason: None,
+        versions: vec![RuntimeVersion { version: 1, spec, created_at: now, status: RuntimeStatus::Creating }],
+        live_version: 0,
+        effective_vpc: None,
+        pending: None,
+        update_tokens: HashMap::new(),
+        seq,
+    };
+    region.runtimes.insert(id.clone(), runtime);
+    apply_network(region, &id, now, config, RuntimeStatus::CreateFailed);
+    let runtime = &region.runtimes[&id];
+    let response = json!({
+        "agentRuntimeArn": arn,
+        "agentRuntimeId": id,
+        "agentRuntimeVersion": "1",
+        "createdAt": ids::iso8601(now),
+        "status": runtime.status,
+        "workloadIdentityDetails": workload_identity(&region.name, &config.account_id, runtime),
+    });
+    if let Some(token) = token {
+        region.create_tokens.insert(token, TokenRecord { request, response: response.clone() });
+    }
+    Ok(accepted(response))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct VersionQuery {
+    version: Option<String>,
+}
+
+async fn get_agent_runtime(
+    State(state): State<Arc<AppState>>,
+    Extension(ctx): Extension<RequestContext>,
+    Path(id): Path<String>,
+    Query(query): Query<VersionQuery>,
+) -> Result<Response> {
+    let config = &state.config;
+    let (mut world, _) = state.world();
+    let region = world.region(&ctx.caller.region);
+    let runtime = region.runtimes.get(&id).ok_or_else(|| not_found(&id))?;
+    let version = match query.version.as_deref() {
+        None => runtime.current_version(),
+        Some(v) => {
+            let n = validate::version(v)?;
+            runtime
+                .version(n)
+                .ok_or_else(|| AwsError::not_found(format!("Version {n} of agent runtime {id} not found")))?
+        }
+    };
+    let is_current = version.version == runtime.current_version().version;
+    let mut out = version.spec.document.clone();
+    out.insert("agentRuntimeArn".into(), json!(runtime.arn));
+    out.insert("agentRuntimeName".into(), json!(runtime.name));
+    out.insert("agentRuntimeId".into(), json!(runtime.id));
+    out.insert("agentRuntimeVersion".into(), json!(version.version.to_string()));
+    out.insert("createdAt".into(), json!(ids::iso8601(runtime.created_at)));
+    let last_updated = if is_current { runtime.last_updated_at } else { version.created_at };
+    out.insert("lastUpdatedAt".into(), json!(ids::iso8601(last_updated)));
+    let status = if is_current { runtime.status } else { version.status };
+    out.insert("status".into(), json!(status));
+    if is_current && let Some(reason) = &runtime.failure_reason {
+        out.insert("failureReason".into(), json!(reason));
+    }
+    out.insert("workloadIdentityDetails".into(), workload_identity(&region.name, &config.account_id, runtime));
+    Ok(Json(Value::Object(out)).into_response())
+}
+
+async fn update_agent_runtime(
+    State(state): State<Arc<AppState>>,
+    Extension(ctx): Extension<RequestContext>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response> {
+    let body = parse_object(&body)?;
+    let config = &state.config;
+    let (mut world, now) = state.world();
+    let region = world.region(&ctx.caller.region);
+    let token = validate::client_token(&body)?;
+    let request = fingerprint(&body);
+    let runtime = region.runtimes.get(&id).ok_or_else(|| not_found(&id))?;
+    if let Some(response) = replay(&runtime.update_tokens, token.as_deref(), &request)? {
+        return Ok(accepted(response));
+    }
+    let spec = validate::update(&body, region)?;
+    let runtime = region.runtimes.get_mut(&id).expect("looked up above");
+    if matches!(runtime.status, RuntimeStatus::Creating | RuntimeStatus::Updating | RuntimeStatus::Deleting) {
+        return Err(AwsError::conflict(format!(
+            "Agent runtime {id} cannot be updated while its status is {}",
+            runtime.status.as_str()
+        )));
+    }
+    let version = runtime.current_version().version + 1;
+    runtime.versions.push(RuntimeVersion { version, spec, created_at: now, status: RuntimeStatus::Updating });
+    runtime.status = RuntimeStatus::Updating;
+    runtime.last_updated_at = now;
+    apply_network(region, &id, now, config, RuntimeStatus::UpdateFailed);
+    let runtime = region.runtimes.get_mut(&id).expect("still there");
+    let response = json!({
+        "agentRuntimeArn": runtime.arn,
+        "agentRuntimeId": runtime.id,
+        "agentRuntimeVersion": version.to_string(),
+        "createdAt": ids::iso8601(runtime.created_at),
+        "lastUpdatedAt": ids::iso8601(now),
+        "status": runtime.status,
+        "workloadIdentityDetails": workload_identity(&ctx.caller.region, &config.account_id, runtime),
+    });
+    if let Some(token) = token {
+        runtime.update_tokens.insert(token, TokenRecord { request, response: response.clone() });
+    }
+    Ok(accepted(response))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DeleteQuery {
+    client_token: Option<String>,
+}
+
+async fn delete_agent_runtime(
+    State(state): State<Arc<AppState>>,
+    Extension(ctx): Extension<RequestContext>,
+    Path(id): Path<String>,
+    Query(query): Query<DeleteQuery>,
+) -> Result<Response> {
+    if let Some(token) = &query.client_token {
+        validate::check_client_token(token)?;
+    }
+    let config = &state.config;
+    let (mut world, now) = state.world();
+    let region = world.region(&ctx.caller.region);
+    let runtime = region.runtimes.get_mut(&id).ok_or_else(|| not_found(&id))?;
+    if runtime.status != RuntimeStatus::Deleting {
+        runtime.status = RuntimeStatus::Deleting;
+        runtime.last_updated_at = now;
+        runtime.pending = Some(Pending { at: now + config.status_delay, transition: Transition::Gone });
+    }
+    Ok(accepted(json!({
+        "status": "DELETING",
+        "agentRuntimeId": runtime.id,
+        "agentRuntimeVersion": runtime.current_version().version.to_string(),
+    })))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PageQuery {
+    max_results: Option<String>,
+    next_token: Option<String>,
+}
+
+/// Default page size when `maxResults` is absent (the model's maximum).
+pub const DEFAULT_PAGE_SIZE: usize = 100;
+
+/// One page of `items` and the token for the next.
+fn page<T>(items: Vec<T>, query: &PageQuery) -> Result<(Vec<T>, Option<String>)> {
+    let max = match &query.max_results {
+        None => DEFAULT_PAGE_SIZE,
+        Some(text) => match text.parse::<usize>() {
+            Ok(n @ 1..=100) => n,
+            _ => {
+                return Err(AwsError::field_validation(vec![(
+                    "maxResults".into(),
+                    Some(text.clone()),
+                    "Member must have value between 1 and 100".into(),
+                )]));
+            }
+        },
+    };
+    let start = match &query.next_token {
+        None => 0,
+        Some(token) => validate::decode_page_token(token)
+            .ok_or_else(|| AwsError::validation("FieldValidationFailed", format!("Invalid nextToken: {token}")))?,
+    };
+    let total = items.len();
+    let page: Vec<T> = items.into_iter().skip(start).take(max).collect();
+    let end = start + page.len();
+    Ok((page, (end < total).then(|| validate::encode_page_token(end))))
+}
+
+/// `{"<key>": items, "nextToken": …}`.
+fn list_response(key: &str, items: Vec<Value>, next: Option<String>) -> Response {
+    let mut out = Map::new();
+    out.insert(key.into(), Value::Array(items));
+    if let Some(token) = next {
+        out.insert("nextToken".into(), Value::String(token));
+    }
+    Json(Value::Object(out)).into_response()
+}
+
+fn summary(runtime: &Runtime, version: &RuntimeVersion, is_current: bool) -> Value {
+    let mut item = json!({
+        "agentRuntimeArn": runtime.arn,
+        "agentRuntimeId": runtime.id,
+        "agentRuntimeVersion": version.version.to_string(),
+        "agentRuntimeName": runtime.name,
+        "lastUpdatedAt": ids::iso8601(if is_current { runtime.last_updated_at } else { version.created_at }),
+        "status": if is_current { runtime.status } else { version.status },
+    });
+    if let Some(description) = version.spec.document.get("description") {
+        item["description"] = description.clone();
+    }
+    item
+}
+
+async fn list_agent_runtimes(
+    State(state): State<Arc<AppState>>,
+    Extension(ctx): Extension<RequestContext>,
+    Query(query): Query<PageQuery>,
+) -> Result<Response> {
+    let (mut world, _) = state.world();
+    let region = world.region(&ctx.caller.region);
+    let mut runtimes: Vec<&Runtime> = region.runtimes.values().collect();
+    runtimes.sort_by_key(|r| r.seq);
+    let (page, next) = page(runtimes, &query)?;
+    let items: Vec<Value> = page.into_iter().map(|r| summary(r, r.current_version(), true)).collect();
+    Ok(list_response("agentRuntimes", items, next))
+}
+
+async fn list_agent_runtime_versions(
+    State(state): State<Arc<AppState>>,
+    Extension(ctx): Extension<RequestContext>,
+    Path(id): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Result<Response> {
+    let (mut world, _) = state.world();
+    let region = world.region(&ctx.caller.region);
+    let runtime = region.runtimes.get(&id).ok_or_else(|| not_found(&id))?;
+    let current = runtime.current_version().version;
+    let versions: Vec<&RuntimeVersion> = runtime.versions.iter().rev().collect();
+    let (page, next) = page(versions, &query)?;
+    let items: Vec<Value> = page.into_iter().map(|v| summary(runtime, v, v.version == current)).collect();
+    Ok(list_response("agentRuntimes", items, next))
+}
+
+async fn list_agent_runtime_endpoints(
+    State(state): State<Arc<AppState>>,
+    Extension(ctx): Extension<RequestContext>,
+    Path(id): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Result<Response> {
+    let (mut world, _) = state.world();
+    let region = world.region(&ctx.caller.region);
+    // The model lists no ResourceNotFoundException here: an unknown runtime has no endpoints.
+    let endpoints: Vec<Value> = region.runtimes.get(&id).map(default_endpoint).into_iter().collect();
+    let (page, next) = page(endpoints, &query)?;
+    Ok(list_response("runtimeEndpoints", page, next))
+}
+
+/// The implicit `DEFAULT` endpoint: it serves the newest READY version.
+fn default_endpoint(runtime: &Runtime) -> Value {
+    let current = runtime.current_version().version;
+    let status = match runtime.status {
+        RuntimeStatus::CreateFailed => RuntimeStatus::CreateFailed,
+        RuntimeStatus::Creating => RuntimeStatus::Creating,
+        RuntimeStatus::Updating => RuntimeStatus::Updating,
+        RuntimeStatus::Deleting => RuntimeStatus::Deleting,
+        RuntimeStatus::Ready | RuntimeStatus::UpdateFailed => RuntimeStatus::Ready,
+    };
+    let mut endpoint = json!({
+        "name": DEFAULT_ENDPOINT,
+        "id": DEFAULT_ENDPOINT,
+        "agentRuntimeEndpointArn": format!("{}/runtime-endpoint/{DEFAULT_ENDPOINT}", runtime.arn),
+        "agentRuntimeArn": runtime.arn,
+        "status": status,
+        "createdAt": ids::iso8601(runtime.created_at),
+        "lastUpdatedAt": ids::iso8601(runtime.last_updated_at),
+    });
+    if runtime.live_version > 0 {
+        endpoint["liveVersion"] = json!(runtime.live_version.to_string());
+    }
+    if matches!(runtime.status, RuntimeStatus::Creating | RuntimeStatus::Updating) || runtime.live_version != current {
+        endpoint["targetVersion"] = json!(current.to_string());
+    }
+    endpoint
+}

@@ -1,0 +1,497 @@
+//! Request validation for the control plane, in AWS's words.
+//!
+//! Field constraints from the service model (botocore `bedrock-agentcore-control` 2023-06-05)
+//! are collected into one `ValidationException` (`FieldValidationFailed`, with `fieldList`);
+//! checks against other resources (subnets, security groups, zones) follow as their own
+//! `ValidationException`s.
+
+use serde_json::{Map, Value, json};
+
+use crate::catalog;
+use crate::error::AwsError;
+use crate::state::{RegionState, RuntimeSpec, VpcPlacement};
+
+type Result<T, E = AwsError> = std::result::Result<T, E>;
+
+pub const NAME_PATTERN: &str = "[a-zA-Z][a-zA-Z0-9_]{0,47}";
+pub const ROLE_ARN_PATTERN: &str = "arn:aws(-[^:]+)?:iam::([0-9]{12})?:role/.+";
+pub const CLIENT_TOKEN_PATTERN: &str = "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,256}";
+pub const SECURITY_GROUP_PATTERN: &str = "sg-[0-9a-zA-Z]{8,17}";
+pub const SUBNET_PATTERN: &str = "subnet-[0-9a-zA-Z]{8,17}";
+pub const CONTAINER_URI_PATTERN: &str =
+    "([0-9]{12})\\.dkr\\.ecr\\.([a-z0-9-]+)\\.amazonaws\\.com(\\.cn)?/.+|public\\.ecr\\.aws/.+";
+/// Lifecycle bounds for microVM runtimes (seconds).
+pub const LIFECYCLE_RANGE: std::ops::RangeInclusive<u64> = 60..=28_800;
+pub const DEFAULT_IDLE_TIMEOUT: u64 = 900;
+pub const DEFAULT_MAX_LIFETIME: u64 = 28_800;
+
+#[derive(Default)]
+struct Failures(Vec<(String, Option<String>, String)>);
+
+impl Failures {
+    fn add(&mut self, field: &str, value: Option<&Value>, constraint: impl Into<String>) {
+        let shown = value.map(|v| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        });
+        self.0.push((field.to_string(), shown, constraint.into()));
+    }
+
+    fn into_result(self) -> Result<()> {
+        if self.0.is_empty() { Ok(()) } else { Err(AwsError::field_validation(self.0)) }
+    }
+}
+
+fn pattern(constraint: &str) -> String {
+    format!("Member must satisfy regular expression pattern: {constraint}")
+}
+
+fn is_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && s.len() <= 48
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn is_client_token(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && s.ends_with(|c: char| c.is_ascii_alphanumeric())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+fn is_role_arn(s: &str) -> bool {
+    let Some(rest) = s.strip_prefix("arn:aws") else {
+        return false;
+    };
+    let rest = match rest.strip_prefix('-') {
+        Some(partition) => match partition.split_once(':') {
+            Some((p, rest)) if !p.is_empty() => rest,
+            _ => return false,
+        },
+        None => match rest.strip_prefix(':') {
+            Some(rest) => rest,
+            None => return false,
+        },
+    };
+    let Some(rest) = rest.strip_prefix("iam::") else {
+        return false;
+    };
+    let (account, role) = rest.split_once(':').unwrap_or(("x", ""));
+    (account.is_empty() || (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())))
+        && role.strip_prefix("role/").is_some_and(|r| !r.is_empty())
+}
+
+fn is_container_uri(s: &str) -> bool {
+    let Some((host, path)) = s.split_once('/') else {
+        return false;
+    };
+    if path.is_empty() || s.chars().any(char::is_whitespace) {
+        return false;
+    }
+    if host == "public.ecr.aws" {
+        return true;
+    }
+    let parts: Vec<&str> = host.split('.').collect();
+    match parts.as_slice() {
+        [account, "dkr", "ecr", region, "amazonaws", "com"]
+        | [account, "dkr", "ecr", region, "amazonaws", "com", "cn"] => {
+            account.len() == 12
+                && account.bytes().all(|b| b.is_ascii_digit())
+                && !region.is_empty()
+                && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        }
+        _ => false,
+    }
+}
+
+fn is_resource_id(s: &str, prefix: &str) -> bool {
+    s.strip_prefix(prefix)
+        .is_some_and(|rest| (8..=17).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// Checks a client token's length and pattern.
+pub fn check_client_token(token: &str) -> Result<()> {
+    let mut f = Failures::default();
+    let value = Value::String(token.to_string());
+    if !(33..=256).contains(&token.len()) {
+        f.add("clientToken", Some(&value), "Member must have length between 33 and 256, inclusive");
+    } else if !is_client_token(token) {
+        f.add("clientToken", Some(&value), pattern(CLIENT_TOKEN_PATTERN));
+    }
+    f.into_result()
+}
+
+/// The request's `clientToken`, checked.
+pub fn client_token(body: &Map<String, Value>) -> Result<Option<String>> {
+    match body.get("clientToken") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(token)) => {
+            check_client_token(token)?;
+            Ok(Some(token.clone()))
+        }
+        Some(other) => Err(AwsError::field_validation(vec![(
+            "clientToken".into(),
+            Some(other.to_string()),
+            "Member must be a string".into(),
+        )])),
+    }
+}
+
+/// A `version` query parameter (`[1-9][0-9]{0,4}`).
+pub fn version(text: &str) -> Result<u32> {
+    let ok = text.len() <= 5 && text.bytes().all(|b| b.is_ascii_digit()) && !text.starts_with('0') && !text.is_empty();
+    if !ok {
+        return Err(AwsError::field_validation(vec![(
+            "agentRuntimeVersion".into(),
+            Some(text.into()),
+            pattern("[1-9][0-9]{0,4}"),
+        )]));
+    }
+    Ok(text.parse().expect("checked digits"))
+}
+
+const PAGE_TOKEN_PREFIX: &str = "AQICAH";
+
+pub fn encode_page_token(offset: usize) -> String {
+    format!("{PAGE_TOKEN_PREFIX}{offset:016x}")
+}
+
+pub fn decode_page_token(token: &str) -> Option<usize> {
+    let hex = token.strip_prefix(PAGE_TOKEN_PREFIX)?;
+    (hex.len() == 16).then_some(())?;
+    usize::from_str_radix(hex, 16).ok()
+}
+
+/// Validates a CreateAgentRuntime body: the runtime name and its specification.
+pub fn create(body: &Map<String, Value>, region: &RegionState) -> Result<(String, RuntimeSpec)> {
+    let mut f = Failures::default();
+    let name = body.get("agentRuntimeName");
+    match name {
+        None | Some(Value::Null) => f.add("agentRuntimeName", None, "Member must not be null"),
+        Some(Value::String(s)) if is_name(s) => {}
+        Some(other) => f.add("agentRuntimeName", Some(other), pattern(NAME_PATTERN)),
+    }
+    if let Some(tags) = body.get("tags")
+        && tags.as_object().is_none_or(|t| t.len() > 50)
+    {
+        f.add("tags", Some(tags), "Member must have at most 50 entries");
+    }
+    let spec = spec_fields(body, false, &mut f);
+    f.into_result()?;
+    let spec = spec.expect("no failures means a spec");
+    check_network(&spec, region)?;
+    let name = name.and_then(Value::as_str).expect("validated").to_string();
+    Ok((name, spec))
+}
+
+/// Validates an UpdateAgentRuntime body (a full replacement of the specification).
+pub fn update(body: &Map<String, Value>, region: &RegionState) -> Result<RuntimeSpec> {
+    let mut f = Failures::default();
+    let spec = spec_fields(body, true, &mut f);
+    f.into_result()?;
+    let spec = spec.expect("no failures means a spec");
+    check_network(&spec, region)?;
+    Ok(spec)
+}
+
+fn string_list(value: Option<&Value>, field: &str, prefix: &str, pattern_text: &str, f: &mut Failures) -> Vec<String> {
+    let Some(value) = value else {
+        f.add(field, None, "Member must not be null");
+        return vec![];
+    };
+    let Some(items) = value.as_array() else {
+        f.add(field, Some(value), "Member must be a list of strings");
+        return vec![];
+    };
+    if !(1..=16).contains(&items.len()) {
+        f.add(field, Some(value), "Member must have length less than or equal to 16 and greater than or equal to 1");
+    }
+    let mut out = Vec::new();
+    for item in items {
+        match item.as_str() {
+            Some(s) if is_resource_id(s, prefix) => out.push(s.to_string()),
+            _ => f.add(field, Some(item), pattern(pattern_text)),
+        }
+    }
+    out
+}
+
+fn lifecycle(value: Option<&Value>, f: &mut Failures) -> (u64, u64) {
+    let Some(value) = value.filter(|v| !v.is_null()) else {
+        return (DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_LIFETIME);
+    };
+    let Some(obj) = value.as_object() else {
+        f.add("lifecycleConfiguration", Some(value), "Member must be a structure");
+        return (DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_LIFETIME);
+    };
+    let mut number = |key: &str| -> Option<u64> {
+        let v = obj.get(key).filter(|v| !v.is_null())?;
+        let field = format!("lifecycleConfiguration.{key}");
+        match v.as_u64() {
+            Some(n) if LIFECYCLE_RANGE.contains(&n) => Some(n),
+            _ => {
+                f.add(
+                    &field,
+                    Some(v),
+                    format!("Member must have value between {} and {}", LIFECYCLE_RANGE.start(), LIFECYCLE_RANGE.end()),
+                );
+                None
+            }
+        }
+    };
+    let idle = number("idleRuntimeSessionTimeout");
+    let max = number("maxLifetime");
+    let (idle, max) = match (idle, max) {
+        (Some(i), Some(m)) => (i, m),
+        (Some(i), None) => (i, DEFAULT_MAX_LIFETIME),
+        (None, Some(m)) if m <= DEFAULT_IDLE_TIMEOUT => (m, m),
+        (None, Some(m)) => (DEFAULT_IDLE_TIMEOUT, m),
+        (None, None) => (DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_LIFETIME),
+    };
+    if idle > max {
+        f.add(
+            "lifecycleConfiguration.idleRuntimeSessionTimeout",
+            obj.get("idleRuntimeSessionTimeout"),
+            "idleRuntimeSessionTimeout must be less than or equal to maxLifetime",
+        );
+    }
+    (idle, max)
+}
+
+/// The specification members shared by Create and Update; `None` when something failed.
+fn spec_fields(body: &Map<String, Value>, is_update: bool, f: &mut Failures) -> Option<RuntimeSpec> {
+    let before = f.0.len();
+    // agentRuntimeArtifact: a union with exactly one member.
+    match body.get("agentRuntimeArtifact").filter(|v| !v.is_null()) {
+        None => f.add("agentRuntimeArtifact", None, "Member must not be null"),
+        Some(artifact) => match artifact.as_object() {
+            Some(obj) if obj.len() == 1 => {
+                if let Some(container) = obj.get("containerConfiguration") {
+                    let uri = container.get("containerUri");
+                    match uri.and_then(Value::as_str) {
+                        Some(u) if is_container_uri(u) => {}
+                        Some(_) => f.add(
+                            "agentRuntimeArtifact.containerConfiguration.containerUri",
+                            uri,
+                            pattern(CONTAINER_URI_PATTERN),
+                        ),
+                        None => f.add(
+                            "agentRuntimeArtifact.containerConfiguration.containerUri",
+                            None,
+                            "Member must not be null",
+                        ),
+                    }
+                } else if !obj.contains_key("codeConfiguration") {
+                    f.add(
+                        "agentRuntimeArtifact",
+                        Some(artifact),
+                        "Member must be one of: containerConfiguration, codeConfiguration",
+                    );
+                }
+            }
+            _ => f.add(
+                "agentRuntimeArtifact",
+                Some(artifact),
+                "Member must set exactly one of: containerConfiguration, codeConfiguration",
+            ),
+        },
+    }
+    match body.get("roleArn").filter(|v| !v.is_null()) {
+        None => f.add("roleArn", None, "Member must not be null"),
+        Some(Value::String(s)) if is_role_arn(s) && s.len() <= 2048 => {}
+        Some(other) => f.add("roleArn", Some(other), pattern(ROLE_ARN_PATTERN)),
+    }
+    // networkConfiguration: required on update ("full PUT"), PUBLIC by default on create.
+    let mut vpc = None;
+    let network = match body.get("networkConfiguration").filter(|v| !v.is_null()) {
+        None if is_update => {
+            f.add("networkConfiguration", None, "Member must not be null");
+            json!({ "networkMode": "PUBLIC" })
+        }
+        None => json!({ "networkMode": "PUBLIC" }),
+        Some(network) => {
+            match network.get("networkMode").and_then(Value::as_str) {
+                Some("PUBLIC") => {}
+                Some("VPC") => match network.get("networkModeConfig").filter(|v| !v.is_null()) {
+                    None => {
+                        f.0.push((
+                            "networkConfiguration.networkModeConfig".into(),
+                            None,
+                            "NetworkModeConfig is required for VPC mode".into(),
+                        ));
+                    }
+                    Some(config) => {
+                        let security_groups = string_list(
+                            config.get("securityGroups"),
+                            "networkConfiguration.networkModeConfig.securityGroups",
+                            "sg-",
+                            SECURITY_GROUP_PATTERN,
+                            f,
+                        );
+                        let subnets = string_list(
+                            config.get("subnets"),
+                            "networkConfiguration.networkModeConfig.subnets",
+                            "subnet-",
+                            SUBNET_PATTERN,
+                            f,
+                        );
+                        vpc = Some(VpcPlacement { subnets, security_groups });
+                    }
+                },
+                _ => f.add(
+                    "networkConfiguration.networkMode",
+                    network.get("networkMode"),
+                    "Member must satisfy enum value set: [PUBLIC, VPC]",
+                ),
+            }
+            network.clone()
+        }
+    };
+    let (idle, max) = lifecycle(body.get("lifecycleConfiguration"), f);
+    if let Some(protocol) = body.get("protocolConfiguration").filter(|v| !v.is_null()) {
+        match protocol.get("serverProtocol").and_then(Value::as_str) {
+            Some("MCP" | "HTTP" | "A2A" | "AGUI") => {}
+            _ => f.add(
+                "protocolConfiguration.serverProtocol",
+                protocol.get("serverProtocol"),
+                "Member must satisfy enum value set: [MCP, HTTP, A2A, AGUI]",
+            ),
+        }
+    }
+    if let Some(description) = body.get("description").filter(|v| !v.is_null()) {
+        match description.as_str() {
+            Some(d) if (1..=4096).contains(&d.chars().count()) => {}
+            _ => f.add("description", Some(description), "Member must have length between 1 and 4096, inclusive"),
+        }
+    }
+    if let Some(env) = body.get("environmentVariables").filter(|v| !v.is_null()) {
+        let ok = env.as_object().is_some_and(|m| m.len() <= 50 && m.values().all(Value::is_string));
+        if !ok {
+            f.add("environmentVariables", Some(env), "Member must be a map of at most 50 string values");
+        }
+    }
+    if f.0.len() > before {
+        return None;
+    }
+    let mut document = body.clone();
+    for key in ["agentRuntimeName", "clientToken", "tags"] {
+        document.remove(key);
+    }
+    document.retain(|_, v| !v.is_null());
+    document.insert("networkConfiguration".into(), network);
+    document.insert("lifecycleConfiguration".into(), json!({ "idleRuntimeSessionTimeout": idle, "maxLifetime": max }));
+    Some(RuntimeSpec { document, vpc, idle_timeout_secs: idle, max_lifetime_secs: max })
+}
+
+/// VPC mode: the subnets and security groups exist, sit in one VPC, and the subnets are in
+/// AZs AgentCore supports.
+fn check_network(spec: &RuntimeSpec, region: &RegionState) -> Result<()> {
+    let Some(vpc) = &spec.vpc else {
+        return Ok(());
+    };
+    let invalid = |field: &str, message: String| AwsError {
+        fields: vec![crate::error::FieldError { name: field.into(), message: message.clone() }],
+        ..AwsError::validation("FieldValidationFailed", message)
+    };
+    let subnets_field = "networkConfiguration.networkModeConfig.subnets";
+    let groups_field = "networkConfiguration.networkModeConfig.securityGroups";
+    let mut vpc_ids = std::collections::BTreeSet::new();
+    for id in &vpc.subnets {
+        let subnet = region
+            .subnets
+            .get(id)
+            .ok_or_else(|| invalid(subnets_field, format!("The subnet ID '{id}' does not exist")))?;
+        vpc_ids.insert(subnet.vpc_id.clone());
+        if !subnet.zone.agentcore_supported {
+            let supported = catalog::supported_zone_ids(&region.name);
+            return Err(invalid(
+                subnets_field,
+                format!(
+                    "Subnet {id} is in Availability Zone {} ({}), which Amazon Bedrock AgentCore \
+                     does not support in {}. Supported Availability Zone IDs: {}.",
+                    subnet.zone.id,
+                    subnet.zone.name,
+                    region.name,
+                    if supported.is_empty() { "none".to_string() } else { supported.join(", ") }
+                ),
+            ));
+        }
+    }
+    for id in &vpc.security_groups {
+        let group = region
+            .security_groups
+            .get(id)
+            .ok_or_else(|| invalid(groups_field, format!("The security group '{id}' does not exist")))?;
+        vpc_ids.insert(group.vpc_id.clone());
+    }
+    if vpc_ids.len() > 1 {
+        return Err(invalid(
+            "networkConfiguration.networkModeConfig",
+            format!(
+                "All subnets and security groups must belong to the same VPC; found {}",
+                vpc_ids.into_iter().collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert!(is_name("my_agent"));
+        assert!(is_name(&"a".repeat(48)));
+        assert!(!is_name(&"a".repeat(49)));
+        assert!(!is_name("my-agent"));
+        assert!(!is_name("1agent"));
+        assert!(!is_name(""));
+    }
+
+    #[test]
+    fn role_arns() {
+        assert!(is_role_arn("arn:aws:iam::123456789012:role/AgentRole"));
+        assert!(is_role_arn("arn:aws-cn:iam::123456789012:role/a/b"));
+        assert!(is_role_arn("arn:aws:iam:::role/x"));
+        assert!(!is_role_arn("arn:aws:iam::123:role/x"));
+        assert!(!is_role_arn("arn:aws:iam::123456789012:user/x"));
+        assert!(!is_role_arn("arn:aws:s3:::bucket"));
+    }
+
+    #[test]
+    fn container_uris() {
+        assert!(is_container_uri("123456789012.dkr.ecr.us-east-1.amazonaws.com/agent:latest"));
+        assert!(is_container_uri("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/agent@sha256:abc"));
+        assert!(is_container_uri("public.ecr.aws/x/y:1"));
+        assert!(!is_container_uri("docker.io/library/nginx"));
+        assert!(!is_container_uri("123456789012.dkr.ecr.us-east-1.amazonaws.com/"));
+    }
+
+    #[test]
+    fn client_tokens() {
+        assert!(check_client_token("fdd45531-e27e-443d-8718-42677280dd3a").is_ok());
+        assert!(check_client_token("short").is_err());
+        assert!(check_client_token(&format!("-{}", "a".repeat(40))).is_err());
+    }
+
+    #[test]
+    fn lifecycle_defaults_follow_the_documented_rules() {
+        let mut f = Failures::default();
+        assert_eq!(lifecycle(None, &mut f), (900, 28_800));
+        assert_eq!(lifecycle(Some(&json!({"maxLifetime": 600})), &mut f), (600, 600));
+        assert_eq!(lifecycle(Some(&json!({"maxLifetime": 3600})), &mut f), (900, 3600));
+        assert!(f.0.is_empty());
+        lifecycle(Some(&json!({"idleRuntimeSessionTimeout": 1000, "maxLifetime": 900})), &mut f);
+        assert_eq!(f.0.len(), 1);
+        lifecycle(Some(&json!({"maxLifetime": 30})), &mut f);
+        assert_eq!(f.0.len(), 2);
+    }
+
+    #[test]
+    fn page_tokens_round_trip() {
+        assert_eq!(decode_page_token(&encode_page_token(42)), Some(42));
+        assert_eq!(decode_page_token("nope"), None);
+    }
+}

@@ -1,0 +1,264 @@
+//! EC2 XML, written with `quick-xml` (text is escaped by the writer).
+//!
+//! Element names follow the SDK deserializers (`aws-sdk-ec2` `src/protocol_serde/shape_*.rs`):
+//! responses are `<OpResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">` with a
+//! `<requestId>`, lists are `<xxxSet><item>…</item></xxxSet>`.
+
+use std::collections::BTreeMap;
+use std::fmt::Display;
+
+use quick_xml::Writer;
+use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+
+use crate::catalog::Zone;
+use crate::eni;
+use crate::ids;
+use crate::state::{NetworkInterface, RegionState, SecurityGroup, Subnet, Vpc};
+
+/// The EC2 API namespace.
+pub const NAMESPACE: &str = "http://ec2.amazonaws.com/doc/2016-11-15/";
+
+/// A small element builder over a quick-xml writer.
+pub struct Xml {
+    writer: Writer<Vec<u8>>,
+}
+
+impl Xml {
+    fn new() -> Self {
+        let mut writer = Writer::new(Vec::new());
+        writer
+            .write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))
+            .expect("writing to a Vec cannot fail");
+        Self { writer }
+    }
+
+    fn finish(self) -> String {
+        String::from_utf8(self.writer.into_inner()).expect("the writer emits UTF-8")
+    }
+
+    fn start(&mut self, start: BytesStart<'_>) {
+        self.writer.write_event(Event::Start(start)).expect("writing to a Vec cannot fail");
+    }
+
+    fn end(&mut self, tag: &str) {
+        self.writer.write_event(Event::End(BytesEnd::new(tag))).expect("writing to a Vec cannot fail");
+    }
+
+    /// `<tag>text</tag>`.
+    pub fn leaf(&mut self, tag: &str, text: impl Display) {
+        self.start(BytesStart::new(tag));
+        let text = text.to_string();
+        if !text.is_empty() {
+            self.writer.write_event(Event::Text(BytesText::new(&text))).expect("writing to a Vec cannot fail");
+        }
+        self.end(tag);
+    }
+
+    /// `<tag>` … `</tag>` around whatever `inner` writes.
+    pub fn node(&mut self, tag: &str, inner: impl FnOnce(&mut Xml)) {
+        self.start(BytesStart::new(tag));
+        inner(self);
+        self.end(tag);
+    }
+
+    /// `<tag><item>…</item>…</tag>`, one item per element of `items`.
+    pub fn set<T>(&mut self, tag: &str, items: impl IntoIterator<Item = T>, mut each: impl FnMut(&mut Xml, T)) {
+        self.node(tag, |x| {
+            for item in items {
+                x.node("item", |x| each(x, item));
+            }
+        });
+    }
+}
+
+/// A whole `<{action}Response>` document.
+pub fn response(action: &str, request_id: &str, body: impl FnOnce(&mut Xml)) -> String {
+    let mut x = Xml::new();
+    let root = format!("{action}Response");
+    let mut start = BytesStart::new(root.as_str());
+    start.push_attribute(("xmlns", NAMESPACE));
+    x.start(start);
+    x.leaf("requestId", request_id);
+    body(&mut x);
+    x.end(&root);
+    x.finish()
+}
+
+/// The EC2 error document (note `RequestID`, not `requestId`).
+pub fn error_document(code: &str, message: &str, request_id: &str) -> String {
+    let mut x = Xml::new();
+    x.node("Response", |x| {
+        x.node("Errors", |x| {
+            x.node("Error", |x| {
+                x.leaf("Code", code);
+                x.leaf("Message", message);
+            });
+        });
+        x.leaf("RequestID", request_id);
+    });
+    x.finish()
+}
+
+pub fn tag_set(x: &mut Xml, tags: &BTreeMap<String, String>) {
+    x.set("tagSet", tags, |x, (k, v)| {
+        x.leaf("key", k);
+        x.leaf("value", v);
+    });
+}
+
+/// The fields of one VPC (inside `<vpc>` or an `<item>`).
+pub fn vpc(x: &mut Xml, vpc: &Vpc, region: &RegionState, account: &str, state: &str) {
+    x.leaf("vpcId", &vpc.id);
+    x.leaf("ownerId", account);
+    x.leaf("state", state);
+    x.leaf("cidrBlock", vpc.cidr);
+    x.set("cidrBlockAssociationSet", [vpc], |x, v| {
+        x.leaf("cidrBlock", v.cidr);
+        x.leaf("associationId", &v.cidr_association_id);
+        x.node("cidrBlockState", |x| x.leaf("state", "associated"));
+    });
+    x.set("ipv6CidrBlockAssociationSet", std::iter::empty::<()>(), |_, _| {});
+    x.leaf("dhcpOptionsId", &region.dhcp_options_id);
+    x.leaf("instanceTenancy", "default");
+    x.leaf("isDefault", false);
+    tag_set(x, &vpc.tags);
+}
+
+/// The fields of one subnet.
+pub fn subnet(x: &mut Xml, subnet: &Subnet, region: &RegionState, account: &str) {
+    x.leaf("subnetId", &subnet.id);
+    x.leaf("subnetArn", format!("arn:aws:ec2:{}:{account}:subnet/{}", region.name, subnet.id));
+    x.leaf("state", "available");
+    x.leaf("ownerId", account);
+    x.leaf("vpcId", &subnet.vpc_id);
+    x.leaf("cidrBlock", subnet.cidr);
+    x.set("ipv6CidrBlockAssociationSet", std::iter::empty::<()>(), |_, _| {});
+    x.leaf("availableIpAddressCount", eni::available_ip_count(region, subnet));
+    x.leaf("availabilityZone", subnet.zone.name);
+    x.leaf("availabilityZoneId", subnet.zone.id);
+    x.leaf("defaultForAz", false);
+    x.leaf("mapPublicIpOnLaunch", false);
+    x.leaf("assignIpv6AddressOnCreation", false);
+    tag_set(x, &subnet.tags);
+}
+
+/// The fields of one security group.
+pub fn security_group(x: &mut Xml, group: &SecurityGroup, region: &RegionState, account: &str) {
+    x.leaf("ownerId", account);
+    x.leaf("groupId", &group.id);
+    x.leaf("groupName", &group.name);
+    x.leaf("groupDescription", &group.description);
+    x.leaf("vpcId", &group.vpc_id);
+    x.leaf("securityGroupArn", format!("arn:aws:ec2:{}:{account}:security-group/{}", region.name, group.id));
+    x.set("ipPermissions", std::iter::empty::<()>(), |_, _| {});
+    // EC2 gives every new VPC security group an allow-all egress rule.
+    x.set("ipPermissionsEgress", [()], |x, ()| {
+        x.leaf("ipProtocol", "-1");
+        x.set("groups", std::iter::empty::<()>(), |_, _| {});
+        x.set("ipRanges", [()], |x, ()| x.leaf("cidrIp", "0.0.0.0/0"));
+        x.set("ipv6Ranges", std::iter::empty::<()>(), |_, _| {});
+        x.set("prefixListIds", std::iter::empty::<()>(), |_, _| {});
+    });
+    tag_set(x, &group.tags);
+}
+
+/// The private DNS name EC2 gives an address in `region`.
+pub fn private_dns_name(region: &str, ip: std::net::Ipv4Addr) -> String {
+    let dashed = ip.to_string().replace('.', "-");
+    if region == "us-east-1" {
+        format!("ip-{dashed}.ec2.internal")
+    } else {
+        format!("ip-{dashed}.{region}.compute.internal")
+    }
+}
+
+/// The status EC2 shows for `eni` (managed ones are attached to AgentCore's fleet).
+pub fn eni_status(eni: &NetworkInterface) -> &'static str {
+    if eni.managed.is_some() { "in-use" } else { "available" }
+}
+
+/// The fields of one network interface; `status` overrides the described status (CreateNetworkInterface
+/// answers `pending`).
+pub fn network_interface(
+    x: &mut Xml,
+    eni: &NetworkInterface,
+    region: &RegionState,
+    account: &str,
+    status: Option<&str>,
+) {
+    let dns = private_dns_name(&region.name, eni.private_ip);
+    x.leaf("networkInterfaceId", &eni.id);
+    x.leaf("subnetId", &eni.subnet_id);
+    x.leaf("vpcId", &eni.vpc_id);
+    x.leaf("availabilityZone", eni.zone.name);
+    x.leaf("availabilityZoneId", eni.zone.id);
+    x.leaf("description", &eni.description);
+    x.leaf("ownerId", account);
+    x.leaf("requesterManaged", eni.managed.is_some());
+    x.leaf("status", status.unwrap_or(eni_status(eni)));
+    x.leaf("macAddress", &eni.mac);
+    x.leaf("privateIpAddress", eni.private_ip);
+    x.leaf("privateDnsName", &dns);
+    x.leaf("sourceDestCheck", true);
+    x.set("groupSet", &eni.groups, |x, id| {
+        x.leaf("groupId", id);
+        let name = region.security_groups.get(id).map_or("", |g| g.name.as_str());
+        x.leaf("groupName", name);
+    });
+    if let Some(managed) = &eni.managed {
+        x.node("attachment", |x| {
+            x.leaf("attachmentId", &managed.attachment_id);
+            x.leaf("deviceIndex", 1);
+            x.leaf("networkCardIndex", 0);
+            x.leaf("instanceOwnerId", "amazon-aws");
+            x.leaf("status", "attached");
+            x.leaf("attachTime", ids::iso8601(eni.created_at));
+            x.leaf("deleteOnTermination", false);
+        });
+    }
+    x.set("privateIpAddressesSet", [()], |x, ()| {
+        x.leaf("privateIpAddress", eni.private_ip);
+        x.leaf("privateDnsName", &dns);
+        x.leaf("primary", true);
+    });
+    x.set("ipv6AddressesSet", std::iter::empty::<()>(), |_, _| {});
+    x.leaf("interfaceType", if eni.managed.is_some() { eni::INTERFACE_TYPE } else { "interface" });
+    tag_set(x, &eni.tags);
+}
+
+/// The fields of one Availability Zone.
+pub fn availability_zone(x: &mut Xml, zone: &Zone, region: &str) {
+    x.leaf("zoneName", zone.name);
+    x.leaf("zoneState", "available");
+    x.leaf("regionName", region);
+    x.leaf("zoneId", zone.id);
+    x.leaf("groupName", format!("{region}-zg-1"));
+    x.leaf("networkBorderGroup", region);
+    x.leaf("optInStatus", "opt-in-not-required");
+    x.leaf("zoneType", "availability-zone");
+    x.set("messageSet", std::iter::empty::<()>(), |_, _| {});
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_text_and_names_the_root_after_the_action() {
+        let doc = response("CreateTags", "req-1", |x| x.leaf("return", "a<b&c"));
+        assert!(doc.contains(
+            r#"<CreateTagsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>req-1</requestId><return>a&lt;b&amp;c</return></CreateTagsResponse>"#
+        ), "{doc}");
+        let err = error_document("DependencyViolation", "resource sg-1 has a dependent object", "r");
+        assert!(err.ends_with(
+            "<Response><Errors><Error><Code>DependencyViolation</Code><Message>resource sg-1 has a dependent object</Message></Error></Errors><RequestID>r</RequestID></Response>"
+        ), "{err}");
+    }
+
+    #[test]
+    fn private_dns_names_follow_the_region() {
+        let ip = "10.0.1.4".parse().unwrap();
+        assert_eq!(private_dns_name("us-east-1", ip), "ip-10-0-1-4.ec2.internal");
+        assert_eq!(private_dns_name("ap-northeast-1", ip), "ip-10-0-1-4.ap-northeast-1.compute.internal");
+    }
+}

@@ -1,0 +1,240 @@
+//! `agentcore-local`: an offline Amazon Bedrock AgentCore control plane and EC2 slice that speaks
+//! the real AWS wire protocols, so the unmodified AWS SDKs, the AWS CLI and boto3 work against it
+//! through an endpoint URL. It reproduces AgentCore's VPC ENI mechanism (shared `agentic_ai` ENIs
+//! that linger after their last runtime is gone) on a clock that can run faster than real time.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), agentcore_local::StartError> {
+//! let handle = agentcore_local::start(agentcore_local::Config::default()).await?;
+//! println!("{}", handle.endpoint_url()); // http://127.0.0.1:PORT
+//! handle.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! Modules: [`router`] (one listener; tells the services apart by the request), [`auth`] (SigV4),
+//! [`ec2`] (query protocol), [`control`] (restJson1 control plane), [`eni`] (the ENI mechanism),
+//! [`state`] (shared state), [`clock`], [`catalog`] (regions and zones), [`error`] (AWS error
+//! shapes).
+
+pub mod auth;
+pub mod catalog;
+pub mod clock;
+pub mod control;
+pub mod ec2;
+pub mod eni;
+pub mod error;
+pub mod ids;
+pub mod router;
+pub mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use clock::Clock;
+pub use eni::EniPolicy;
+pub use router::app;
+pub use state::AppState;
+
+/// Default status delay (CREATING → READY, UPDATING → READY, DELETING → gone), in service time.
+pub const DEFAULT_STATUS_DELAY: Duration = Duration::from_secs(5);
+/// Default ENI linger after its last runtime: AWS documents "up to 8 hours".
+pub const DEFAULT_ENI_LINGER: Duration = Duration::from_secs(8 * 3600);
+/// Default account id.
+pub const DEFAULT_ACCOUNT_ID: &str = "123456789012";
+/// Default credentials (`test`/`test`, as moto and LocalStack use).
+pub const DEFAULT_ACCESS_KEY_ID: &str = "test";
+pub const DEFAULT_SECRET_ACCESS_KEY: &str = "test";
+
+/// How requests are authenticated. `Debug` never shows the secret.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Auth {
+    /// Every request must carry a valid SigV4 signature made with these credentials.
+    SigV4 {
+        access_key_id: String,
+        #[serde(skip)]
+        secret_access_key: String,
+    },
+    /// Accept any request (the region still comes from the signature scope when there is one).
+    Disabled,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::SigV4 { access_key_id, .. } => f
+                .debug_struct("SigV4")
+                .field("access_key_id", access_key_id)
+                .field("secret_access_key", &"<redacted>")
+                .finish(),
+            Self::Disabled => f.write_str("Disabled"),
+        }
+    }
+}
+
+impl Default for Auth {
+    fn default() -> Self {
+        Self::SigV4 { access_key_id: DEFAULT_ACCESS_KEY_ID.into(), secret_access_key: DEFAULT_SECRET_ACCESS_KEY.into() }
+    }
+}
+
+/// Emulator settings.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Where to listen (`127.0.0.1:0` picks a free loopback port).
+    pub listen: SocketAddr,
+    pub auth: Auth,
+    /// The account every resource belongs to (ARNs, `ownerId`).
+    pub account_id: String,
+    /// The service clock (scaled or manual).
+    pub clock: Clock,
+    /// CREATING/UPDATING → READY and DELETING → gone take this long (service time).
+    pub status_delay: Duration,
+    /// How long an unused managed ENI lingers before it is deleted (service time).
+    pub eni_linger: Duration,
+    pub eni_policy: EniPolicy,
+    /// Region for unsigned requests when auth is disabled.
+    pub default_region: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            auth: Auth::default(),
+            account_id: DEFAULT_ACCOUNT_ID.into(),
+            clock: Clock::real(),
+            status_delay: DEFAULT_STATUS_DELAY,
+            eni_linger: DEFAULT_ENI_LINGER,
+            eni_policy: EniPolicy::Shared,
+            default_region: "us-east-1".into(),
+        }
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("account id must be 12 digits, got {0:?}")]
+    AccountId(String),
+}
+
+/// A running emulator. Dropping it (or [`Handle::shutdown`]) stops the server.
+#[derive(Debug)]
+pub struct Handle {
+    addr: SocketAddr,
+    state: Arc<AppState>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Handle {
+    /// `http://127.0.0.1:PORT`, for `endpoint_url` / `--endpoint-url`.
+    pub fn endpoint_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The service clock.
+    pub fn clock(&self) -> &Clock {
+        &self.state.config.clock
+    }
+
+    /// Moves a manual clock forward (transitions due by then apply on the next request).
+    ///
+    /// # Panics
+    /// If the emulator was started with a scaled clock.
+    pub fn advance(&self, by: Duration) {
+        self.state.config.clock.advance(by).expect("Handle::advance needs Config { clock: Clock::manual(), .. }");
+    }
+
+    /// The shared state (for in-process introspection, e.g. [`state::snapshot`]).
+    pub fn state(&self) -> &Arc<AppState> {
+        &self.state
+    }
+
+    /// The same JSON as `GET /_local/state`.
+    pub fn snapshot(&self) -> serde_json::Value {
+        let (world, now) = self.state.world();
+        state::snapshot(&world, now, &self.state.config)
+    }
+
+    /// Stops the server and waits until it has stopped.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Binds `config.listen` and serves on the current tokio runtime until the handle is dropped
+/// or shut down. The listener accepts connections as soon as this returns.
+pub async fn start(config: Config) -> Result<Handle, StartError> {
+    if config.account_id.len() != 12 || !config.account_id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(StartError::AccountId(config.account_id));
+    }
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| StartError::Bind { addr: config.listen, source })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.listen, source })?;
+    let state = Arc::new(AppState::new(config));
+    let router = app(state.clone());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let server = axum::serve(listener, router).with_graceful_shutdown(async {
+            let _ = stopped.await;
+        });
+        if let Err(error) = server.await {
+            tracing::error!(%error, "server failed");
+        }
+    });
+    tracing::info!(%addr, "agentcore-local listening");
+    Ok(Handle { addr, state, stop: Some(stop), task: Some(task) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_the_secret() {
+        let auth = Auth::SigV4 { access_key_id: "AKIALOCAL".into(), secret_access_key: "very-secret".into() };
+        let shown = format!("{:?}", Config { auth, ..Config::default() });
+        assert!(shown.contains("AKIALOCAL"));
+        assert!(!shown.contains("very-secret"), "{shown}");
+    }
+
+    #[tokio::test]
+    async fn start_refuses_a_bad_account_id_and_stops_on_shutdown() {
+        let bad = Config { account_id: "12345".into(), ..Config::default() };
+        assert!(matches!(start(bad).await, Err(StartError::AccountId(_))));
+        let handle = start(Config::default()).await.unwrap();
+        let addr = handle.local_addr();
+        assert!(addr.ip().is_loopback());
+        assert_eq!(handle.endpoint_url(), format!("http://{addr}"));
+        handle.shutdown().await;
+        assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "no longer listening");
+    }
+}

@@ -1,0 +1,160 @@
+//! `agentcore-local`: run the emulator until Ctrl-C / SIGTERM.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Parser;
+
+use agentcore_local::{Auth, Clock, Config, EniPolicy};
+
+/// Offline Amazon Bedrock AgentCore control plane + EC2 slice for the AWS SDKs, AWS CLI and boto3.
+///
+/// Prints exactly one line, `agentcore-local listening on http://ADDR`, on stdout once it accepts
+/// requests; logs go to stderr (`RUST_LOG=agentcore_local=debug` for more).
+/// Point clients at it with `--endpoint-url` / `AWS_ENDPOINT_URL`.
+#[derive(Debug, Parser)]
+#[command(name = "agentcore-local", version, about, long_about)]
+struct Cli {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:9797")]
+    listen: SocketAddr,
+    /// Credentials requests must be SigV4-signed with, as ACCESS_KEY_ID:SECRET_ACCESS_KEY.
+    #[arg(long, default_value = "test:test", value_name = "KEY:SECRET")]
+    credentials: String,
+    /// Accept unsigned and badly signed requests.
+    #[arg(long)]
+    no_auth: bool,
+    /// Account id used in ARNs and `ownerId`.
+    #[arg(long, default_value = agentcore_local::DEFAULT_ACCOUNT_ID)]
+    account_id: String,
+    /// Run every service clock (status delays, ENI linger) K times faster than real time.
+    #[arg(long, default_value_t = 1.0, value_name = "K")]
+    time_scale: f64,
+    /// Service time for CREATING/UPDATING → READY and DELETING → gone, e.g. `5s`, `30s`, `0s`.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    status_delay: Duration,
+    /// Service time an unused AgentCore ENI lingers before it is deleted, e.g. `8h`, `90m`.
+    #[arg(long, default_value = "8h", value_parser = parse_duration)]
+    eni_linger: Duration,
+    /// `shared`: one ENI per (subnet, security-group set), AWS's documented behaviour.
+    /// `per-runtime`: each runtime its own ENIs (a deliberately wrong world for negative controls).
+    #[arg(long, value_enum, default_value_t = EniPolicy::Shared)]
+    eni_policy: EniPolicy,
+    /// Region for requests without a signature scope (only matters with --no-auth).
+    #[arg(long, default_value = "us-east-1")]
+    default_region: String,
+}
+
+/// `90`, `90s`, `1500ms`, `15m`, `8h`, `1d`, or fractions like `0.5s`.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 =
+        number.parse().map_err(|_| format!("invalid duration {text:?}: expected e.g. 30s, 1500ms, 15m, 8h"))?;
+    let seconds = match unit {
+        "" | "s" => value,
+        "ms" => value / 1000.0,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        "d" => value * 86_400.0,
+        _ => return Err(format!("invalid duration unit {unit:?} in {text:?} (use ms, s, m, h, d)")),
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|e| format!("invalid duration {text:?}: {e}"))
+}
+
+fn config(cli: Cli) -> anyhow::Result<Config> {
+    let auth = if cli.no_auth {
+        Auth::Disabled
+    } else {
+        let Some((key, secret)) = cli.credentials.split_once(':') else {
+            bail!("--credentials must be KEY:SECRET, got {:?}", cli.credentials);
+        };
+        if key.is_empty() || secret.is_empty() {
+            bail!("--credentials needs a non-empty key and secret");
+        }
+        Auth::SigV4 { access_key_id: key.into(), secret_access_key: secret.into() }
+    };
+    Ok(Config {
+        listen: cli.listen,
+        auth,
+        account_id: cli.account_id,
+        clock: Clock::scaled(cli.time_scale).context("--time-scale")?,
+        status_delay: cli.status_delay,
+        eni_linger: cli.eni_linger,
+        eni_policy: cli.eni_policy,
+        default_region: cli.default_region,
+    })
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "agentcore_local=info".into()),
+        )
+        .init();
+    let config = config(Cli::parse())?;
+    let handle = agentcore_local::start(config).await?;
+    {
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "agentcore-local listening on {}", handle.endpoint_url())?;
+        stdout.flush()?;
+    }
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    handle.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("8h").unwrap(), Duration::from_secs(28_800));
+        assert_eq!(parse_duration("1500ms").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_duration("30").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("0.5s").unwrap(), Duration::from_millis(500));
+        assert!(parse_duration("8 hours").is_err());
+        assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn credentials_flag() {
+        let cli = Cli::parse_from(["agentcore-local", "--credentials", "AK:SK"]);
+        let c = config(cli).unwrap();
+        assert!(matches!(c.auth, Auth::SigV4 { ref access_key_id, .. } if access_key_id == "AK"));
+        let bad = Cli::parse_from(["agentcore-local", "--credentials", "nocolon"]);
+        assert!(config(bad).is_err());
+        let off = Cli::parse_from(["agentcore-local", "--no-auth", "--time-scale", "3600"]);
+        let c = config(off).unwrap();
+        assert_eq!(c.auth, Auth::Disabled);
+        assert_eq!(c.clock.scale(), Some(3600.0));
+    }
+}

@@ -1,0 +1,62 @@
+//! The `agentcore-local` binary: prints its one line once it accepts requests, then serves.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+use crate::support::{REGION, sdk_config};
+
+#[tokio::test]
+async fn prints_the_listening_line_and_serves_the_sdk() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_agentcore-local"))
+        .args(["--listen", "127.0.0.1:0", "--time-scale", "3600", "--status-delay", "0s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the binary starts");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .expect("a line within 30 s")
+        .unwrap()
+        .expect("one line");
+    let url = line.strip_prefix("agentcore-local listening on ").unwrap_or_else(|| panic!("unexpected line {line:?}"));
+    let port: u16 = url.strip_prefix("http://127.0.0.1:").unwrap().parse().unwrap();
+    assert_ne!(port, 0);
+
+    let sdk = sdk_config(url, "test", "test", REGION).await;
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let control = aws_sdk_bedrockagentcorecontrol::Client::new(&sdk);
+    let zones = ec2.describe_availability_zones().send().await.unwrap();
+    assert_eq!(zones.availability_zones().len(), 6);
+    let runtimes = control.list_agent_runtimes().send().await.unwrap();
+    assert!(runtimes.agent_runtimes().is_empty());
+
+    // SIGTERM stops it cleanly even with the SDK's keep-alive connections open.
+    let pid = child.id().unwrap().to_string();
+    let kill = Command::new("kill").args(["-TERM", &pid]).status().await.unwrap();
+    assert!(kill.success());
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("exits within 10 s of SIGTERM")
+        .unwrap();
+    assert!(status.success(), "{status}");
+    assert_eq!(lines.next_line().await.unwrap(), None, "exactly one line on stdout");
+}
+
+#[tokio::test]
+async fn bad_flags_fail_clearly() {
+    let out = Command::new(env!("CARGO_BIN_EXE_agentcore-local"))
+        .args(["--listen", "127.0.0.1:0", "--time-scale", "0"])
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("time scale"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}

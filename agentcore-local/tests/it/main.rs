@@ -1,0 +1,12 @@
+//! Integration tests: the unmodified AWS SDK for Rust (through `aws-config` and an endpoint URL)
+//! against an in-process emulator, plus the binary itself.
+
+mod auth;
+mod binary;
+mod control;
+mod ec2;
+mod enis;
+mod model;
+mod python_peers;
+mod router;
+mod support;

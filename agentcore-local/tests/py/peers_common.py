@@ -1,0 +1,47 @@
+"""Helpers shared by the Python peer scenarios (run by `tests/it/python_peers.rs`).
+
+The scripts take the server's endpoint URL as their only argument. Credentials and region come from
+the environment the Rust test sets (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_DEFAULT_REGION,
+with AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE pointing at empty files), so the host's AWS
+configuration cannot interfere.
+"""
+
+import json
+import sys
+import time
+
+import boto3
+from botocore.config import Config
+
+
+def endpoint_from_argv():
+    if len(sys.argv) != 2 or not sys.argv[1].startswith("http://127.0.0.1:"):
+        sys.exit(f"usage: {sys.argv[0]} http://127.0.0.1:PORT (loopback endpoints only)")
+    return sys.argv[1]
+
+
+def client(service, endpoint):
+    # No retries: a failure must show up as the error the server gave, not be papered over.
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=30),
+    )
+
+
+def wait_until(what, probe, timeout_s=20.0, interval_s=0.05):
+    """Calls `probe()` until it returns a truthy value; fails after `timeout_s` seconds."""
+    deadline = time.monotonic() + timeout_s
+    last = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(interval_s)
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}; last value: {last!r}")
+
+
+def emit(result):
+    """The scenario's result as one JSON document on stdout (the Rust test parses it)."""
+    json.dump(result, sys.stdout, indent=1, sort_keys=True, default=str)
+    sys.stdout.write("\n")

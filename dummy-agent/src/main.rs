@@ -1,0 +1,76 @@
+//! `dummy-agent`: serves [`dummy_agent::app`] on `0.0.0.0:8080` (the AgentCore contract), or on
+//! `--host`/`HOST` and `--port`/`PORT`. Logs are JSON lines on stdout, filtered by `RUST_LOG`.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use tokio::signal::unix::{SignalKind, signal};
+use tracing_subscriber::EnvFilter;
+
+/// An echo agent on the Amazon Bedrock AgentCore Runtime HTTP contract: `GET /ping`,
+/// `POST /invocations` (answers `{"echo": <payload>}`; test knobs in `{"_dummy": {"sleep_ms": N,
+/// "stream": N, "status": N}}`). SIGTERM or SIGINT drains in-flight requests, then exits 0.
+#[derive(Parser, Debug)]
+#[command(version, about, long_about = None)]
+struct Args {
+    /// Address to listen on (the contract requires 0.0.0.0; agentcore-local uses 127.0.0.1).
+    #[arg(long, env = "HOST", default_value = "0.0.0.0")]
+    host: String,
+    /// Port to listen on (0 picks a free one; the "listening" log line tells which).
+    #[arg(long, env = "PORT", default_value_t = 8080)]
+    port: u16,
+    /// Largest accepted /invocations body in bytes (default: AgentCore's 100 MB payload limit).
+    #[arg(long, env = "DUMMY_AGENT_BODY_LIMIT", default_value_t = dummy_agent::DEFAULT_BODY_LIMIT)]
+    body_limit: usize,
+    /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
+    #[arg(long, env = "DUMMY_AGENT_DRAIN_TIMEOUT_SECS", default_value_t = 10.0)]
+    drain_timeout_secs: f64,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let drain_timeout = Duration::try_from_secs_f64(args.drain_timeout_secs)
+        .context("--drain-timeout-secs must be a non-negative number of seconds")?;
+    tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_span_list(false)
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
+    // One thread serves everything: every microVM of agentcore-local runs one of these, so start-up
+    // time and memory matter more than parallelism. Large bodies are parsed on the blocking pool.
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .max_blocking_threads(2)
+        .build()
+        .context("could not start the tokio runtime")?
+        .block_on(run(args, drain_timeout))
+}
+
+async fn run(args: Args, drain_timeout: Duration) -> anyhow::Result<()> {
+    // Signal handlers before the socket, so a SIGTERM right after "listening" is a clean shutdown.
+    let mut terminate = signal(SignalKind::terminate()).context("could not install SIGTERM")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("could not install SIGINT")?;
+    let shutdown = async move {
+        let name = tokio::select! {
+            _ = terminate.recv() => "SIGTERM",
+            _ = interrupt.recv() => "SIGINT",
+        };
+        tracing::info!(signal = name, drain_timeout_secs = drain_timeout.as_secs_f64(), "draining");
+    };
+    let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
+        .await
+        .with_context(|| format!("could not listen on {}:{}", args.host, args.port))?;
+    let address = listener.local_addr()?;
+    tracing::info!(%address, body_limit = args.body_limit, "listening");
+    let config = dummy_agent::Config { body_limit: args.body_limit, ..Default::default() };
+    match dummy_agent::serve(listener, dummy_agent::app(config), shutdown, drain_timeout).await? {
+        dummy_agent::Drain::Complete => tracing::info!("drained, exiting"),
+        dummy_agent::Drain::DeadlinePassed => {
+            tracing::warn!("drain deadline passed with requests in flight; exiting anyway")
+        }
+    }
+    Ok(())
+}
