@@ -92,8 +92,8 @@ impl RuntimeNetwork {
         config: Option<(impl IntoIterator<Item = S>, impl IntoIterator<Item = G>)>,
     ) -> Result<Self, NetworkError> {
         match (mode, config) {
-            ("PUBLIC", None) => Ok(Self::Public),
-            ("PUBLIC", Some(_)) => Err(NetworkError::ConfigInPublicMode),
+            // A `networkModeConfig` next to PUBLIC is not documented as an error; it places nothing.
+            ("PUBLIC", _) => Ok(Self::Public),
             ("VPC", None) => Err(NetworkError::MissingVpcConfig),
             ("VPC", Some((subnets, security_groups))) => {
                 let subnets = subnets.into_iter().map(|s| SubnetId::new(s.as_ref())).collect::<Result<Vec<_>, _>>()?;
@@ -124,8 +124,6 @@ fn check_counts(subnets: usize, security_groups: usize) -> Result<(), NetworkErr
 pub enum NetworkError {
     #[error("NetworkModeConfig is required for VPC mode: give at least one subnet and one security group")]
     MissingVpcConfig,
-    #[error("networkModeConfig is only accepted with networkMode VPC: drop it, or set networkMode to VPC")]
-    ConfigInPublicMode,
     #[error("networkMode `{0}` is not PUBLIC or VPC")]
     UnknownMode(String),
     #[error(transparent)]

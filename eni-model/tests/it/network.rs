@@ -15,10 +15,8 @@ fn vpc_mode_without_config_is_refused_as_the_api_refuses_it() {
     assert!(err.to_string().starts_with("NetworkModeConfig is required for VPC mode"), "{err}");
     let public = RuntimeNetwork::from_api::<&str, &str>("PUBLIC", None::<(Vec<&str>, Vec<&str>)>).unwrap();
     assert_eq!(check(public).unwrap(), None);
-    assert!(matches!(
-        RuntimeNetwork::from_api("PUBLIC", Some(([PRIVATE_A], [SG_1]))),
-        Err(NetworkError::ConfigInPublicMode)
-    ));
+    // A VPC configuration next to PUBLIC places nothing (agentcore-local accepts and ignores it too).
+    assert_eq!(RuntimeNetwork::from_api("PUBLIC", Some(([PRIVATE_A], [SG_1]))), Ok(RuntimeNetwork::Public));
     assert!(matches!(
         RuntimeNetwork::from_api("HYBRID", Some(([PRIVATE_A], [SG_1]))),
         Err(NetworkError::UnknownMode(_))
