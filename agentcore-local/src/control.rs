@@ -290,6 +290,8 @@ async fn delete_agent_runtime(
     let region = world.region(&ctx.caller.region);
     let runtime = region.runtimes.get_mut(&id).ok_or_else(|| not_found(&id))?;
     if runtime.status != RuntimeStatus::Deleting {
+        // Deleting a runtime ends its sessions (their microVMs are terminated).
+        state.sessions.end_runtime(&ctx.caller.region, &id);
         runtime.status = RuntimeStatus::Deleting;
         runtime.last_updated_at = now;
         runtime.pending = Some(Pending { at: now + config.status_delay, transition: Transition::Gone });

@@ -12,6 +12,7 @@
 //! ```
 //!
 //! Modules: [`router`] (one listener; tells the services apart by the request), [`auth`] (SigV4),
+//! [`data`] (data plane: sessions as agent processes, quota, reaping), [`faults`] (`--fault`),
 //! [`ec2`] (query protocol), [`control`] (restJson1 control plane), [`eni`] (the ENI mechanism),
 //! [`state`] (shared state), [`clock`], [`catalog`] (regions and zones), [`error`] (AWS error
 //! shapes).
@@ -20,9 +21,11 @@ pub mod auth;
 pub mod catalog;
 pub mod clock;
 pub mod control;
+pub mod data;
 pub mod ec2;
 pub mod eni;
 pub mod error;
+pub mod faults;
 pub mod ids;
 pub mod router;
 pub mod state;
@@ -36,7 +39,9 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use clock::Clock;
+pub use data::AgentCommand;
 pub use eni::EniPolicy;
+pub use faults::Fault;
 pub use router::app;
 pub use state::AppState;
 
@@ -44,6 +49,12 @@ pub use state::AppState;
 pub const DEFAULT_STATUS_DELAY: Duration = Duration::from_secs(5);
 /// Default ENI linger after its last runtime: AWS documents "up to 8 hours".
 pub const DEFAULT_ENI_LINGER: Duration = Duration::from_secs(8 * 3600);
+/// Default active-session quota (`maxVms`): the report's account had 500.
+pub const DEFAULT_MAX_VMS: u32 = 500;
+/// Default start deadline of a microVM (AWS: "Please make sure that initialization completes in 60s").
+pub const DEFAULT_AGENT_START_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default SIGTERM → SIGKILL grace when a microVM ends.
+pub const DEFAULT_AGENT_STOP_GRACE: Duration = Duration::from_secs(2);
 /// Default account id.
 pub const DEFAULT_ACCOUNT_ID: &str = "123456789012";
 /// Default credentials (`test`/`test`, as moto and LocalStack use).
@@ -100,6 +111,20 @@ pub struct Config {
     pub eni_policy: EniPolicy,
     /// Region for unsigned requests when auth is disabled.
     pub default_region: String,
+    /// The program every microVM runs (`None`: a `dummy-agent` binary found next to the current
+    /// executable, one directory up, or on `PATH`; see [`AgentCommand::resolve_default`]).
+    pub agent_command: Option<AgentCommand>,
+    /// Live sessions (microVMs) allowed per region at once (`maxVms`).
+    pub max_vms: u32,
+    /// Data-plane calls (InvokeAgentRuntime, StopRuntimeSession) allowed per wall-clock second;
+    /// `None`: unlimited.
+    pub invoke_tps: Option<u32>,
+    /// Wall-clock time a new microVM gets to answer `GET /ping` with 200.
+    pub agent_start_timeout: Duration,
+    /// Wall-clock time between SIGTERM and SIGKILL when a microVM is terminated.
+    pub agent_stop_grace: Duration,
+    /// Injected faults (`--fault`).
+    pub faults: Vec<Fault>,
 }
 
 impl Default for Config {
@@ -113,6 +138,12 @@ impl Default for Config {
             eni_linger: DEFAULT_ENI_LINGER,
             eni_policy: EniPolicy::Shared,
             default_region: "us-east-1".into(),
+            agent_command: None,
+            max_vms: DEFAULT_MAX_VMS,
+            invoke_tps: None,
+            agent_start_timeout: DEFAULT_AGENT_START_TIMEOUT,
+            agent_stop_grace: DEFAULT_AGENT_STOP_GRACE,
+            faults: Vec::new(),
         }
     }
 }
@@ -133,6 +164,7 @@ pub struct Handle {
     state: Arc<AppState>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    reaper: JoinHandle<()>,
 }
 
 impl Handle {
@@ -157,6 +189,14 @@ impl Handle {
     /// If the emulator was started with a scaled clock.
     pub fn advance(&self, by: Duration) {
         self.state.config.clock.advance(by).expect("Handle::advance needs Config { clock: Clock::manual(), .. }");
+        self.state.sessions.wake();
+    }
+
+    /// Ends, now, every session whose idle timeout or max lifetime has passed on the clock (the
+    /// background reaper does this by itself; with a manual clock, call it after
+    /// [`Handle::advance`] to be sure reaping is over before looking).
+    pub async fn reap_due(&self) {
+        self.state.sessions.reap_due().await;
     }
 
     /// The shared state (for in-process introspection, e.g. [`state::snapshot`]).
@@ -166,26 +206,32 @@ impl Handle {
 
     /// The same JSON as `GET /_local/state`.
     pub fn snapshot(&self) -> serde_json::Value {
-        let (world, now) = self.state.world();
-        state::snapshot(&world, now, &self.state.config)
+        self.state.snapshot()
     }
 
-    /// Stops the server and waits until it has stopped.
+    /// Stops the server, terminates every microVM (SIGTERM, SIGKILL after the grace period) and
+    /// waits until both are done.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+        self.reaper.abort();
+        self.state.sessions.shutdown().await;
         if let Some(task) = self.task.take() {
-            let _ = task.await;
+            // In-flight streams may hold the server open; the agents behind them are gone now.
+            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
         }
     }
 }
 
 impl Drop for Handle {
+    /// Stops the server and SIGKILLs every microVM's process group at once.
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+        self.reaper.abort();
+        self.state.sessions.kill_all_now();
     }
 }
 
@@ -200,6 +246,11 @@ pub async fn start(config: Config) -> Result<Handle, StartError> {
         .map_err(|source| StartError::Bind { addr: config.listen, source })?;
     let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.listen, source })?;
     let state = Arc::new(AppState::new(config));
+    match state.sessions.agent_command() {
+        Ok(command) => tracing::info!(%command, "microVMs run this agent command"),
+        Err(why) => tracing::warn!("no agent command: InvokeAgentRuntime will answer RuntimeClientError ({why})"),
+    }
+    let reaper = tokio::spawn(data::sessions::reaper(Arc::downgrade(&state.sessions)));
     let router = app(state.clone());
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -211,7 +262,7 @@ pub async fn start(config: Config) -> Result<Handle, StartError> {
         }
     });
     tracing::info!(%addr, "agentcore-local listening");
-    Ok(Handle { addr, state, stop: Some(stop), task: Some(task) })
+    Ok(Handle { addr, state, stop: Some(stop), task: Some(task), reaper })
 }
 
 #[cfg(test)]

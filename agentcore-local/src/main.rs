@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Parser;
 
-use agentcore_local::{Auth, Clock, Config, EniPolicy};
+use agentcore_local::{AgentCommand, Auth, Clock, Config, EniPolicy, Fault};
 
 /// Offline Amazon Bedrock AgentCore control plane + EC2 slice for the AWS SDKs, AWS CLI and boto3.
 ///
@@ -45,6 +45,39 @@ struct Cli {
     /// Region for requests without a signature scope (only matters with --no-auth).
     #[arg(long, default_value = "us-east-1")]
     default_region: String,
+    /// The agent every microVM (session) runs, split with shell quoting rules, e.g.
+    /// `--agent-cmd "uvicorn app:app"`. It gets PORT and HOST=127.0.0.1 and must answer
+    /// `GET /ping` and `POST /invocations`. Default: a `dummy-agent` binary next to this one or on
+    /// PATH, else this binary's built-in copy of it (`agentcore-local agent`).
+    #[arg(long, value_name = "COMMAND")]
+    agent_cmd: Option<String>,
+    /// Live sessions (microVMs) allowed per region; more → ServiceQuotaExceededException.
+    #[arg(long, default_value_t = agentcore_local::DEFAULT_MAX_VMS)]
+    max_vms: u32,
+    /// Data-plane calls allowed per second; more → ThrottlingException (default: unlimited).
+    #[arg(long, value_name = "N")]
+    invoke_tps: Option<u32>,
+    /// Wall-clock time a new microVM gets to answer GET /ping with 200 (then RuntimeClientError).
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    agent_start_timeout: Duration,
+    /// Wall-clock time between SIGTERM and SIGKILL when a microVM ends.
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    agent_stop_grace: Duration,
+    /// Inject errors: SERVICE:OPERATION:ERRORCODE:PROBABILITY, e.g.
+    /// `ec2:DescribeNetworkInterfaces:RequestLimitExceeded:0.2` (SERVICE: ec2, control, data;
+    /// OPERATION may be `*`). Repeatable.
+    #[arg(long = "fault", value_name = "SPEC")]
+    faults: Vec<Fault>,
+    #[command(subcommand)]
+    command: Option<Sub>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Sub {
+    /// Serve the built-in dummy agent on HOST:PORT (what microVMs run when no dummy-agent binary
+    /// is found); it exits when its parent does.
+    #[command(hide = true)]
+    Agent,
 }
 
 /// `90`, `90s`, `1500ms`, `15m`, `8h`, `1d`, or fractions like `0.5s`.
@@ -86,18 +119,67 @@ fn config(cli: Cli) -> anyhow::Result<Config> {
         eni_linger: cli.eni_linger,
         eni_policy: cli.eni_policy,
         default_region: cli.default_region,
+        agent_command: Some(match cli.agent_cmd {
+            Some(line) => AgentCommand::parse(&line).map_err(anyhow::Error::msg).context("--agent-cmd")?,
+            None => AgentCommand::resolve_default().or_else(|_| -> anyhow::Result<AgentCommand> {
+                let me = std::env::current_exe().context("cannot find this executable for the built-in agent")?;
+                Ok(AgentCommand::new(me, ["agent"]))
+            })?,
+        }),
+        max_vms: cli.max_vms,
+        invoke_tps: cli.invoke_tps,
+        agent_start_timeout: cli.agent_start_timeout,
+        agent_stop_grace: cli.agent_stop_grace,
+        faults: cli.faults,
     })
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+/// `agentcore-local agent`: dummy-agent's server on HOST (default 127.0.0.1) and PORT (default
+/// 8080), until SIGTERM/SIGINT or until the parent process (the emulator) is gone.
+fn run_builtin_agent() -> anyhow::Result<()> {
+    let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".into());
+    let port: u16 = std::env::var("PORT").ok().map(|p| p.parse()).transpose().context("PORT")?.unwrap_or(8080);
+    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async move {
+        let listener = tokio::net::TcpListener::bind((host.as_str(), port))
+            .await
+            .with_context(|| format!("agent: cannot listen on {host}:{port}"))?;
+        let parent = std::os::unix::process::parent_id();
+        let orphaned = async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                if std::os::unix::process::parent_id() != parent {
+                    return;
+                }
+            }
+        };
+        let stop = async move {
+            tokio::select! {
+                () = shutdown_signal() => {},
+                () = orphaned => {},
+            }
+        };
+        dummy_agent::serve(listener, dummy_agent::app(dummy_agent::Config::default()), stop, Duration::from_secs(2))
+            .await?;
+        Ok(())
+    })
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    if let Some(Sub::Agent) = cli.command {
+        return run_builtin_agent();
+    }
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(serve(cli))
+}
+
+async fn serve(cli: Cli) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "agentcore_local=info".into()),
         )
         .init();
-    let config = config(Cli::parse())?;
+    let config = config(cli)?;
     let handle = agentcore_local::start(config).await?;
     {
         let mut stdout = std::io::stdout().lock();

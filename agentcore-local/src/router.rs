@@ -1,15 +1,17 @@
 //! One listener, several services, told apart by the request itself:
 //!
 //! * `POST /` (or `GET /?Action=…`): EC2 query protocol ([`crate::ec2`]), signing name `ec2`;
-//! * `/runtimes…`: the AgentCore control plane ([`crate::control`]), signing name
-//!   `bedrock-agentcore`; the data plane (part 2) adds its `/runtimes/{arn}/invocations` routes
-//!   as one more module merged here;
+//! * `/runtimes…`: the AgentCore control plane ([`crate::control`]) and data plane
+//!   ([`crate::data`]: `/runtimes/{arn}/invocations`, `/runtimes/{arn}/stopruntimesession`), signing
+//!   name `bedrock-agentcore`;
 //! * `/_local/state`, `/_local/reset`: emulator-only introspection, never authenticated.
 //!
 //! Paths are accepted with and without a trailing slash. Every response carries
 //! `x-amzn-RequestId`.
 //!
-//! Adding a service (the data plane, part 2) is one module with a `routes(Router) -> Router`
+//! Injected faults ([`crate::faults`], `--fault`) answer after authentication, before the handler.
+//!
+//! Adding a service is one module with a `routes(Router) -> Router`
 //! function called from [`app`], using [`route_both`]; its requests reach the handlers already
 //! authenticated (signing name `bedrock-agentcore`), with a [`RequestContext`] extension.
 
@@ -26,8 +28,8 @@ use axum::routing::{MethodRouter, get, post};
 
 use crate::auth::{self, Caller};
 use crate::error::AwsError;
-use crate::state::{self, AppState};
-use crate::{control, ec2, ids};
+use crate::state::AppState;
+use crate::{control, data, ec2, faults, ids};
 
 /// Largest request body accepted (the data plane's 100 MB payload limit, plus headroom).
 pub const MAX_BODY_BYTES: usize = 101 * 1024 * 1024;
@@ -89,6 +91,7 @@ pub fn route_both<S: Clone + Send + Sync + 'static>(
 pub fn app(state: Arc<AppState>) -> Router {
     let router = Router::new().route("/", post(ec2::handle_post).get(ec2::handle_get));
     let router = control::routes(router);
+    let router = data::routes(router);
     let router = route_both(router, "/_local/state", get(local_state));
     let router = route_both(router, "/_local/reset", post(local_reset));
     router
@@ -139,6 +142,13 @@ async fn authenticate(State(state): State<Arc<AppState>>, request: Request, next
             }
         }
     };
+    if service != Service::Local && !state.config.faults.is_empty() {
+        let operation = faults::operation(&parts.method, parts.uri.path(), parts.uri.query(), &body);
+        if let Some(error) = operation.and_then(|(s, op)| faults::roll(&state.config.faults, s, &op)) {
+            tracing::debug!(code = %error.code, path = %parts.uri.path(), "fault injected");
+            return with_request_id(service.error_response(error, &request_id), &request_id);
+        }
+    }
     parts.extensions.insert(RequestContext { caller, request_id: request_id.clone() });
     let response = next.run(Request::from_parts(parts, Body::from(body))).await;
     with_request_id(response, &request_id)
@@ -177,8 +187,7 @@ async fn unknown_operation(request: Request) -> Response {
 
 /// `GET /_local/state`: runtimes, ENIs, subnets… as JSON (emulator-only).
 async fn local_state(State(state): State<Arc<AppState>>) -> Response {
-    let (world, now) = state.world();
-    axum::Json(state::snapshot(&world, now, &state.config)).into_response()
+    axum::Json(state.snapshot()).into_response()
 }
 
 /// `POST /_local/reset`: forget every resource (emulator-only).

@@ -24,11 +24,14 @@ use crate::{Config, ids};
 pub struct AppState {
     pub config: Config,
     world: Mutex<World>,
+    /// The data plane's sessions (microVMs); they have their own lock.
+    pub sessions: std::sync::Arc<crate::data::Sessions>,
 }
 
 impl AppState {
     pub fn new(config: Config) -> Self {
-        Self { config, world: Mutex::new(World::default()) }
+        let sessions = crate::data::Sessions::new(&config);
+        Self { config, world: Mutex::new(World::default()), sessions }
     }
 
     /// Locks the world after applying every transition due by the clock's "now".
@@ -43,6 +46,17 @@ impl AppState {
     /// Forgets every resource (`POST /_local/reset`).
     pub fn reset(&self) {
         *self.world.lock().unwrap_or_else(|e| e.into_inner()) = World::default();
+        self.sessions.end_all(crate::data::EndReason::Reset);
+    }
+
+    /// The same JSON as `GET /_local/state`: the world, plus the data plane's sessions.
+    pub fn snapshot(&self) -> Value {
+        let mut out = {
+            let (world, now) = self.world();
+            snapshot(&world, now, &self.config)
+        };
+        out["dataPlane"] = self.sessions.snapshot();
+        out
     }
 }
 

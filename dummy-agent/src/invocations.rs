@@ -4,11 +4,12 @@ use std::convert::Infallible;
 use std::fmt;
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::{FromRequest, Request, State};
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
@@ -38,56 +39,88 @@ pub struct Knobs {
     pub status: Option<u16>,
 }
 
-/// A parsed invocation: its knobs and the exact payload bytes to echo.
+/// A parsed invocation: its knobs, and either the echo document or (when it will be streamed) the
+/// payload itself.
 struct Invocation {
     knobs: Knobs,
-    payload: Bytes,
+    answer: Answer,
+}
+
+enum Answer {
+    Echo(Vec<u8>),
+    Stream(Bytes),
 }
 
 pub(crate) async fn invoke(State(state): State<AppState>, request: Request) -> Response {
     // Busy from the first byte: a large upload is work in flight too.
     let busy = state.health.begin();
-    let refusal = unsupported_content_type(request.headers())
-        .or_else(|| declared_length_over(request.headers(), state.body_limit));
+    let declared_length = declared_length(request.headers());
+    let refusal =
+        unsupported_content_type(request.headers()).or_else(|| length_over_limit(declared_length, state.body_limit));
     if let Some(refusal) = refusal {
         return refusal;
     }
     let wants_events = accepts_event_stream(request.headers());
-    let body = match Bytes::from_request(request, &()).await {
+    let body = match read_body(request.into_body(), declared_length, state.body_limit).await {
         Ok(body) => body,
-        Err(rejection) => {
-            let error = match rejection.status() {
-                StatusCode::PAYLOAD_TOO_LARGE => "payload too large",
-                _ => "could not read the body",
-            };
-            return json_error(rejection.status(), error, &rejection.body_text());
-        }
+        Err(refusal) => return *refusal,
     };
+    // Large bodies are parsed and their echo built on the blocking pool, so `/ping` never waits.
     let parsed = if body.len() <= INLINE_PARSE_MAX {
-        parse(body)
+        parse(body, wants_events)
     } else {
-        tokio::task::spawn_blocking(move || parse(body))
+        tokio::task::spawn_blocking(move || parse(body, wants_events))
             .await
             .unwrap_or_else(|join_error| std::panic::resume_unwind(join_error.into_panic()))
     };
-    let Invocation { knobs, payload } = match parsed {
+    let Invocation { knobs, answer } = match parsed {
         Ok(invocation) => invocation,
         Err(error) => return error.into_response(),
     };
     let status =
         knobs.status.map_or(StatusCode::OK, |code| StatusCode::from_u16(code).expect("validated by `validate_knobs`"));
     let work = Duration::from_millis(knobs.sleep_ms.unwrap_or(0));
-    match knobs.stream {
-        Some(events) if wants_events => (status, stream(events, work, payload, busy)).into_response(),
-        _ => {
+    match answer {
+        Answer::Stream(payload) => {
+            let events = knobs.stream.unwrap_or(0);
+            (status, stream(events, work, payload, busy)).into_response()
+        }
+        Answer::Echo(echo) => {
             if !work.is_zero() {
                 tokio::time::sleep(work).await;
             }
-            let echo = echo_document(&payload);
             drop(busy);
             (status, [(header::CONTENT_TYPE, "application/json")], echo).into_response()
         }
     }
+}
+
+/// Reads the body chunk by chunk as it arrives (never blocking the serving thread for long), refusing
+/// it with 413 as soon as it exceeds `limit`.
+async fn read_body(body: Body, declared_length: Option<usize>, limit: usize) -> Result<Bytes, Box<Response>> {
+    let mut chunks = body.into_data_stream();
+    let mut first: Option<Bytes> = None;
+    let mut joined: Vec<u8> = Vec::new();
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk
+            .map_err(|e| Box::new(json_error(StatusCode::BAD_REQUEST, "could not read the body", &e.to_string())))?;
+        let received = first.as_ref().map_or(joined.len(), Bytes::len) + chunk.len();
+        if let Some(refusal) = length_over_limit(Some(received), limit) {
+            return Err(Box::new(refusal));
+        }
+        match first.take() {
+            // The usual case, one chunk: kept as it is, no copy.
+            None if joined.is_empty() => first = Some(chunk),
+            earlier => {
+                if let Some(earlier) = earlier {
+                    joined.reserve(declared_length.unwrap_or(0).max(received).min(limit));
+                    joined.extend_from_slice(&earlier);
+                }
+                joined.extend_from_slice(&chunk);
+            }
+        }
+    }
+    Ok(first.unwrap_or_else(|| Bytes::from(joined)))
 }
 
 /// JSON is what the contract sends; no content type and `application/octet-stream` (the AWS SDKs'
@@ -109,17 +142,15 @@ fn unsupported_content_type(headers: &HeaderMap) -> Option<Response> {
     Some(json_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported media type", &detail))
 }
 
-/// Refuses a declared length over the limit before reading any of the body (the limit also holds
-/// while reading bodies that declare no length).
-fn declared_length_over(headers: &HeaderMap, limit: usize) -> Option<Response> {
-    let declared: Option<usize> = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse().ok());
-    match declared {
-        Some(length) if length > limit => {
-            let detail = format!("the body is {length} bytes; the limit is {limit} bytes");
-            Some(json_error(StatusCode::PAYLOAD_TOO_LARGE, "payload too large", &detail))
-        }
-        _ => None,
-    }
+fn declared_length(headers: &HeaderMap) -> Option<usize> {
+    headers.get(header::CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
+}
+
+/// 413 for a body (declared or received so far) longer than `limit`.
+fn length_over_limit(length: Option<usize>, limit: usize) -> Option<Response> {
+    let length = length.filter(|&length| length > limit)?;
+    let detail = format!("the body is at least {length} bytes; the limit is {limit} bytes");
+    Some(json_error(StatusCode::PAYLOAD_TOO_LARGE, "payload too large", &detail))
 }
 
 fn accepts_event_stream(headers: &HeaderMap) -> bool {
@@ -150,8 +181,9 @@ impl IntoResponse for BadPayload {
     }
 }
 
-/// Checks that `body` is one JSON object and reads its knobs, without building the document.
-fn parse(body: Bytes) -> Result<Invocation, BadPayload> {
+/// Checks that `body` is one JSON object and reads its knobs (without building the document), then
+/// prepares the answer: the payload to stream, or the echo document.
+fn parse(body: Bytes, wants_events: bool) -> Result<Invocation, BadPayload> {
     let Envelope(knobs) = serde_json::from_slice(&body).map_err(|e| match e.classify() {
         serde_json::error::Category::Data => BadPayload::NotObject(e),
         _ => BadPayload::NotJson(e),
@@ -161,7 +193,9 @@ fn parse(body: Bytes) -> Result<Invocation, BadPayload> {
         Some(value) => serde_json::from_value(value).map_err(|e| BadPayload::BadKnobs(format!("{KNOBS_KEY}: {e}")))?,
     };
     validate_knobs(&knobs).map_err(BadPayload::BadKnobs)?;
-    Ok(Invocation { knobs, payload: body })
+    let answer =
+        if wants_events && knobs.stream.is_some() { Answer::Stream(body) } else { Answer::Echo(echo_document(&body)) };
+    Ok(Invocation { knobs, answer })
 }
 
 fn validate_knobs(knobs: &Knobs) -> Result<(), String> {

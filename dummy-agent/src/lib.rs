@@ -16,7 +16,7 @@ use std::future::{Future, IntoFuture};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::Request;
 use axum::http::HeaderName;
 use axum::middleware::{self, Next};
 use axum::response::Response;
@@ -66,7 +66,6 @@ pub fn app(config: Config) -> Router {
     let routes = Router::new()
         .route("/ping", get(health::ping))
         .route("/invocations", post(invocations::invoke))
-        .layer(DefaultBodyLimit::max(config.body_limit))
         .with_state(state);
     with_contract_layers(routes)
 }

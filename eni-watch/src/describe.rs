@@ -99,7 +99,7 @@ pub fn polling_client(sdk: &SdkConfig) -> Client {
 /// The ENIs of one successful poll.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
-    /// Sorted by id.
+    /// Sorted by zone, subnet, private IP, id.
     pub enis: Vec<Eni>,
     /// Calls made (pages).
     pub pages: u32,
@@ -174,7 +174,10 @@ where
         SdkError::ServiceError(ctx) => {
             let status = ctx.raw().http_status();
             let code = error.code().map(str::to_string).unwrap_or_else(|| format!("HTTP {status}"));
-            let message = error.message().map(str::to_string).unwrap_or_else(|| root_cause(ctx.err()));
+            let message = error
+                .message()
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("the error response has no AWS error code ({})", root_cause(ctx.err())));
             let kind = if THROTTLING_CODES.contains(&code.as_str()) {
                 FailureKind::Throttled
             } else if status >= 500 {
@@ -212,6 +215,14 @@ impl HttpStatus for aws_smithy_runtime_api::client::orchestrator::HttpResponse {
     fn http_status(&self) -> u16 {
         self.status().as_u16()
     }
+}
+
+/// Samples list ENIs by zone, subnet, private IP (numerically), then id: the order a person
+/// reads them in, and stable across runs.
+fn display_order(eni: &Eni) -> (String, String, Option<std::net::Ipv4Addr>, String) {
+    let zone = if eni.az_id.is_empty() { eni.az.clone() } else { eni.az_id.clone() };
+    let ip = eni.private_ip.as_deref().and_then(|ip| ip.parse().ok());
+    (zone, eni.subnet.to_string(), ip, eni.id.clone())
 }
 
 /// Hard stop for a paginator that never ends (an endpoint repeating a token).
@@ -257,7 +268,8 @@ pub async fn describe(client: &Client, scope: &Scope) -> Result<Snapshot, PollEr
             _ => break,
         }
     }
-    enis.sort_by(|a, b| a.id.cmp(&b.id));
-    enis.dedup_by(|a, b| a.id == b.id);
+    enis.sort_by_cached_key(display_order);
+    let mut seen = std::collections::HashSet::new();
+    enis.retain(|e| seen.insert(e.id.clone()));
     Ok(Snapshot { enis, pages })
 }

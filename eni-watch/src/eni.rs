@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_ec2::types::NetworkInterface;
 use eni_model::{ObservedEni, SecurityGroupId, SubnetId, VpcId};
 use serde::{Deserialize, Serialize};
 
@@ -54,7 +53,8 @@ pub fn sg_set_label(groups: &[SecurityGroupId]) -> String {
 
 /// Converts what the SDK parsed. Fails with a message when a field the watcher needs is missing
 /// or an id does not have the format AWS uses.
-pub fn from_sdk(ni: &NetworkInterface) -> Result<Eni, String> {
+#[cfg(feature = "client")]
+pub fn from_sdk(ni: &aws_sdk_ec2::types::NetworkInterface) -> Result<Eni, String> {
     let id = ni.network_interface_id().ok_or("a network interface without networkInterfaceId")?.to_string();
     let subnet = ni.subnet_id().ok_or_else(|| format!("{id} has no subnetId"))?;
     let subnet = SubnetId::new(subnet).map_err(|e| format!("{id}: {e}"))?;

@@ -45,9 +45,7 @@ impl From<&EniRange> for Expectation {
 
 /// Why an expectation file cannot be used.
 #[derive(Debug, thiserror::Error)]
-#[error(
-    "{path}: not an eni-model plan (EniPlan JSON), ENI range (EniRange JSON) or list of ranges: {plan_error}"
-)]
+#[error("{path}: not an eni-model plan (EniPlan JSON), ENI range (EniRange JSON) or list of ranges: {plan_error}")]
 pub struct ExpectationFileError {
     pub path: String,
     pub plan_error: serde_json::Error,
@@ -97,16 +95,27 @@ impl Expectation {
     }
 }
 
+/// Diffs show the matched (`=`, `~`) lines only up to this many; beyond, only what is wrong.
+const MATCHED_LINES_SHOWN: usize = 50;
+
 fn keys_check(expected: &Expected, enis: &[Eni]) -> Check {
     let observed: Vec<_> = enis.iter().map(Eni::observed).collect();
-    let verdict = compare(expected, &observed);
+    let mut verdict = compare(expected, &observed);
     let ok = verdict.is_match();
+    let diff = (!ok).then(|| {
+        let hidden = verdict.matched.len();
+        if hidden <= MATCHED_LINES_SHOWN {
+            return verdict.to_string();
+        }
+        verdict.matched.clear();
+        format!("{verdict}({hidden} matching ENIs not shown)\n")
+    });
     Check {
         ok,
         expected_min: verdict.expected_min,
         expected_max: verdict.expected_max,
         observed: verdict.observed,
-        diff: (!ok).then(|| verdict.to_string()),
+        diff,
     }
 }
 
@@ -131,4 +140,75 @@ fn count_check(min: usize, max: usize, enis: &[Eni]) -> Check {
         out
     });
     Check { ok, expected_min: min, expected_max: max, observed: n, diff }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use eni_model::EniKey;
+
+    use super::*;
+
+    fn key(subnet: &str) -> EniKey {
+        EniKey::new(subnet.parse().unwrap(), ["sg-0aaaaaaaaaaaaaaaa".parse().unwrap()])
+    }
+
+    fn range(at: u64, in_use: &[&str]) -> EniRange {
+        let in_use: Vec<EniKey> = in_use.iter().map(|s| key(s)).collect();
+        EniRange { at: Duration::from_secs(at), min: in_use.len(), max: in_use.len(), in_use, lingering: vec![] }
+    }
+
+    fn eni(subnet: &str) -> Eni {
+        Eni {
+            id: format!("eni-{subnet}"),
+            subnet: subnet.parse().unwrap(),
+            az: "us-east-1a".into(),
+            az_id: "use1-az1".into(),
+            vpc: "vpc-0aaaaaaaaaaaaaaaa".parse().unwrap(),
+            security_groups: vec!["sg-0aaaaaaaaaaaaaaaa".parse().unwrap()],
+            private_ip: None,
+            interface_type: "agentic_ai".into(),
+            status: "in-use".into(),
+            requester_managed: true,
+            tags: Default::default(),
+        }
+    }
+
+    #[test]
+    fn ranges_apply_from_their_time_on() {
+        let (s1, s2) = ("subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb");
+        let ranges = vec![range(0, &[s1]), range(60, &[s1, s2])];
+        let text = serde_json::to_string(&ranges).unwrap();
+        let expectation = Expectation::from_json("ranges.json", &text).unwrap();
+        assert!(matches!(&expectation, Expectation::Ranges(r) if r.len() == 2));
+        let one = [eni(s1)];
+        let two = [eni(s1), eni(s2)];
+        assert!(expectation.check(Duration::from_secs(59), &one).ok);
+        assert!(!expectation.check(Duration::from_secs(59), &two).ok);
+        assert!(expectation.check(Duration::from_secs(60), &two).ok);
+        let missing = expectation.check(Duration::from_secs(61), &one);
+        assert!(!missing.ok);
+        assert!(missing.diff.unwrap().contains(&format!("- {}", key(s2))));
+    }
+
+    #[test]
+    fn a_file_that_is_no_prediction_names_what_was_expected() {
+        let err = Expectation::from_json("x.json", "{\"total\": 3}").unwrap_err();
+        assert!(err.to_string().starts_with("x.json: not an eni-model plan"), "{err}");
+        let single = serde_json::to_string(&range(0, &["subnet-0aaaaaaaaaaaaaaaa"])).unwrap();
+        let Expectation::Keys(expected) = Expectation::from_json("r.json", &single).unwrap() else { panic!() };
+        assert_eq!(expected.required, BTreeSet::from([key("subnet-0aaaaaaaaaaaaaaaa")]));
+    }
+
+    #[test]
+    fn count_checks_list_what_was_seen() {
+        let check = Expectation::Count { min: 2, max: 2 }.check(Duration::ZERO, &[eni("subnet-0aaaaaaaaaaaaaaaa")]);
+        assert!(!check.ok);
+        assert_eq!(
+            check.diff.unwrap(),
+            "ENIs: expected 2, observed 1: MISMATCH\n? subnet-0aaaaaaaaaaaaaaaa [sg-0aaaaaaaaaaaaaaaa]  eni-subnet-0aaaaaaaaaaaaaaaa - agentic_ai in-use\n"
+        );
+        assert!(Expectation::Count { min: 0, max: 1 }.check(Duration::ZERO, &[]).ok);
+    }
 }

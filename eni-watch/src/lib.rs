@@ -13,6 +13,9 @@
 //! Clients come from `aws-config`, so the endpoint is configuration (`--endpoint-url`,
 //! `AWS_ENDPOINT_URL`); [`polling_client`] turns SDK retries off so that throttling shows as gaps.
 //!
+//! Feature `client` (default) brings the watcher and the CLI (AWS SDK, tokio); without it the
+//! crate is the pure part: timeline types, [`diff`], verdicts, [`table`], [`chart`], [`read_jsonl`].
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use eni_watch::*;
@@ -27,6 +30,7 @@
 //! ```
 
 pub mod chart;
+#[cfg(feature = "client")]
 mod describe;
 mod diff;
 mod eni;
@@ -35,14 +39,19 @@ pub mod render;
 mod sink;
 pub mod table;
 mod timeline;
+#[cfg(feature = "client")]
 mod watch;
 
+#[cfg(feature = "client")]
 pub use describe::{FailureKind, HttpStatus, PollError, Scope, Snapshot, classify, describe, polling_client};
 pub use diff::diff;
-pub use eni::{Eni, from_sdk, sg_set_label};
+#[cfg(feature = "client")]
+pub use eni::from_sdk;
+pub use eni::{Eni, sg_set_label};
 pub use expect::{Expectation, ExpectationFileError};
 pub use sink::{FnSink, JsonLines, ReadError, Recording, Sink, Tee, read_jsonl};
 pub use timeline::{
     Change, Check, Counts, Event, ExpectationSummary, Gap, Item, Mismatch, Sample, Start, StopReason, Summary, Tally,
 };
+#[cfg(feature = "client")]
 pub use watch::{Backoff, Polled, RunOptions, WatchError, WatchTask, Watcher, now_rfc3339, run, spawn};

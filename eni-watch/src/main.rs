@@ -12,6 +12,7 @@ use std::time::Duration;
 use anyhow::{Context, anyhow, bail};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::ProvideCredentials;
+use aws_credential_types::provider::error::CredentialsError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use eni_model::{SecurityGroupId, SubnetId, VpcId};
@@ -182,7 +183,9 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".parse().expect("filter")),
+            // The SDK's own warnings (a config file that is not there, …) only with RUST_LOG.
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,aws_config=error,aws_runtime=error,aws_smithy_runtime=error".into()),
         )
         .with_writer(io::stderr)
         .init();
@@ -219,7 +222,9 @@ async fn load_config(args: &WatchArgs) -> anyhow::Result<(SdkConfig, String)> {
     }
     if let Some(url) = &args.endpoint_url {
         if !(url.starts_with("http://") || url.starts_with("https://")) {
-            bail!("--endpoint-url `{url}` is not a URL: give one like http://127.0.0.1:4566 or https://ec2.us-east-1.amazonaws.com");
+            bail!(
+                "--endpoint-url `{url}` is not a URL: give one like http://127.0.0.1:4566 or https://ec2.us-east-1.amazonaws.com"
+            );
         }
         loader = loader.endpoint_url(url);
     }
@@ -231,12 +236,17 @@ async fn load_config(args: &WatchArgs) -> anyhow::Result<(SdkConfig, String)> {
     let endpoint =
         sdk.endpoint_url().map(str::to_string).unwrap_or_else(|| format!("https://ec2.{region}.amazonaws.com"));
     let provider = sdk.credentials_provider().ok_or_else(|| anyhow!("no AWS credentials provider{from_profile}"))?;
-    if let Err(error) = provider.provide_credentials().await {
-        bail!(
-            "no AWS credentials{from_profile}: {}. Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or pass --profile \
-             with credentials (`aws configure`, `aws sso login`)",
-            DisplayErrorContext(&error)
-        );
+    match provider.provide_credentials().await {
+        Ok(_) => {}
+        Err(CredentialsError::CredentialsNotLoaded(_)) => bail!(
+            "no AWS credentials found{from_profile} (environment, profile, web identity, container, instance \
+             metadata): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or pass --profile with credentials \
+             (`aws configure`, `aws sso login`)"
+        ),
+        Err(error) => {
+            let detail = DisplayErrorContext(&error).to_string().replace('\n', " ");
+            bail!("cannot load AWS credentials{from_profile}: {detail}")
+        }
     }
     Ok((sdk, endpoint))
 }
@@ -404,7 +414,8 @@ async fn continuous(mut watcher: Watcher, args: &WatchArgs, endpoint: &str) -> a
     let progress = args.until_gone.then(|| {
         let bar = ProgressBar::new_spinner();
         bar.set_style(
-            ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}").unwrap_or(ProgressStyle::default_spinner()),
+            ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
+                .unwrap_or(ProgressStyle::default_spinner()),
         );
         bar.set_message("waiting for the first sample");
         bar.enable_steady_tick(Duration::from_millis(120));
@@ -436,12 +447,8 @@ async fn continuous(mut watcher: Watcher, args: &WatchArgs, endpoint: &str) -> a
             Ok(())
         })));
     }
-    let options = RunOptions {
-        interval: args.interval,
-        duration: args.duration,
-        until_gone: args.until_gone,
-        fail_fast: true,
-    };
+    let options =
+        RunOptions { interval: args.interval, duration: args.duration, until_gone: args.until_gone, fail_fast: true };
     let mut tee = Tee(sinks);
     let result = run(&mut watcher, &options, &mut tee, interrupted()).await;
     if let Some(bar) = &progress {

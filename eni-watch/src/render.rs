@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use crate::eni::Eni;
-use crate::timeline::{Change, Item, Summary};
+use crate::timeline::{Change, Item, StopReason, Summary};
 
 fn eni_line(eni: &Eni) -> String {
     let zone = if eni.az_id.is_empty() { &eni.az } else { &eni.az_id };
@@ -72,8 +72,18 @@ pub fn summary_text(summary: &Summary) -> String {
     let count = |c: Option<usize>| c.map_or("-".to_string(), |c| c.to_string());
     let _ = writeln!(
         out,
-        "summary: {} samples, {} events, {} gaps over {:.1}s (stopped: {:?})",
-        summary.samples, summary.events, summary.gaps, summary.duration_s, summary.stop
+        "summary: {} samples, {} events, {} gaps over {:.1}s (stopped: {})",
+        summary.samples,
+        summary.events,
+        summary.gaps,
+        summary.duration_s,
+        match summary.stop {
+            StopReason::Duration => "duration elapsed",
+            StopReason::Interrupted => "interrupted",
+            StopReason::Gone => "no ENI left",
+            StopReason::Once => "one snapshot",
+            StopReason::Truncated => "recording ends without a summary",
+        }
     );
     let _ = writeln!(
         out,

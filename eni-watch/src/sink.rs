@@ -50,6 +50,7 @@ impl Sink for Vec<Item> {
     }
 }
 
+#[cfg(feature = "client")]
 /// Items go to a channel (a closed channel drops them: the receiver has stopped listening).
 impl Sink for tokio::sync::mpsc::UnboundedSender<Item> {
     fn write(&mut self, item: &Item) -> io::Result<()> {

@@ -41,7 +41,7 @@ pub struct Sample {
     /// Seconds since the watch started.
     pub t: f64,
     pub count: usize,
-    /// Sorted by id.
+    /// Sorted by zone, subnet, private IP, id.
     pub enis: Vec<Eni>,
     /// `DescribeNetworkInterfaces` calls this sample took (pages).
     pub pages: u32,
@@ -75,9 +75,9 @@ impl Change {
     pub fn id(&self) -> &str {
         match self {
             Change::Added { eni } | Change::Removed { eni } => &eni.id,
-            Change::IpChanged { id, .. } | Change::StatusChanged { id, .. } | Change::SecurityGroupsChanged { id, .. } => {
-                id
-            }
+            Change::IpChanged { id, .. }
+            | Change::StatusChanged { id, .. }
+            | Change::SecurityGroupsChanged { id, .. } => id,
         }
     }
 
@@ -325,5 +325,55 @@ impl Tally {
                 first_mismatch: self.first_mismatch.clone(),
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(seq: u64, subnets: &[&str]) -> Item {
+        let enis = subnets
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Eni {
+                id: format!("eni-{s}-{i}"),
+                subnet: s.parse().unwrap(),
+                az: String::new(),
+                az_id: String::new(),
+                vpc: "vpc-0aaaaaaaaaaaaaaaa".parse().unwrap(),
+                security_groups: vec!["sg-0aaaaaaaaaaaaaaaa".parse().unwrap()],
+                private_ip: None,
+                interface_type: "agentic_ai".into(),
+                status: "in-use".into(),
+                requester_managed: true,
+                tags: BTreeMap::new(),
+            })
+            .collect::<Vec<_>>();
+        Item::Sample(Sample {
+            seq,
+            at: format!("t{seq}"),
+            t: seq as f64,
+            count: enis.len(),
+            enis,
+            pages: 1,
+            check: None,
+        })
+    }
+
+    #[test]
+    fn counts_per_subnet_include_the_samples_where_it_had_none() {
+        let (a, b) = ("subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb");
+        let mut tally = Tally::new();
+        for item in [sample(1, &[a]), sample(2, &[a, b, b]), sample(3, &[b])] {
+            tally.add(&item);
+        }
+        let summary = tally.summary(StopReason::Truncated, None);
+        assert_eq!(summary.per_subnet[a], Counts { min: 0, max: 1, last: 0 });
+        assert_eq!(summary.per_subnet[b], Counts { min: 0, max: 2, last: 1 });
+        assert_eq!((summary.min_count, summary.max_count, summary.last_count), (Some(1), Some(3), Some(1)));
+        assert_eq!(summary.per_security_group_set["sg-0aaaaaaaaaaaaaaaa"], Counts { min: 1, max: 3, last: 1 });
+        assert_eq!((summary.ended_at.as_deref(), summary.duration_s), (Some("t3"), 3.0));
+        assert!(summary.all_matched(), "nothing checked");
     }
 }

@@ -302,3 +302,20 @@ impl WatchTask {
         self.join.is_finished()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_up_to_the_cap() {
+        let backoff = Backoff { initial: Duration::from_secs(1), max: Duration::from_secs(8) };
+        for (failures, full) in [(1, 1), (2, 2), (3, 4), (4, 8), (5, 8), (60, 8)] {
+            for _ in 0..50 {
+                let d = backoff.delay(failures);
+                let full = Duration::from_secs(full);
+                assert!(d >= full / 2 && d <= full, "failure {failures}: {d:?}");
+            }
+        }
+    }
+}

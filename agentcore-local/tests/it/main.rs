@@ -4,9 +4,11 @@
 mod auth;
 mod binary;
 mod control;
+mod data;
 mod ec2;
 mod enis;
 mod model;
 mod python_peers;
 mod router;
+mod session_model;
 mod support;

@@ -60,10 +60,16 @@ impl Drop for Server {
 
 /// `agentcore-local --listen 127.0.0.1:0`, ready once it printed its listening line.
 fn start_agentcore_local(name: &str) -> Server {
+    start_agentcore_local_with(name, &[])
+}
+
+/// [`start_agentcore_local`] with more flags.
+fn start_agentcore_local_with(name: &str, extra: &[&str]) -> Server {
     let log = scratch_dir().join(format!("{name}-agentcore-local.log"));
     let mut child = Command::new(env!("CARGO_BIN_EXE_agentcore-local"))
         // 20x: CREATING → READY (5 s of service time) takes 0.25 s.
         .args(["--listen", "127.0.0.1:0", "--time-scale", "20"])
+        .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(File::create(&log).expect("create the server log"))
@@ -394,4 +400,88 @@ fn ec2_scenario_agrees_with_moto_except_where_moto_is_not_ec2() {
         differing.len(),
         differing.join("\n---\n")
     );
+}
+
+/// The seed experiment's agent, exactly as `seed-experiment.md` describes it (FastAPI + uvicorn:
+/// `GET /ping` → `{"status": "ok"}`, `POST /invocations` → `{"echo": <request JSON>}`).
+const SEED_FASTAPI_APP: &str = r#"from fastapi import FastAPI, Request
+
+app = FastAPI()
+
+
+@app.get("/ping")
+async def ping():
+    return {"status": "ok"}
+
+
+@app.post("/invocations")
+async def invocations(request: Request):
+    payload = await request.json()
+    return {"echo": payload}
+"#;
+
+/// What `boto3_invoke.py` must see with any echo agent behind `--max-vms 4`.
+fn assert_boto3_invocations(summary: &Value) {
+    let answers = summary["answers"].as_array().expect("answers");
+    assert_eq!(answers.len(), 12, "{summary:#}");
+    for a in answers {
+        let expected = json!({"echo": {"prompt": format!("call {}", a["n"]), "session": a["session"]}});
+        assert_eq!(a["answer"], expected, "{summary:#}");
+    }
+    let live: Vec<String> = (0..4).map(|i| format!("boto3-session-{i:030}")).collect();
+    assert_eq!(summary["live_sessions"], json!(live), "four sessions, each one microVM: {summary:#}");
+    assert_eq!(
+        summary["fifth_session"],
+        json!({"code": "ServiceQuotaExceededException", "message": "maxVms limit exceeded for account 123456789012", "status": 402}),
+        "{summary:#}"
+    );
+    assert_eq!(summary["after_stop"], json!({"echo": {"prompt": "call 1", "session": 4}}), "{summary:#}");
+}
+
+#[test]
+fn boto3_invokes_concurrently_through_dummy_agent_microvms() {
+    let venv = venv();
+    let agent = format!("'{}' agent", env!("CARGO_BIN_EXE_agentcore-local"));
+    let server = start_agentcore_local_with("boto3-invoke", &["--max-vms", "4", "--agent-cmd", &agent]);
+    assert_boto3_invocations(&run_script(&venv, "boto3_invoke.py", &server));
+}
+
+#[test]
+fn the_reports_fastapi_agent_runs_as_agent_cmd() {
+    let venv = venv();
+    let app_dir = scratch_dir().join("seed-fastapi");
+    std::fs::create_dir_all(&app_dir).expect("create the app dir");
+    std::fs::write(app_dir.join("app.py"), SEED_FASTAPI_APP).expect("write app.py");
+    // uvicorn reads no PORT variable: a shell passes the emulator's PORT and HOST on.
+    let agent = format!(
+        "sh -c 'exec \"$0\" -m uvicorn app:app --host \"$HOST\" --port \"$PORT\" --app-dir \"$1\"' '{}' '{}'",
+        venv.join("bin").join("python").display(),
+        app_dir.display()
+    );
+    let server = start_agentcore_local_with("fastapi-agent", &["--max-vms", "4", "--agent-cmd", &agent]);
+    assert_boto3_invocations(&run_script(&venv, "boto3_invoke.py", &server));
+}
+
+#[tokio::test]
+async fn a_healthy_busy_agent_is_never_reaped_as_idle() {
+    use crate::data::{DataLab, fast_config, sid};
+    let venv = venv();
+    let busy_agent = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/busy_agent.py");
+    let python = venv.join("bin").join("python");
+    let config = agentcore_local::Config {
+        agent_command: Some(agentcore_local::AgentCommand::new(&python, [busy_agent.display().to_string()])),
+        ..fast_config()
+    };
+    let t = DataLab::start(config).await;
+    // Idle timeout 60 s = 60 ms of wall time on this clock.
+    let arn = t.ready_runtime("busy_agent", 60, 28_800).await;
+    let session = sid("healthy-busy");
+    let answer = t.echo(&arn, &session, json!({"work": "background"})).await;
+    assert_eq!(answer, json!({"echo": {"work": "background"}}));
+    let pid = t.pid_of(&session).expect("a live session");
+    // 600 ms = ten idle timeouts without an invocation; /ping keeps saying HealthyBusy.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    t.handle().reap_due().await;
+    assert_eq!(t.pid_of(&session), Some(pid), "HealthyBusy keeps the session");
+    assert_eq!(t.counter("reapedIdle"), 0);
 }

@@ -80,10 +80,12 @@ async fn a_body_over_the_limit_is_413() {
     let answer = send(&app, invocation(over)).await;
     assert_eq!(error_of(&answer, StatusCode::PAYLOAD_TOO_LARGE), "payload too large");
 
-    // Without a Content-Length: the limit holds while reading.
-    let chunks = futures_util::stream::iter([Ok::<_, std::io::Error>(over.as_bytes().to_vec())]);
-    let answer = send(&app, invocation(Body::from_stream(chunks))).await;
-    assert_eq!(error_of(&answer, StatusCode::PAYLOAD_TOO_LARGE), "payload too large");
+    // Without a Content-Length: the limit holds while reading, in one chunk or across several.
+    for pieces in [vec![over], vec![r#"{"a":"#, r#""1234"#, r#"56789"}"#]] {
+        let chunks = pieces.into_iter().map(|c| Ok::<_, std::io::Error>(c.as_bytes().to_vec()));
+        let answer = send(&app, invocation(Body::from_stream(futures_util::stream::iter(chunks)))).await;
+        assert_eq!(error_of(&answer, StatusCode::PAYLOAD_TOO_LARGE), "payload too large");
+    }
 }
 
 #[tokio::test]

@@ -171,3 +171,12 @@ async fn stream_knob_without_event_stream_accept_is_a_plain_echo() {
     assert_eq!(answer.status, StatusCode::OK);
     assert_eq!(answer.json(), json!({"echo": {"_dummy": {"stream": 3}}}));
 }
+
+#[tokio::test]
+async fn a_body_arriving_in_chunks_is_echoed_whole() {
+    let chunks =
+        ["{\"prompt\":", "\"in pieces\",", "\"n\":[1,2,3]}"].map(|c| Ok::<_, std::io::Error>(c.as_bytes().to_vec()));
+    let answer = send(&app(), invocation(Body::from_stream(futures_util::stream::iter(chunks)))).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.json(), json!({"echo": {"prompt": "in pieces", "n": [1, 2, 3]}}));
+}

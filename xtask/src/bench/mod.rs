@@ -2,6 +2,8 @@
 //! (micro-benchmarks of library code are criterion benches in `benches/`).
 
 mod agent;
+mod emulator;
+mod loadgen;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -30,10 +32,17 @@ pub struct Args {
 pub enum Target {
     /// dummy-agent against the seed experiment's FastAPI agent (uvicorn plain and `uvicorn[standard]`).
     Agent,
+    /// agentcore-local's data plane: warm invocations/s, new-session latency, RSS of 500 microVMs.
+    Emulator,
+    /// loadgen's http target vs wrk (and oha if installed), open-model accuracy at 2,000/s, and the
+    /// agentcore target vs a 50-thread boto3 pool against agentcore-local.
+    Loadgen,
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
     match args.target {
         Target::Agent => agent::run(args),
+        Target::Emulator => emulator::run(args),
+        Target::Loadgen => loadgen::run(args),
     }
 }

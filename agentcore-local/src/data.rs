@@ -1,0 +1,301 @@
+//! The AgentCore data plane (`bedrock-agentcore`, restJson1): InvokeAgentRuntime and
+//! StopRuntimeSession, with real agent processes as microVMs ([`sessions`], [`agent`]).
+//!
+//! | Operation | Route |
+//! |---|---|
+//! | InvokeAgentRuntime | `POST /runtimes/{agentRuntimeArn}/invocations?qualifier&accountId` |
+//! | StopRuntimeSession | `POST /runtimes/{agentRuntimeArn}/stopruntimesession?qualifier` |
+//!
+//! `{agentRuntimeArn}` is the percent-encoded ARN, or the runtime id with `accountId`. Only the
+//! `DEFAULT` qualifier exists. The invocation body and the allowed headers go to the session's
+//! process (`POST /invocations`); its answer streams back unbuffered, chunk by chunk.
+
+pub mod agent;
+pub mod sessions;
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use futures_util::StreamExt;
+
+pub use agent::AgentCommand;
+pub use sessions::{EndReason, RuntimeInfo, SessionKey, Sessions};
+
+use crate::control::DEFAULT_ENDPOINT;
+use crate::error::{AwsError, FieldError};
+use crate::router::{RequestContext, route_both};
+use crate::state::{AppState, RuntimeStatus};
+
+/// The session id header (request and response).
+pub const SESSION_ID_HEADER: &str = "x-amzn-bedrock-agentcore-runtime-session-id";
+/// The request id header AgentCore gives the container.
+pub const REQUEST_ID_HEADER: &str = "x-amzn-bedrock-agentcore-runtime-request-id";
+/// Largest InvokeAgentRuntime payload (100 MB).
+pub const MAX_PAYLOAD_BYTES: usize = 100_000_000;
+/// Prefix of the custom headers AgentCore passes to the container.
+pub const CUSTOM_HEADER_PREFIX: &str = "x-amzn-bedrock-agentcore-runtime-custom-";
+
+/// Request headers passed to the container (besides [`CUSTOM_HEADER_PREFIX`] ones). Never the
+/// AWS authentication headers.
+const FORWARDED_REQUEST_HEADERS: &[&str] = &[
+    "content-type",
+    "accept",
+    SESSION_ID_HEADER,
+    "x-amzn-bedrock-agentcore-runtime-user-id",
+    "x-amzn-trace-id",
+    "traceparent",
+    "tracestate",
+    "baggage",
+    "mcp-session-id",
+    "mcp-protocol-version",
+    "mcp-method",
+    "mcp-name",
+];
+
+/// Response headers passed back from the container (the session id is always set).
+const FORWARDED_RESPONSE_HEADERS: &[&str] = &[
+    "content-type",
+    "mcp-session-id",
+    "mcp-protocol-version",
+    "x-amzn-trace-id",
+    "traceparent",
+    "tracestate",
+    "baggage",
+];
+
+/// Adds the data-plane routes.
+pub fn routes(router: axum::Router<Arc<AppState>>) -> axum::Router<Arc<AppState>> {
+    // The path parameter is named like the control plane's (`{id}`): one router, one name per segment.
+    // The router's middleware already bounded the body (MAX_BODY_BYTES); the payload check here
+    // gives AWS's ValidationException instead of axum's 2 MB default.
+    let invoke = post(invoke_agent_runtime).layer(DefaultBodyLimit::disable());
+    let router = route_both(router, "/runtimes/{id}/invocations", invoke);
+    route_both(router, "/runtimes/{id}/stopruntimesession", post(stop_runtime_session))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DataQuery {
+    qualifier: Option<String>,
+    account_id: Option<String>,
+}
+
+type Result<T, E = AwsError> = std::result::Result<T, E>;
+
+/// The runtime a data-plane call addresses, checked against the world.
+fn resolve_runtime(
+    state: &AppState,
+    ctx: &RequestContext,
+    target: &str,
+    query: &DataQuery,
+    for_invoke: bool,
+) -> Result<(String, RuntimeInfo)> {
+    let config = &state.config;
+    let not_found = || AwsError::not_found(format!("Agent runtime {target} not found"));
+    let runtime_id = if let Some(rest) = target.strip_prefix("arn:") {
+        // arn:PARTITION:bedrock-agentcore:REGION:ACCOUNT:runtime/ID
+        let parts: Vec<&str> = rest.splitn(5, ':').collect();
+        let [_partition, service, region, account, resource] = parts.as_slice() else {
+            return Err(invalid_arn(target));
+        };
+        let Some(id) = resource.strip_prefix("runtime/") else {
+            return Err(invalid_arn(target));
+        };
+        if *service != "bedrock-agentcore" || id.is_empty() {
+            return Err(invalid_arn(target));
+        }
+        if *account != config.account_id || *region != ctx.caller.region {
+            return Err(not_found());
+        }
+        id.to_string()
+    } else {
+        match &query.account_id {
+            None => {
+                return Err(AwsError::validation(
+                    "FieldValidationFailed",
+                    "accountId is required when agentRuntimeArn is an agent runtime id",
+                ));
+            }
+            Some(account) if *account != config.account_id => return Err(not_found()),
+            Some(_) => target.to_string(),
+        }
+    };
+    let qualifier = query.qualifier.as_deref().unwrap_or(DEFAULT_ENDPOINT);
+    let (mut world, _) = state.world();
+    let region = world.region(&ctx.caller.region);
+    let runtime = region.runtimes.get(&runtime_id).ok_or_else(not_found)?;
+    if qualifier != DEFAULT_ENDPOINT {
+        return Err(AwsError::not_found(format!("Endpoint {qualifier} not found for agent runtime {runtime_id}")));
+    }
+    let servable =
+        matches!(runtime.status, RuntimeStatus::Ready | RuntimeStatus::UpdateFailed) && runtime.live_version > 0;
+    if for_invoke && !servable {
+        return Err(AwsError::validation(
+            "ResourceConflict",
+            format!(
+                "Agent runtime {runtime_id} is not ready (status {}); only READY runtimes accept invocations",
+                runtime.status.as_str()
+            ),
+        ));
+    }
+    let version = runtime.version(runtime.live_version).unwrap_or_else(|| runtime.current_version());
+    let info = RuntimeInfo {
+        arn: runtime.arn.clone(),
+        idle_timeout: std::time::Duration::from_secs(version.spec.idle_timeout_secs),
+        max_lifetime: std::time::Duration::from_secs(version.spec.max_lifetime_secs),
+    };
+    Ok((runtime_id, info))
+}
+
+fn invalid_arn(target: &str) -> AwsError {
+    AwsError::validation("FieldValidationFailed", format!("Invalid agent runtime ARN: {target}"))
+}
+
+/// `runtimeSessionId` from the header (33–256 characters), or a new UUID as the SDKs would send.
+fn session_id(headers: &HeaderMap, required: bool) -> Result<String> {
+    let Some(value) = headers.get(SESSION_ID_HEADER) else {
+        if required {
+            return Err(AwsError::field_validation(vec![(
+                "runtimeSessionId".into(),
+                None,
+                "Member must not be null".into(),
+            )]));
+        }
+        return Ok(crate::ids::request_id());
+    };
+    let id = value.to_str().map_err(|_| {
+        AwsError::validation("FieldValidationFailed", "runtimeSessionId must be printable ASCII".to_string())
+    })?;
+    let len = id.chars().count();
+    let constraint = if len < 33 {
+        Some("Member must have length greater than or equal to 33")
+    } else if len > 256 {
+        Some("Member must have length less than or equal to 256")
+    } else {
+        None
+    };
+    match constraint {
+        Some(c) => Err(AwsError::field_validation(vec![("runtimeSessionId".into(), Some(id.to_string()), c.into())])),
+        None => Ok(id.to_string()),
+    }
+}
+
+fn payload_too_large(len: usize) -> AwsError {
+    let constraint = format!("Member must have length less than or equal to {MAX_PAYLOAD_BYTES}");
+    AwsError {
+        fields: vec![FieldError { name: "payload".into(), message: constraint.clone() }],
+        ..AwsError::validation(
+            "FieldValidationFailed",
+            format!(
+                "1 validation error detected: Value of {len} bytes at 'payload' failed to satisfy constraint: {constraint}"
+            ),
+        )
+    }
+}
+
+async fn invoke_agent_runtime(
+    State(state): State<Arc<AppState>>,
+    Extension(ctx): Extension<RequestContext>,
+    Path(target): Path<String>,
+    Query(query): Query<DataQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
+    let sessions = &state.sessions;
+    sessions.throttle()?;
+    let session_id = session_id(&headers, false)?;
+    if body.len() > MAX_PAYLOAD_BYTES {
+        return Err(payload_too_large(body.len()));
+    }
+    let (runtime_id, info) = resolve_runtime(&state, &ctx, &target, &query, true)?;
+    let key = SessionKey { region: ctx.caller.region.clone(), runtime_id, session_id: session_id.clone() };
+    let session = sessions.session(key, &info).await?;
+    // In flight from now on: a session is not idle while its first call waits for the start.
+    let in_flight = sessions.begin(&session);
+    let process = sessions.process(&session).await?;
+
+    let mut forwarded = reqwest::header::HeaderMap::new();
+    for (name, value) in &headers {
+        let name_str = name.as_str();
+        if FORWARDED_REQUEST_HEADERS.contains(&name_str) || name_str.starts_with(CUSTOM_HEADER_PREFIX) {
+            forwarded.append(name.clone(), value.clone());
+        }
+    }
+    forwarded.insert(SESSION_ID_HEADER, header_value(&session_id));
+    forwarded.insert(REQUEST_ID_HEADER, header_value(&ctx.request_id));
+    let answer = sessions
+        .client
+        .post(format!("http://127.0.0.1:{}/invocations", process.port))
+        .headers(forwarded)
+        .body(body)
+        .send()
+        .await;
+    let answer = match answer {
+        Ok(answer) => answer,
+        Err(error) => {
+            tracing::warn!(session = %session_id, pid = process.pid, %error, "could not reach the agent");
+            sessions.count_agent_error();
+            return Err(sessions::runtime_client_error(format!(
+                "Runtime connection failed: the agent process (pid {}) did not answer POST /invocations",
+                process.pid
+            )));
+        }
+    };
+    let status = answer.status();
+    if !status.is_success() {
+        sessions.count_agent_error();
+        let code = status.as_u16();
+        let detail = answer.bytes().await.unwrap_or_default();
+        tracing::info!(session = %session_id, status = code, body = %String::from_utf8_lossy(&detail[..detail.len().min(512)]), "agent answered an error");
+        return Err(sessions::runtime_client_error(format!(
+            "Received error ({code}) from runtime. Please check your CloudWatch logs for more information."
+        )));
+    }
+    let mut response = Response::builder().status(StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::OK));
+    let out = response.headers_mut().expect("a fresh builder");
+    for name in FORWARDED_RESPONSE_HEADERS {
+        if let Some(value) = answer.headers().get(*name) {
+            out.insert(HeaderName::from_static(name), value.clone());
+        }
+    }
+    out.insert(SESSION_ID_HEADER, header_value(&session_id));
+    if !out.contains_key(header::CONTENT_TYPE) {
+        out.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    }
+    // The in-flight guard lives as long as the body stream: activity ends with the last chunk.
+    let stream = answer.bytes_stream().map(move |chunk| {
+        let _still_in_flight = &in_flight;
+        chunk
+    });
+    Ok(response.body(Body::from_stream(stream)).expect("valid response parts"))
+}
+
+async fn stop_runtime_session(
+    State(state): State<Arc<AppState>>,
+    Extension(ctx): Extension<RequestContext>,
+    Path(target): Path<String>,
+    Query(query): Query<DataQuery>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let sessions = &state.sessions;
+    sessions.throttle()?;
+    let session_id = session_id(&headers, true)?;
+    let (runtime_id, _) = resolve_runtime(&state, &ctx, &target, &query, false)?;
+    let key = SessionKey { region: ctx.caller.region.clone(), runtime_id, session_id: session_id.clone() };
+    let session = sessions.find(&key).ok_or_else(|| {
+        AwsError::not_found(format!("Session {session_id} not found for agent runtime {}", key.runtime_id))
+    })?;
+    sessions.end(&session, EndReason::Stopped);
+    let mut response = (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], "{}").into_response();
+    response.headers_mut().insert(SESSION_ID_HEADER, header_value(&session_id));
+    Ok(response)
+}
+
+fn header_value(text: &str) -> HeaderValue {
+    HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
+}

@@ -1,0 +1,634 @@
+//! Sessions: one microVM per `(region, runtime, runtimeSessionId)`, the `maxVms` quota, and the
+//! reaper that ends idle and too-old sessions.
+//!
+//! A session is created (and counted against the quota) by the first call that names it; the
+//! process starts once, shared by every concurrent first call (a [`OnceCell`]). It ends on
+//! StopRuntimeSession, when its runtime is deleted, when its process exits by itself, after
+//! `idleRuntimeSessionTimeout` without activity, or at `maxLifetime` after it started (both on
+//! the service clock). Ending frees the slot at once; the process gets SIGTERM, then SIGKILL
+//! after the grace period.
+//!
+//! **Idleness** follows AgentCore's `/ping` semantics. A session is active while an invocation is
+//! in flight through the emulator (activity = its start and its end). When its idle deadline
+//! comes, the emulator asks `GET /ping`: `HealthyBusy`, or a `time_of_last_update` that moved since
+//! the previous poll without an invocation explaining it (background work), counts as activity
+//! and pushes the deadline by one more idle timeout; otherwise the session is reaped.
+//!
+//! **When reaping happens.** A background task sleeps until the earliest deadline (converted to
+//! wall time on a scaled clock) and reaps what is due. A manual clock never moves by itself, so
+//! there the task wakes on [`crate::Handle::advance`]; in addition every data-plane request first
+//! reaps whatever is due (cheap when nothing is), so quota decisions always see the clock's
+//! "now", whatever the clock.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant, SystemTime};
+
+use axum::http::StatusCode;
+use nix::sys::signal::Signal;
+use serde_json::{Value, json};
+use tokio::sync::{Notify, OnceCell};
+
+use super::agent::{self, AgentCommand, Process, StartFailure};
+use crate::error::AwsError;
+use crate::{Clock, Config, ids};
+
+/// AWS's answer when a microVM never becomes healthy.
+pub const HEALTH_CHECK_FAILED: &str = "Runtime health check failed or timed out. Please make sure that health check is \
+                                       implemented according to the requirements.";
+
+/// Wall-clock timeout of one idle-check `/ping`.
+const IDLE_PING_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Identifies a session.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SessionKey {
+    pub region: String,
+    pub runtime_id: String,
+    pub session_id: String,
+}
+
+/// The runtime facts a new session needs.
+#[derive(Clone, Debug)]
+pub struct RuntimeInfo {
+    pub arn: String,
+    pub idle_timeout: Duration,
+    pub max_lifetime: Duration,
+}
+
+/// Why a session ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndReason {
+    Stopped,
+    Idle,
+    MaxLifetime,
+    RuntimeDeleted,
+    Exited,
+    StartFailed,
+    Reset,
+}
+
+/// Counters shown in `/_local/state`.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Counters {
+    pub sessions_started: u64,
+    pub refused_by_quota: u64,
+    pub reaped_idle: u64,
+    pub reaped_max_lifetime: u64,
+    pub stopped: u64,
+    pub ended_by_runtime_deletion: u64,
+    pub exited_by_themselves: u64,
+    pub failed_to_start: u64,
+    pub invocations: u64,
+    pub agent_errors: u64,
+    pub throttled: u64,
+}
+
+/// One session (one microVM).
+#[derive(Debug)]
+pub struct Session {
+    pub key: SessionKey,
+    pub runtime: RuntimeInfo,
+    pub started_at: SystemTime,
+    generation: u64,
+    /// The start, shared by concurrent first calls.
+    started: OnceCell<Result<Process, AwsError>>,
+    state: Mutex<SessionState>,
+}
+
+#[derive(Debug)]
+struct SessionState {
+    ended: bool,
+    /// The process, once started (and until it is terminated).
+    process: Option<Process>,
+    last_activity: SystemTime,
+    in_flight: u32,
+    completed: u64,
+    /// The last `/ping` seen: its `time_of_last_update` and the `completed` count then.
+    baseline: Option<(Option<String>, u64)>,
+}
+
+impl Session {
+    fn lock(&self) -> MutexGuard<'_, SessionState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The process once started, if still running.
+    pub fn process(&self) -> Option<Process> {
+        self.lock().process.clone()
+    }
+
+    fn idle_deadline(&self, state: &SessionState, now: SystemTime) -> SystemTime {
+        if state.in_flight > 0 {
+            now + self.runtime.idle_timeout
+        } else {
+            state.last_activity + self.runtime.idle_timeout
+        }
+    }
+
+    fn lifetime_deadline(&self) -> SystemTime {
+        self.started_at + self.runtime.max_lifetime
+    }
+}
+
+/// Marks one invocation in flight on a session until dropped.
+#[derive(Debug)]
+pub struct InFlight {
+    session: Arc<Session>,
+    clock: Clock,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut state = self.session.lock();
+        state.in_flight -= 1;
+        state.completed += 1;
+        state.last_activity = state.last_activity.max(self.clock.now());
+    }
+}
+
+#[derive(Debug, Default)]
+struct Table {
+    live: HashMap<SessionKey, Arc<Session>>,
+    live_by_region: HashMap<String, u32>,
+    counters: Counters,
+    /// A lower bound of every live session's next deadline.
+    next_due: Option<SystemTime>,
+}
+
+impl Table {
+    fn remove(&mut self, session: &Arc<Session>) -> bool {
+        match self.live.get(&session.key) {
+            Some(current) if Arc::ptr_eq(current, session) => {
+                self.live.remove(&session.key);
+                if let Some(n) = self.live_by_region.get_mut(&session.key.region) {
+                    *n -= 1;
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The data plane's sessions and everything they share.
+#[derive(Debug)]
+pub struct Sessions {
+    agent: Result<AgentCommand, String>,
+    pub(crate) client: reqwest::Client,
+    clock: Clock,
+    account_id: String,
+    max_vms: u32,
+    invoke_tps: Option<u32>,
+    start_timeout: Duration,
+    stop_grace: Duration,
+    table: Mutex<Table>,
+    /// Processes being terminated (SIGTERM sent, SIGKILL pending).
+    dying: Mutex<HashSet<u32>>,
+    reaping: tokio::sync::Mutex<()>,
+    wake: Notify,
+    throttle: Mutex<(Instant, u32)>,
+    generation: AtomicU64,
+    me: Weak<Sessions>,
+}
+
+impl Sessions {
+    pub fn new(config: &Config) -> Arc<Self> {
+        let agent = match &config.agent_command {
+            Some(command) => Ok(command.clone()),
+            None => AgentCommand::resolve_default(),
+        };
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .pool_idle_timeout(Duration::from_secs(30))
+            .pool_max_idle_per_host(64)
+            .tcp_nodelay(true)
+            .build()
+            .expect("the HTTP client builds");
+        Arc::new_cyclic(|me| Self {
+            agent,
+            client,
+            clock: config.clock.clone(),
+            account_id: config.account_id.clone(),
+            max_vms: config.max_vms,
+            invoke_tps: config.invoke_tps,
+            start_timeout: config.agent_start_timeout,
+            stop_grace: config.agent_stop_grace,
+            table: Mutex::new(Table::default()),
+            dying: Mutex::new(HashSet::new()),
+            reaping: tokio::sync::Mutex::new(()),
+            wake: Notify::new(),
+            throttle: Mutex::new((Instant::now(), 0)),
+            generation: AtomicU64::new(0),
+            me: me.clone(),
+        })
+    }
+
+    fn table(&self) -> MutexGuard<'_, Table> {
+        self.table.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The agent command, or why there is none.
+    pub fn agent_command(&self) -> Result<&AgentCommand, &str> {
+        self.agent.as_ref().map_err(String::as_str)
+    }
+
+    /// Counts a data-plane call against `--invoke-tps` (per wall-clock second).
+    pub fn throttle(&self) -> Result<(), AwsError> {
+        let Some(tps) = self.invoke_tps else { return Ok(()) };
+        let mut window = self.throttle.lock().unwrap_or_else(|e| e.into_inner());
+        if window.0.elapsed() >= Duration::from_secs(1) {
+            *window = (Instant::now(), 0);
+        }
+        if window.1 >= tps {
+            drop(window);
+            self.table().counters.throttled += 1;
+            return Err(AwsError::new(StatusCode::TOO_MANY_REQUESTS, "ThrottlingException", "Rate exceeded"));
+        }
+        window.1 += 1;
+        Ok(())
+    }
+
+    /// The live session `key`, or a new one if the quota allows (reaping what is due first).
+    pub async fn session(&self, key: SessionKey, runtime: &RuntimeInfo) -> Result<Arc<Session>, AwsError> {
+        self.reap_if_due().await;
+        let mut table = self.table();
+        table.counters.invocations += 1;
+        if let Some(session) = table.live.get(&key) {
+            return Ok(session.clone());
+        }
+        let live = table.live_by_region.get(&key.region).copied().unwrap_or(0);
+        if live >= self.max_vms {
+            table.counters.refused_by_quota += 1;
+            return Err(AwsError::new(
+                StatusCode::PAYMENT_REQUIRED,
+                "ServiceQuotaExceededException",
+                format!("maxVms limit exceeded for account {}", self.account_id),
+            ));
+        }
+        let now = self.clock.now();
+        let session = Arc::new(Session {
+            key: key.clone(),
+            runtime: runtime.clone(),
+            started_at: now,
+            generation: self.generation.fetch_add(1, Ordering::Relaxed),
+            started: OnceCell::new(),
+            state: Mutex::new(SessionState {
+                ended: false,
+                process: None,
+                last_activity: now,
+                in_flight: 0,
+                completed: 0,
+                baseline: None,
+            }),
+        });
+        let due = (now + runtime.idle_timeout).min(now + runtime.max_lifetime);
+        table.next_due = Some(table.next_due.map_or(due, |d| d.min(due)));
+        *table.live_by_region.entry(key.region.clone()).or_default() += 1;
+        table.live.insert(key, session.clone());
+        table.counters.sessions_started += 1;
+        drop(table);
+        self.wake.notify_one();
+        Ok(session)
+    }
+
+    /// The session's process, starting it on the first call (concurrent callers share the start).
+    pub async fn process(&self, session: &Arc<Session>) -> Result<Process, AwsError> {
+        let result = session.started.get_or_init(|| self.start(session)).await.clone();
+        if result.is_err() {
+            self.end(session, EndReason::StartFailed);
+        }
+        result
+    }
+
+    async fn start(&self, session: &Arc<Session>) -> Result<Process, AwsError> {
+        let command = self.agent.as_ref().map_err(|why| runtime_client_error(why.clone()))?;
+        let label = format!("{}/{}", session.key.runtime_id, session.key.session_id);
+        let mut attempt = 0;
+        let (process, ping) = loop {
+            attempt += 1;
+            let process = agent::spawn(command, &label)
+                .map_err(|e| runtime_client_error(format!("cannot start the agent command `{command}`: {e}")))?;
+            let ended = {
+                let mut state = session.lock();
+                if !state.ended {
+                    state.process = Some(process.clone());
+                }
+                state.ended
+            };
+            if ended {
+                self.terminate(process);
+                return Err(runtime_client_error("the session ended while it was starting".into()));
+            }
+            match agent::wait_healthy(&self.client, &process, self.start_timeout).await {
+                Ok(ping) => break (process, ping),
+                Err(failure) => {
+                    self.terminate(process.clone());
+                    session.lock().process = None;
+                    match failure {
+                        // A port taken between picking it and the agent binding it: try again.
+                        StartFailure::Exited(status) if attempt < 3 => {
+                            tracing::debug!(session = %label, %status, "agent exited while starting; retrying");
+                        }
+                        StartFailure::Exited(status) => {
+                            tracing::warn!(session = %label, %status, command = %command, "agent exited before answering GET /ping");
+                            return Err(runtime_client_error(HEALTH_CHECK_FAILED.into()));
+                        }
+                        StartFailure::TimedOut(last) => {
+                            tracing::warn!(session = %label, last_error = %last, timeout = ?self.start_timeout, command = %command, "agent never answered GET /ping with 200");
+                            return Err(runtime_client_error(HEALTH_CHECK_FAILED.into()));
+                        }
+                    }
+                }
+            }
+        };
+        {
+            let mut state = session.lock();
+            state.baseline = Some((ping.time_of_last_update, state.completed));
+        }
+        tracing::debug!(session = %label, pid = process.pid, port = process.port, "microVM started");
+        self.watch_exit(session.clone(), process.clone());
+        Ok(process)
+    }
+
+    /// Ends the session when its process exits by itself.
+    fn watch_exit(&self, session: Arc<Session>, process: Process) {
+        let me = self.me.clone();
+        let mut exit = process.exit;
+        tokio::spawn(async move {
+            let _ = exit.wait_for(Option::is_some).await;
+            if let Some(me) = me.upgrade() {
+                let still_ours = session.lock().process.as_ref().is_some_and(|p| p.pid == process.pid);
+                if still_ours && me.end(&session, EndReason::Exited) {
+                    let status = exit.borrow().clone().unwrap_or_default();
+                    tracing::warn!(session = %session.key.session_id, pid = process.pid, %status, "microVM exited by itself; session ended");
+                }
+                me.dying().remove(&process.pid);
+            }
+        });
+    }
+
+    fn dying(&self) -> MutexGuard<'_, HashSet<u32>> {
+        self.dying.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Marks one invocation in flight (activity now) until the guard drops (activity then).
+    pub fn begin(&self, session: &Arc<Session>) -> InFlight {
+        let mut state = session.lock();
+        state.in_flight += 1;
+        state.last_activity = state.last_activity.max(self.clock.now());
+        drop(state);
+        InFlight { session: session.clone(), clock: self.clock.clone() }
+    }
+
+    pub fn count_agent_error(&self) {
+        self.table().counters.agent_errors += 1;
+    }
+
+    /// Ends `session` if it is still live; `true` if this call ended it.
+    pub fn end(&self, session: &Arc<Session>, reason: EndReason) -> bool {
+        let removed = {
+            let mut table = self.table();
+            let removed = table.remove(session);
+            if removed {
+                let c = &mut table.counters;
+                match reason {
+                    EndReason::Stopped => c.stopped += 1,
+                    EndReason::Idle => c.reaped_idle += 1,
+                    EndReason::MaxLifetime => c.reaped_max_lifetime += 1,
+                    EndReason::RuntimeDeleted => c.ended_by_runtime_deletion += 1,
+                    EndReason::Exited => c.exited_by_themselves += 1,
+                    EndReason::StartFailed => c.failed_to_start += 1,
+                    EndReason::Reset => {}
+                }
+            }
+            removed
+        };
+        let process = {
+            let mut state = session.lock();
+            state.ended = true;
+            state.process.take()
+        };
+        if let Some(process) = process {
+            self.terminate(process);
+        }
+        if removed {
+            tracing::debug!(session = %session.key.session_id, runtime = %session.key.runtime_id, ?reason, "session ended");
+        }
+        removed
+    }
+
+    /// SIGTERM now, SIGKILL after the grace period (in the background).
+    fn terminate(&self, process: Process) {
+        self.dying().insert(process.pid);
+        let grace = self.stop_grace;
+        let me = self.me.clone();
+        tokio::spawn(async move {
+            agent::terminate(process.pid, process.exit.clone(), grace).await;
+            if let Some(me) = me.upgrade() {
+                me.dying().remove(&process.pid);
+            }
+        });
+    }
+
+    /// The live session `key`, if any.
+    pub fn find(&self, key: &SessionKey) -> Option<Arc<Session>> {
+        self.table().live.get(key).cloned()
+    }
+
+    /// Ends every session of a runtime (DeleteAgentRuntime).
+    pub fn end_runtime(&self, region: &str, runtime_id: &str) {
+        let doomed: Vec<Arc<Session>> = self
+            .table()
+            .live
+            .values()
+            .filter(|s| s.key.region == region && s.key.runtime_id == runtime_id)
+            .cloned()
+            .collect();
+        for session in doomed {
+            self.end(&session, EndReason::RuntimeDeleted);
+        }
+    }
+
+    /// Ends every session (`/_local/reset`), keeping the counters' history out of it.
+    pub fn end_all(&self, reason: EndReason) {
+        let all: Vec<Arc<Session>> = self.table().live.values().cloned().collect();
+        for session in all {
+            self.end(&session, reason);
+        }
+        if reason == EndReason::Reset {
+            let mut table = self.table();
+            table.counters = Counters::default();
+            table.next_due = None;
+        }
+    }
+
+    /// Kills every microVM at once (SIGKILL to each process group), without waiting: for
+    /// dropping the emulator.
+    pub fn kill_all_now(&self) {
+        let all: Vec<Arc<Session>> = self.table().live.drain().map(|(_, s)| s).collect();
+        for session in all {
+            let mut state = session.lock();
+            state.ended = true;
+            if let Some(process) = state.process.take() {
+                agent::signal_group(process.pid, Signal::SIGKILL);
+            }
+        }
+        for pid in self.dying().drain() {
+            agent::signal_group(pid, Signal::SIGKILL);
+        }
+    }
+
+    /// Ends every session gracefully and waits (up to the grace period and a little more) for
+    /// their processes to exit.
+    pub async fn shutdown(&self) {
+        let processes: Vec<Process> = self.table().live.values().filter_map(|s| s.process()).collect();
+        self.end_all(EndReason::Reset);
+        let deadline = Instant::now() + self.stop_grace + Duration::from_millis(500);
+        for mut process in processes {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let _ = tokio::time::timeout(left, process.exit.wait_for(Option::is_some)).await;
+        }
+        self.kill_all_now();
+    }
+
+    /// Wakes the reaper (after the clock moved).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    async fn reap_if_due(&self) {
+        let now = self.clock.now();
+        if self.table().next_due.is_some_and(|due| due <= now) {
+            self.reap_due().await;
+        }
+    }
+
+    /// Ends every session whose idle timeout (confirmed by `/ping`) or max lifetime has passed.
+    pub async fn reap_due(&self) {
+        let _one_at_a_time = self.reaping.lock().await;
+        let now = self.clock.now();
+        let sessions: Vec<Arc<Session>> = self.table().live.values().cloned().collect();
+        let mut idle = Vec::new();
+        for session in sessions {
+            if session.lifetime_deadline() <= now {
+                self.end(&session, EndReason::MaxLifetime);
+                continue;
+            }
+            // A session still starting is not idle (its first invocation is waiting for it).
+            if !session.started.initialized() {
+                continue;
+            }
+            let state = session.lock();
+            if state.in_flight == 0
+                && session.idle_deadline(&state, now) <= now
+                && let Some(process) = state.process.clone()
+            {
+                idle.push((session.clone(), process));
+            }
+        }
+        let checks = idle.into_iter().map(|(session, process)| async move {
+            let ping = agent::ping(&self.client, process.port, IDLE_PING_TIMEOUT).await;
+            (session, ping)
+        });
+        for (session, ping) in futures_util::future::join_all(checks).await {
+            let active = {
+                let mut state = session.lock();
+                match &ping {
+                    Ok(ping) => {
+                        let unexplained_move = matches!(&state.baseline, Some((before, completed))
+                            if *before != ping.time_of_last_update && *completed == state.completed);
+                        state.baseline = Some((ping.time_of_last_update.clone(), state.completed));
+                        let active = ping.busy || unexplained_move || state.in_flight > 0;
+                        if active {
+                            state.last_activity = state.last_activity.max(now);
+                        }
+                        active
+                    }
+                    Err(_) => state.in_flight > 0,
+                }
+            };
+            if !active {
+                self.end(&session, EndReason::Idle);
+            }
+        }
+        let mut table = self.table();
+        let now = self.clock.now();
+        table.next_due = table
+            .live
+            .values()
+            .map(|s| {
+                let state = s.lock();
+                s.idle_deadline(&state, now).min(s.lifetime_deadline())
+            })
+            .min();
+    }
+
+    /// How long the reaper may sleep before something can be due (`None`: until woken).
+    fn reaper_sleep(&self) -> Option<Duration> {
+        let due = self.table().next_due;
+        let wait = match due {
+            None => Duration::from_secs(3600),
+            Some(due) => due.duration_since(self.clock.now()).unwrap_or_default(),
+        };
+        self.clock.to_wall(wait).map(|w| w.clamp(Duration::from_millis(1), Duration::from_secs(1)))
+    }
+
+    /// `/_local/state`: the live sessions and the counters.
+    pub fn snapshot(&self) -> Value {
+        let table = self.table();
+        let mut sessions: Vec<&Arc<Session>> = table.live.values().collect();
+        sessions.sort_by_key(|s| s.generation);
+        let sessions: Vec<Value> = sessions
+            .into_iter()
+            .map(|s| {
+                let state = s.lock();
+                json!({
+                    "region": s.key.region,
+                    "agentRuntimeId": s.key.runtime_id,
+                    "agentRuntimeArn": s.runtime.arn,
+                    "runtimeSessionId": s.key.session_id,
+                    "status": if state.process.is_some() && s.started.initialized() { "READY" } else { "STARTING" },
+                    "pid": state.process.as_ref().map(|p| p.pid),
+                    "port": state.process.as_ref().map(|p| p.port),
+                    "startedAt": ids::iso8601(s.started_at),
+                    "lastActivity": ids::iso8601(state.last_activity),
+                    "invocationsInFlight": state.in_flight,
+                    "idleTimeoutSeconds": s.runtime.idle_timeout.as_secs_f64(),
+                    "maxLifetimeSeconds": s.runtime.max_lifetime.as_secs_f64(),
+                })
+            })
+            .collect();
+        json!({
+            "maxVms": self.max_vms,
+            "invokeTps": self.invoke_tps,
+            "agentCommand": self.agent.as_ref().map(ToString::to_string).map_err(Clone::clone).unwrap_or_else(|e| format!("<none: {e}>")),
+            "liveSessions": table.live.len(),
+            "sessions": sessions,
+            "counters": table.counters,
+        })
+    }
+}
+
+/// Runs the reaper until the sessions are dropped (see the module docs).
+pub async fn reaper(sessions: Weak<Sessions>) {
+    loop {
+        let Some(me) = sessions.upgrade() else { return };
+        let sleep = me.reaper_sleep();
+        let woken = me.wake.notified();
+        match sleep {
+            Some(wall) => {
+                let _ = tokio::time::timeout(wall, woken).await;
+            }
+            None => woken.await,
+        }
+        me.reap_due().await;
+    }
+}
+
+/// 424 `RuntimeClientError`.
+pub fn runtime_client_error(message: String) -> AwsError {
+    AwsError::new(StatusCode::FAILED_DEPENDENCY, "RuntimeClientError", message)
+}

@@ -1,0 +1,86 @@
+"""boto3 against agentcore-local's data plane: concurrent InvokeAgentRuntime calls, then the quota.
+
+Usage: boto3_invoke.py http://127.0.0.1:PORT
+
+Creates a PUBLIC runtime, waits for READY, then runs 4 sessions x 3 invocations on 8 threads
+(every answer must echo its payload and carry its session id), reads the live sessions from
+/_local/state, starts a fifth session (the Rust test runs the server with --max-vms 4, so this one
+must be refused), stops the four sessions and prints a JSON summary.
+"""
+
+import json
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+from botocore.exceptions import ClientError
+
+from peers_common import client, emit, endpoint_from_argv, wait_until
+
+CONTAINER_URI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/agent:latest"
+ROLE_ARN = "arn:aws:iam::123456789012:role/AgentRole"
+
+
+def session_id(i):
+    return f"boto3-session-{i:030d}"
+
+
+def main():
+    endpoint = endpoint_from_argv()
+    control = client("bedrock-agentcore-control", endpoint)
+    data = client("bedrock-agentcore", endpoint)
+    arn = control.create_agent_runtime(
+        agentRuntimeName="boto3_invoke",
+        agentRuntimeArtifact={"containerConfiguration": {"containerUri": CONTAINER_URI}},
+        roleArn=ROLE_ARN,
+        networkConfiguration={"networkMode": "PUBLIC"},
+    )["agentRuntimeArn"]
+    runtime_id = arn.split("/")[-1]
+    wait_until("READY", lambda: control.get_agent_runtime(agentRuntimeId=runtime_id)["status"] == "READY")
+
+    def invoke(call):
+        session, n = call
+        out = data.invoke_agent_runtime(
+            agentRuntimeArn=arn,
+            runtimeSessionId=session_id(session),
+            contentType="application/json",
+            accept="application/json",
+            payload=json.dumps({"prompt": f"call {n}", "session": session}).encode(),
+        )
+        body = json.loads(out["response"].read())
+        assert out["runtimeSessionId"] == session_id(session), out["runtimeSessionId"]
+        assert out["statusCode"] == 200, out["statusCode"]
+        return {"session": session, "n": n, "answer": body}
+
+    calls = [(s, n) for n in range(3) for s in range(4)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(invoke, calls))
+
+    with urllib.request.urlopen(f"{endpoint}/_local/state", timeout=10) as response:
+        state = json.load(response)
+    live = sorted(s["runtimeSessionId"] for s in state["dataPlane"]["sessions"])
+
+    try:
+        invoke((4, 0))
+        fifth = "admitted"
+    except ClientError as e:
+        fifth = {
+            "code": e.response["Error"]["Code"],
+            "message": e.response["Error"]["Message"],
+            "status": e.response["ResponseMetadata"]["HTTPStatusCode"],
+        }
+
+    for s in range(4):
+        out = data.stop_runtime_session(agentRuntimeArn=arn, runtimeSessionId=session_id(s))
+        assert out["runtimeSessionId"] == session_id(s)
+    after = invoke((4, 1))
+
+    emit({
+        "answers": answers,
+        "live_sessions": live,
+        "fifth_session": fifth,
+        "after_stop": after["answer"],
+    })
+
+
+if __name__ == "__main__":
+    main()

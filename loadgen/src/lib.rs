@@ -1,0 +1,30 @@
+//! `loadgen`: rate-governed invocation load for Amazon Bedrock AgentCore Runtime and for any agent on
+//! its HTTP contract, with honest latency and every request accounted.
+//!
+//! - [`target`]: the [`Target`] trait and the `noop` and `http` targets; [`agentcore`]: the
+//!   `InvokeAgentRuntime` target (AWS SDK, errors classified by AWS error code).
+//! - [`schedule`]: rates, durations and `--stages` (plateaus and ramps) and the intended send time of
+//!   every request of the open model.
+//! - [`run`]: the closed model (`concurrency` workers) and the open model (paced by `governor`, one
+//!   task per request so a slow target never slows the schedule, `max_in_flight` cap with drops
+//!   counted), the per-second series and the drain on Ctrl-C.
+//! - [`record`]: counts per class, error samples, HDR histograms (corrected from the intended send time,
+//!   uncorrected from the actual send, time to first byte, schedule lag).
+//! - [`report`]: the results document, the summary table and the exact merge of shards.
+//! - [`sessions`]: session ids (`unique`, `pool:K`, `per-worker`) and shards (`I/N`).
+//!
+//! Always `total == ok + failed + cancelled`.
+
+#[cfg(feature = "agentcore")]
+pub mod agentcore;
+pub mod record;
+pub mod report;
+pub mod run;
+pub mod schedule;
+pub mod sessions;
+pub mod target;
+
+pub use report::Report;
+pub use run::{Model, Plan, RunError, Stop, run};
+pub use sessions::{Sessions, Shard};
+pub use target::{Answer, Call, Failure, Http, Noop, Target};

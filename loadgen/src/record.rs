@@ -1,0 +1,237 @@
+//! Recording outcomes: counts per class, error samples and HDR histograms (microseconds), sharded
+//! behind a few mutexes so many tasks record without contending; plus the per-second interval counts.
+//! Memory is bounded: histograms have fixed precision, samples are capped.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+
+use crate::target::Failure;
+
+/// Significant figures of every histogram.
+pub const SIGFIGS: u8 = 3;
+const SHARDS: usize = 16;
+
+/// A new histogram of microseconds (auto-resizing, 3 significant figures).
+pub fn histogram() -> Histogram<u64> {
+    Histogram::new(SIGFIGS).expect("3 significant figures are valid")
+}
+
+/// Records `value` (auto-resizing histograms take any value a `Duration` in µs can have).
+fn put(histogram: &mut Histogram<u64>, value: u64) {
+    histogram.record(value).expect("auto-resizing histograms accept any value");
+}
+
+fn micros(duration: Duration) -> u64 {
+    (duration.as_micros() as u64).max(1)
+}
+
+/// The four latency histograms (µs).
+#[derive(Debug, Clone)]
+pub struct Histograms {
+    /// Completion − intended send time (coordinated-omission corrected).
+    pub corrected: Histogram<u64>,
+    /// Completion − actual send time.
+    pub uncorrected: Histogram<u64>,
+    /// First body byte − actual send time (successful responses).
+    pub ttfb: Histogram<u64>,
+    /// Actual − intended send time (open model only).
+    pub schedule_lag: Histogram<u64>,
+}
+
+impl Default for Histograms {
+    fn default() -> Self {
+        Self { corrected: histogram(), uncorrected: histogram(), ttfb: histogram(), schedule_lag: histogram() }
+    }
+}
+
+impl Histograms {
+    pub fn add(&mut self, other: &Self) {
+        for (mine, theirs) in [
+            (&mut self.corrected, &other.corrected),
+            (&mut self.uncorrected, &other.uncorrected),
+            (&mut self.ttfb, &other.ttfb),
+            (&mut self.schedule_lag, &other.schedule_lag),
+        ] {
+            mine.add(theirs).expect("auto-resizing histograms accept any value");
+        }
+    }
+}
+
+/// Count and first messages of one error class.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ClassCount {
+    pub count: u64,
+    pub samples: Vec<String>,
+}
+
+/// Everything recorded, summed over the run.
+#[derive(Debug, Clone, Default)]
+pub struct Totals {
+    pub ok: u64,
+    pub failed: BTreeMap<String, ClassCount>,
+    pub histograms: Histograms,
+}
+
+impl Totals {
+    pub fn failed_total(&self) -> u64 {
+        self.failed.values().map(|c| c.count).sum()
+    }
+
+    /// Adds `other` (samples kept up to `max_samples` per class).
+    pub fn add(&mut self, other: &Self, max_samples: usize) {
+        self.ok += other.ok;
+        for (class, theirs) in &other.failed {
+            let mine = self.failed.entry(class.clone()).or_default();
+            mine.count += theirs.count;
+            for sample in &theirs.samples {
+                if mine.samples.len() < max_samples {
+                    mine.samples.push(sample.clone());
+                }
+            }
+        }
+        self.histograms.add(&other.histograms);
+    }
+}
+
+/// What happened during one reporting interval.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Interval {
+    pub ok: u64,
+    pub failed: u64,
+    pub latency_sum_us: u64,
+    pub latency_max_us: u64,
+}
+
+#[derive(Default)]
+struct Shard {
+    totals: Totals,
+    interval: Interval,
+}
+
+/// The timestamps of one completed request.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    pub intended: Instant,
+    pub sent: Instant,
+    pub done: Instant,
+    /// Whether `intended` comes from a schedule (open model): then the schedule lag is recorded.
+    pub scheduled: bool,
+}
+
+/// Shared by every sending task.
+pub struct Recorder {
+    shards: Vec<Mutex<Shard>>,
+    started: AtomicU64,
+    dropped: AtomicU64,
+    stop_ok: AtomicU64,
+    stop_failed: AtomicU64,
+    max_samples: usize,
+}
+
+impl Recorder {
+    pub fn new(max_samples: usize) -> Self {
+        Self {
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            started: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            stop_ok: AtomicU64::new(0),
+            stop_failed: AtomicU64::new(0),
+            max_samples,
+        }
+    }
+
+    fn shard(&self, key: u64) -> MutexGuard<'_, Shard> {
+        self.shards[(key % SHARDS as u64) as usize].lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A request is about to be sent (it will end as ok, failed or, if never finished, cancelled).
+    pub fn started(&self) {
+        self.started.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The open model had to skip a request: `--max-in-flight` were already in flight.
+    pub fn dropped(&self) {
+        self.dropped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn session_stopped(&self, result: &Result<(), Failure>) {
+        let counter = if result.is_ok() { &self.stop_ok } else { &self.stop_failed };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records a finished request; `key` picks the shard (request number or worker).
+    pub fn finished(&self, key: u64, timing: Timing, result: Result<Instant, Failure>) {
+        let corrected = micros(timing.done.saturating_duration_since(timing.intended));
+        let uncorrected = micros(timing.done.saturating_duration_since(timing.sent));
+        let mut shard = self.shard(key);
+        let shard = &mut *shard;
+        let histograms = &mut shard.totals.histograms;
+        put(&mut histograms.corrected, corrected);
+        put(&mut histograms.uncorrected, uncorrected);
+        if timing.scheduled {
+            put(&mut histograms.schedule_lag, micros(timing.sent.saturating_duration_since(timing.intended)));
+        }
+        shard.interval.latency_sum_us += corrected;
+        shard.interval.latency_max_us = shard.interval.latency_max_us.max(corrected);
+        match result {
+            Ok(first_byte) => {
+                put(&mut histograms.ttfb, micros(first_byte.saturating_duration_since(timing.sent)));
+                shard.totals.ok += 1;
+                shard.interval.ok += 1;
+            }
+            Err(failure) => {
+                shard.interval.failed += 1;
+                let class = match shard.totals.failed.get_mut(&failure.class) {
+                    Some(class) => class,
+                    None => shard.totals.failed.entry(failure.class).or_default(),
+                };
+                class.count += 1;
+                if class.samples.len() < self.max_samples {
+                    class.samples.push(failure.message);
+                }
+            }
+        }
+    }
+
+    /// Takes the interval counts of every shard (resetting them) and their sum.
+    pub fn take_interval(&self) -> Interval {
+        let mut sum = Interval::default();
+        for shard in &self.shards {
+            let mut shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
+            let interval = std::mem::take(&mut shard.interval);
+            sum.ok += interval.ok;
+            sum.failed += interval.failed;
+            sum.latency_sum_us += interval.latency_sum_us;
+            sum.latency_max_us = sum.latency_max_us.max(interval.latency_max_us);
+        }
+        sum
+    }
+
+    /// Requests started so far.
+    pub fn started_count(&self) -> u64 {
+        self.started.load(Ordering::Relaxed)
+    }
+
+    pub fn dropped_count(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// (ok, failed) stopped sessions.
+    pub fn stops(&self) -> (u64, u64) {
+        (self.stop_ok.load(Ordering::Relaxed), self.stop_failed.load(Ordering::Relaxed))
+    }
+
+    /// The sum over every shard.
+    pub fn totals(&self) -> Totals {
+        let mut totals = Totals::default();
+        for shard in &self.shards {
+            let shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
+            totals.add(&shard.totals, self.max_samples);
+        }
+        totals
+    }
+}

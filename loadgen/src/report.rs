@@ -1,0 +1,358 @@
+//! The results document (`--out results.json`), the per-second series line (JSON Lines), the summary
+//! table, and the exact merge of shard results.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use base64::Engine as _;
+use hdrhistogram::Histogram;
+use hdrhistogram::serialization::{Deserializer, Serializer as _, V2Serializer};
+use serde::{Deserialize, Serialize};
+
+use crate::record::{ClassCount, Histograms, Totals};
+use crate::sessions::Shard;
+
+/// One line of the per-second series.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Second {
+    /// Seconds since the start (the interval `second - 1 .. second`).
+    pub second: u64,
+    /// Requests started in the interval.
+    pub sent: u64,
+    pub ok: u64,
+    pub failed: u64,
+    /// Requests the open model skipped (`--max-in-flight` reached).
+    pub dropped: u64,
+    /// Mean and max corrected latency of the requests that finished in the interval.
+    pub mean_ms: f64,
+    pub max_ms: f64,
+}
+
+/// Percentiles of one histogram, in milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Percentiles {
+    pub count: u64,
+    pub mean: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    #[serde(rename = "p99.9")]
+    pub p99_9: f64,
+    pub max: f64,
+}
+
+impl Percentiles {
+    pub fn of(histogram: &Histogram<u64>) -> Self {
+        if histogram.is_empty() {
+            return Self::default();
+        }
+        let ms = |us: u64| us as f64 / 1000.0;
+        Self {
+            count: histogram.len(),
+            mean: histogram.mean() / 1000.0,
+            p50: ms(histogram.value_at_quantile(0.50)),
+            p90: ms(histogram.value_at_quantile(0.90)),
+            p99: ms(histogram.value_at_quantile(0.99)),
+            p99_9: ms(histogram.value_at_quantile(0.999)),
+            max: ms(histogram.max()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Latency {
+    /// From the intended send time (coordinated omission corrected).
+    pub corrected: Percentiles,
+    /// From the actual send time.
+    pub uncorrected: Percentiles,
+    /// Time to first byte of successful responses, from the actual send.
+    pub ttfb: Percentiles,
+    /// How late requests were sent compared with the schedule (open model).
+    pub schedule_lag: Percentiles,
+}
+
+/// HDR histograms (µs), V2-serialized and base64-encoded.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EncodedHistograms {
+    pub unit: String,
+    pub corrected: String,
+    pub uncorrected: String,
+    pub ttfb: String,
+    pub schedule_lag: String,
+}
+
+/// Stopped sessions (`--stop-sessions`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stops {
+    pub ok: u64,
+    pub failed: u64,
+}
+
+/// The whole results document. `total == ok + failed_total + cancelled` always.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub loadgen_version: String,
+    pub target: String,
+    /// The load model, as given (`rate 200/s for 2m`, `concurrency 50 for 120s`, …).
+    pub model: String,
+    pub sessions: String,
+    /// Shards merged into this report (`[0/1]` for a single run).
+    pub shards: Vec<Shard>,
+    pub started_unix_ms: u64,
+    pub duration_s: f64,
+    /// Requests started (and so accounted for).
+    pub total: u64,
+    pub ok: u64,
+    /// Error class → count.
+    pub failed: BTreeMap<String, u64>,
+    pub failed_total: u64,
+    /// Started but not finished before the drain deadline (Ctrl-C or end of run).
+    pub cancelled: u64,
+    /// Never sent: the open model's `--max-in-flight` was reached.
+    pub dropped: u64,
+    /// SDK retries (with `--retries N`).
+    pub retries: u64,
+    pub stopped_sessions: Stops,
+    /// Whether the run was interrupted (Ctrl-C).
+    pub interrupted: bool,
+    pub achieved_rps: f64,
+    pub latency_ms: Latency,
+    /// First messages of each error class.
+    pub error_samples: BTreeMap<String, Vec<String>>,
+    pub series: Vec<Second>,
+    pub histograms: EncodedHistograms,
+}
+
+/// Everything but the totals that goes into a report.
+#[derive(Debug, Clone, Default)]
+pub struct RunFacts {
+    pub target: String,
+    pub model: String,
+    pub sessions: String,
+    pub shard: Shard,
+    pub started_unix_ms: u64,
+    pub duration_s: f64,
+    pub started: u64,
+    pub dropped: u64,
+    pub retries: u64,
+    pub stops: Stops,
+    pub interrupted: bool,
+    pub series: Vec<Second>,
+}
+
+impl Report {
+    pub fn new(facts: RunFacts, totals: &Totals) -> Self {
+        let failed_total = totals.failed_total();
+        let finished = totals.ok + failed_total;
+        Self {
+            loadgen_version: env!("CARGO_PKG_VERSION").to_string(),
+            target: facts.target,
+            model: facts.model,
+            sessions: facts.sessions,
+            shards: vec![facts.shard],
+            started_unix_ms: facts.started_unix_ms,
+            duration_s: facts.duration_s,
+            total: facts.started.max(finished),
+            ok: totals.ok,
+            failed: totals.failed.iter().map(|(class, c)| (class.clone(), c.count)).collect(),
+            failed_total,
+            cancelled: facts.started.saturating_sub(finished),
+            dropped: facts.dropped,
+            retries: facts.retries,
+            stopped_sessions: facts.stops,
+            interrupted: facts.interrupted,
+            achieved_rps: if facts.duration_s > 0.0 { finished as f64 / facts.duration_s } else { 0.0 },
+            latency_ms: latency(&totals.histograms),
+            error_samples: totals.failed.iter().map(|(class, c)| (class.clone(), c.samples.clone())).collect(),
+            series: facts.series,
+            histograms: encode(&totals.histograms),
+        }
+    }
+
+    /// The decoded histograms.
+    pub fn decode_histograms(&self) -> Result<Histograms, String> {
+        let h = &self.histograms;
+        Ok(Histograms {
+            corrected: decode(&h.corrected).map_err(|e| format!("histograms.corrected: {e}"))?,
+            uncorrected: decode(&h.uncorrected).map_err(|e| format!("histograms.uncorrected: {e}"))?,
+            ttfb: decode(&h.ttfb).map_err(|e| format!("histograms.ttfb: {e}"))?,
+            schedule_lag: decode(&h.schedule_lag).map_err(|e| format!("histograms.schedule_lag: {e}"))?,
+        })
+    }
+}
+
+fn latency(h: &Histograms) -> Latency {
+    Latency {
+        corrected: Percentiles::of(&h.corrected),
+        uncorrected: Percentiles::of(&h.uncorrected),
+        ttfb: Percentiles::of(&h.ttfb),
+        schedule_lag: Percentiles::of(&h.schedule_lag),
+    }
+}
+
+fn encode(h: &Histograms) -> EncodedHistograms {
+    let one = |histogram: &Histogram<u64>| {
+        let mut bytes = Vec::new();
+        V2Serializer::new().serialize(histogram, &mut bytes).expect("serializing to memory cannot fail");
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    };
+    EncodedHistograms {
+        unit: "microseconds".into(),
+        corrected: one(&h.corrected),
+        uncorrected: one(&h.uncorrected),
+        ttfb: one(&h.ttfb),
+        schedule_lag: one(&h.schedule_lag),
+    }
+}
+
+/// A base64 V2 HDR histogram.
+pub fn decode(text: &str) -> Result<Histogram<u64>, String> {
+    let bytes = base64::engine::general_purpose::STANDARD.decode(text).map_err(|e| format!("not base64: {e}"))?;
+    let histogram: Histogram<u64> =
+        Deserializer::new().deserialize(&mut bytes.as_slice()).map_err(|e| format!("not an HDR histogram: {e:?}"))?;
+    let mut resizable = crate::record::histogram();
+    resizable.add(&histogram).map_err(|e| format!("{e:?}"))?;
+    Ok(resizable)
+}
+
+/// Merges shard reports exactly: counts are summed, histograms added, the series summed second by
+/// second; the achieved rate is the merged count over the longest shard duration (shards run side by side).
+pub fn merge(reports: &[Report], max_samples: usize) -> Result<Report, String> {
+    let (first, rest) = reports.split_first().ok_or("nothing to merge")?;
+    let mut totals = Totals { ok: first.ok, failed: classes(first), histograms: first.decode_histograms()? };
+    let mut merged = first.clone();
+    for (n, report) in rest.iter().enumerate() {
+        let histograms = report.decode_histograms().map_err(|e| format!("report {}: {e}", n + 2))?;
+        totals.add(&Totals { ok: report.ok, failed: classes(report), histograms }, max_samples);
+        merged.shards.extend(report.shards.iter().copied());
+        merged.started_unix_ms = merged.started_unix_ms.min(report.started_unix_ms);
+        merged.duration_s = merged.duration_s.max(report.duration_s);
+        merged.total += report.total;
+        merged.cancelled += report.cancelled;
+        merged.dropped += report.dropped;
+        merged.retries += report.retries;
+        merged.stopped_sessions.ok += report.stopped_sessions.ok;
+        merged.stopped_sessions.failed += report.stopped_sessions.failed;
+        merged.interrupted |= report.interrupted;
+        if merged.target != report.target {
+            merged.target = format!("{}, {}", merged.target, report.target);
+        }
+        merge_series(&mut merged.series, &report.series);
+    }
+    merged.shards.sort_by_key(|s| (s.count, s.index));
+    merged.ok = totals.ok;
+    merged.failed = totals.failed.iter().map(|(class, c)| (class.clone(), c.count)).collect();
+    merged.failed_total = totals.failed_total();
+    merged.error_samples = totals.failed.iter().map(|(class, c)| (class.clone(), c.samples.clone())).collect();
+    merged.latency_ms = latency(&totals.histograms);
+    merged.histograms = encode(&totals.histograms);
+    let finished = merged.ok + merged.failed_total;
+    merged.achieved_rps = if merged.duration_s > 0.0 { finished as f64 / merged.duration_s } else { 0.0 };
+    Ok(merged)
+}
+
+fn classes(report: &Report) -> BTreeMap<String, ClassCount> {
+    report
+        .failed
+        .iter()
+        .map(|(class, &count)| {
+            let samples = report.error_samples.get(class).cloned().unwrap_or_default();
+            (class.clone(), ClassCount { count, samples })
+        })
+        .collect()
+}
+
+fn merge_series(into: &mut Vec<Second>, other: &[Second]) {
+    for second in other {
+        match into.iter_mut().find(|s| s.second == second.second) {
+            Some(mine) => {
+                let finished = (mine.ok + mine.failed + second.ok + second.failed).max(1) as f64;
+                mine.mean_ms = (mine.mean_ms * (mine.ok + mine.failed) as f64
+                    + second.mean_ms * (second.ok + second.failed) as f64)
+                    / finished;
+                mine.max_ms = mine.max_ms.max(second.max_ms);
+                mine.sent += second.sent;
+                mine.ok += second.ok;
+                mine.failed += second.failed;
+                mine.dropped += second.dropped;
+            }
+            None => into.push(*second),
+        }
+    }
+    into.sort_by_key(|s| s.second);
+}
+
+/// The human summary printed at the end of a run.
+pub fn summary(report: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\nloadgen {}: {} ({}), sessions {}",
+        report.target,
+        report.model,
+        shards(report),
+        report.sessions
+    );
+    let _ = writeln!(
+        out,
+        "{:.1} s{}",
+        report.duration_s,
+        if report.interrupted { ", interrupted (Ctrl-C): in-flight requests drained" } else { "" }
+    );
+    let _ = writeln!(out, "\n  total      {:>10}", report.total);
+    let _ = writeln!(out, "  ok         {:>10}", report.ok);
+    let _ = writeln!(out, "  failed     {:>10}", report.failed_total);
+    for (class, count) in &report.failed {
+        let _ = writeln!(out, "    {class:<36} {count:>10}");
+    }
+    let _ = writeln!(out, "  cancelled  {:>10}", report.cancelled);
+    if report.dropped > 0 {
+        let _ = writeln!(out, "  dropped    {:>10}  (not sent: --max-in-flight reached)", report.dropped);
+    }
+    if report.retries > 0 {
+        let _ = writeln!(out, "  retries    {:>10}", report.retries);
+    }
+    let stops = report.stopped_sessions;
+    if stops.ok + stops.failed > 0 {
+        let _ = writeln!(out, "  sessions stopped {} ok, {} failed", stops.ok, stops.failed);
+    }
+    let _ = writeln!(out, "  achieved   {:>10.1} req/s", report.achieved_rps);
+    let _ = writeln!(
+        out,
+        "\n  latency ms   {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "p50", "p90", "p99", "p99.9", "max", "mean"
+    );
+    let l = &report.latency_ms;
+    for (name, p) in [
+        ("corrected", &l.corrected),
+        ("uncorrected", &l.uncorrected),
+        ("ttfb", &l.ttfb),
+        ("sched. lag", &l.schedule_lag),
+    ] {
+        if p.count == 0 {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "  {name:<12} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3}",
+            p.p50, p.p90, p.p99, p.p99_9, p.max, p.mean
+        );
+    }
+    if !report.error_samples.is_empty() {
+        let _ = writeln!(out, "\n  error samples");
+        for (class, samples) in &report.error_samples {
+            for sample in samples {
+                let _ = writeln!(out, "    {class}: {sample}");
+            }
+        }
+    }
+    out
+}
+
+fn shards(report: &Report) -> String {
+    match report.shards.as_slice() {
+        [one] if one.count == 1 => "one shard".into(),
+        [one] => format!("shard {one}"),
+        many => format!("{} shards merged", many.len()),
+    }
+}

@@ -1,0 +1,183 @@
+//! The `loadgen` binary: Ctrl-C, shards and `merge`, errors for bad flags and unreachable targets.
+
+use std::path::Path;
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use loadgen::Report;
+use tokio::process::Command;
+
+use crate::support::{assert_accounted, dummy_agent, scratch};
+
+fn loadgen() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_loadgen"));
+    command.env_remove("RUST_BACKTRACE").env_remove("RUST_LIB_BACKTRACE").kill_on_drop(true);
+    command
+}
+
+async fn output(command: &mut Command) -> Output {
+    tokio::time::timeout(Duration::from_secs(60), command.output()).await.expect("loadgen ends").expect("loadgen runs")
+}
+
+fn read_report(path: &Path) -> Report {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).expect("a results document")
+}
+
+/// Sends SIGINT once the series file has a line, and returns the exit status.
+async fn interrupt_after_first_second(mut child: tokio::process::Child, series: &Path) -> std::process::ExitStatus {
+    let started = Instant::now();
+    while std::fs::read_to_string(series).map_or(true, |s| s.lines().count() < 2) {
+        assert!(started.elapsed() < Duration::from_secs(20), "no series lines");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let pid = child.id().expect("running").to_string();
+    let kill = std::process::Command::new("kill").args(["-INT", &pid]).status().expect("kill");
+    assert!(kill.success());
+    tokio::time::timeout(Duration::from_secs(30), child.wait()).await.expect("exits after SIGINT").expect("wait")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_drains_and_writes_complete_results() {
+    let url = dummy_agent().await;
+    let dir = scratch("sigint");
+    let out = dir.join("results.json");
+    let child = loadgen()
+        .args(["http", "--url", &url, "--rate", "40/s", "--duration", "5m", "-q", "--out"])
+        .arg(&out)
+        .args(["--payload", r#"{"_dummy":{"sleep_ms":300}}"#])
+        .spawn()
+        .expect("spawn");
+    let status = interrupt_after_first_second(child, &dir.join("results.series.jsonl")).await;
+    assert!(status.success(), "{status}");
+    let report = read_report(&out);
+    assert_accounted(&report);
+    assert!(report.interrupted);
+    assert!(report.total > 0 && report.ok == report.total, "drained: {report:#?}");
+    assert_eq!(report.cancelled, 0);
+    assert!(report.duration_s < 60.0);
+    assert!(!report.series.is_empty());
+    // Every request slept 300 ms in the agent.
+    assert!(report.latency_ms.uncorrected.p50 >= 300.0, "{:?}", report.latency_ms);
+    assert!(report.latency_ms.corrected.p50 >= report.latency_ms.uncorrected.p50 * 0.99, "{:?}", report.latency_ms);
+    // The series file has every second, each a JSON object.
+    let lines = std::fs::read_to_string(dir.join("results.series.jsonl")).unwrap();
+    for line in lines.lines() {
+        let second: loadgen::report::Second = serde_json::from_str(line).expect("a series line");
+        assert!(second.second >= 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_past_the_drain_deadline_cancels_and_still_accounts() {
+    let url = dummy_agent().await;
+    let dir = scratch("sigint-cancel");
+    let out = dir.join("results.json");
+    let child = loadgen()
+        .args(["http", "--url", &url, "--concurrency", "4", "--duration", "5m", "-q", "--drain-timeout", "200ms"])
+        .args(["--payload", r#"{"prompt":"fast"}"#, "--payload", r#"{"_dummy":{"sleep_ms":30000}}"#, "--out"])
+        .arg(&out)
+        .spawn()
+        .expect("spawn");
+    let status = interrupt_after_first_second(child, &dir.join("results.series.jsonl")).await;
+    assert!(status.success(), "{status}");
+    let report = read_report(&out);
+    assert_accounted(&report);
+    assert!(report.interrupted);
+    assert_eq!(report.cancelled, 4, "the four workers were each waiting on a slow request: {report:#?}");
+    assert!(report.ok >= 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merged_shards_equal_one_run_over_the_same_requests() {
+    let url = dummy_agent().await;
+    let dir = scratch("merge");
+    let run = |name: &str, shard: Option<&str>| {
+        let mut command = loadgen();
+        command
+            .args(["http", "--url", &url, "--concurrency", "4", "--requests", "61", "-q", "--sessions", "unique"])
+            .args(["--payload", r#"{"prompt":"ok"}"#, "--payload", r#"{"_dummy":{"status":503}}"#])
+            .args(["--payload", r#"{"_dummy":{"status":429}}"#, "--out"])
+            .arg(dir.join(name));
+        if let Some(shard) = shard {
+            command.args(["--shard", shard]);
+        }
+        command
+    };
+    for (name, shard) in [("one.json", None), ("a.json", Some("0/2")), ("b.json", Some("1/2"))] {
+        let done = output(&mut run(name, shard)).await;
+        assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    }
+    let merged = output(
+        loadgen()
+            .arg("merge")
+            .arg(dir.join("a.json"))
+            .arg(dir.join("b.json"))
+            .arg("--out")
+            .arg(dir.join("merged.json")),
+    )
+    .await;
+    assert!(merged.status.success(), "{}", String::from_utf8_lossy(&merged.stderr));
+    let [one, a, b, merged] = ["one.json", "a.json", "b.json", "merged.json"].map(|n| read_report(&dir.join(n)));
+    assert_accounted(&merged);
+    assert_eq!((a.total, b.total), (31, 30));
+    assert_eq!(merged.total, one.total);
+    assert_eq!(merged.ok, one.ok);
+    assert_eq!(merged.failed, one.failed);
+    assert_eq!(one.failed.get("HTTP 503"), Some(&20));
+    assert_eq!(one.failed.get("HTTP 429"), Some(&20));
+    assert_eq!(merged.shards.len(), 2);
+    // Histograms add exactly: the merged one is the sum of the shards' and counts every request.
+    let (ha, hb, hm) =
+        (a.decode_histograms().unwrap(), b.decode_histograms().unwrap(), merged.decode_histograms().unwrap());
+    let mut sum = ha.corrected.clone();
+    sum.add(&hb.corrected).unwrap();
+    assert_eq!(hm.corrected, sum);
+    assert_eq!(hm.corrected.len(), one.decode_histograms().unwrap().corrected.len());
+    let mut ttfb = ha.ttfb.clone();
+    ttfb.add(&hb.ttfb).unwrap();
+    assert_eq!(hm.ttfb, ttfb);
+    assert_eq!(merged.latency_ms.corrected.max, a.latency_ms.corrected.max.max(b.latency_ms.corrected.max));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shards_come_from_the_job_index() {
+    let dir = scratch("job-index");
+    let done = output(
+        loadgen()
+            .args(["noop", "--concurrency", "2", "--requests", "11", "--shards", "2", "-q", "--out"])
+            .arg(dir.join("r.json"))
+            .env("JOB_COMPLETION_INDEX", "1"),
+    )
+    .await;
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    let report = read_report(&dir.join("r.json"));
+    assert_eq!(report.shards, vec![loadgen::Shard { index: 1, count: 2 }]);
+    assert_eq!(report.total, 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_flags_and_unreachable_targets_get_clear_errors() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["noop", "--stages", "10/s:30s,10->200/s"], "stage 2 (\"10->200/s\")"),
+        (&["noop", "--rate", "fast", "-d", "1s"], "invalid rate \"fast\""),
+        (&["noop", "--requests", "5"], "choose a load model"),
+        (&["noop", "-c", "2"], "--duration or --requests"),
+        (&["noop", "-c", "2", "-n", "2", "--shard", "2/2"], "out of range"),
+        (&["noop", "-c", "2", "-n", "2", "--shards", "2"], "JOB_COMPLETION_INDEX"),
+        (&["noop", "-c", "2", "-n", "2", "--payload", "{nope"], "--payload #1 is not valid JSON"),
+        (&["noop", "-c", "2", "-n", "2", "--sessions", "pool:0"], "pool:K"),
+        (&["http", "--url", "http://127.0.0.1:1", "-c", "1", "-n", "1"], "cannot reach http://127.0.0.1:1/invocations"),
+        (&["http", "--url", "ftp://127.0.0.1:1", "-c", "1", "-n", "1"], "scheme must be http or https"),
+        (&["agentcore", "-c", "1", "-n", "1"], "--runtime-arn"),
+    ];
+    for (args, expected) in cases {
+        let done =
+            output(loadgen().args(*args).env_remove("JOB_COMPLETION_INDEX").env_remove("AWS_BATCH_JOB_ARRAY_INDEX"))
+                .await;
+        let stderr = String::from_utf8_lossy(&done.stderr);
+        assert!(!done.status.success(), "{args:?} succeeded");
+        assert!(stderr.contains(expected), "{args:?}: expected {expected:?} in {stderr}");
+        assert!(!stderr.contains("Stack backtrace"), "{stderr}");
+    }
+}

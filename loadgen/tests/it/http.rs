@@ -1,0 +1,120 @@
+//! The library against an in-process dummy-agent (http target) and the noop target.
+
+use std::time::Duration;
+
+use loadgen::schedule::parse_stages;
+use loadgen::{Http, Model, Noop, Plan, Sessions};
+
+use crate::support::{closed, dummy_agent, payloads, run, session_recorder};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_request_is_accounted_in_its_class() {
+    let url = dummy_agent().await;
+    let mut plan = closed(4, 40, "http");
+    plan.payloads = payloads(&[
+        r#"{"prompt":"ok"}"#,
+        r#"{"_dummy":{"status":503}}"#,
+        r#"{"_dummy":{"status":404}}"#,
+        r#"{"_dummy":{"sleep_ms":5000}}"#,
+    ]);
+    plan.timeout = Some(Duration::from_millis(200));
+    let report = run(Http::new(&url, 4).unwrap(), plan).await;
+    assert_eq!(report.total, 40);
+    assert_eq!(report.ok, 10);
+    assert_eq!(report.failed.get("HTTP 503"), Some(&10));
+    assert_eq!(report.failed.get("HTTP 404"), Some(&10));
+    assert_eq!(report.failed.get("Timeout"), Some(&10));
+    assert_eq!(report.cancelled, 0);
+    assert_eq!(report.latency_ms.corrected.count, 40);
+    assert_eq!(report.latency_ms.ttfb.count, 10);
+    // A quarter of the requests waited for the 200 ms timeout.
+    let corrected = report.latency_ms.corrected;
+    assert!(corrected.max >= 200.0 && corrected.p50 < 200.0 && corrected.p90 >= 200.0, "{corrected:?}");
+    // Samples keep the agent's words.
+    let samples = &report.error_samples["HTTP 503"];
+    assert!(!samples.is_empty() && samples.len() <= 5 && samples[0].contains("echo"), "{samples:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_port_is_a_connect_error() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let report = run(Http::new(&format!("http://127.0.0.1:{port}"), 1).unwrap(), closed(1, 3, "http")).await;
+    assert_eq!(report.failed.get("Connect"), Some(&3), "{:?}", report.failed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stages_reach_their_rates() {
+    let url = dummy_agent().await;
+    let stages = parse_stages("20/s:1s,20->100/s:1s,100/s:2s").unwrap();
+    let plan = Plan::new(Model::Open { stages, max_in_flight: 1000 }, "http");
+    let report = run(Http::new(&url, 64).unwrap(), plan).await;
+    // The schedule is exact: 20 + 60 + 200 requests.
+    assert_eq!(report.total + report.dropped, 280);
+    assert_eq!(report.dropped, 0);
+    assert_eq!(report.ok, 280);
+    let sent: Vec<u64> = report.series.iter().map(|s| s.sent).collect();
+    // Generous bounds: the first second is the slow plateau, the last full second the fast one.
+    assert!(sent[0] <= 40, "{sent:?}");
+    assert!(sent[2] >= 50 || sent[3] >= 50, "{sent:?}");
+    assert!(report.latency_ms.schedule_lag.count == 280);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_in_flight_drops_what_it_cannot_send() {
+    let url = dummy_agent().await;
+    let stages = parse_stages("200/s:500ms").unwrap();
+    let mut plan = Plan::new(Model::Open { stages, max_in_flight: 5 }, "http");
+    plan.payloads = payloads(&[r#"{"_dummy":{"sleep_ms":2000}}"#]);
+    let report = run(Http::new(&url, 8).unwrap(), plan).await;
+    assert_eq!(report.total + report.dropped, 100);
+    assert_eq!(report.total, 5, "{report:#?}");
+    assert_eq!(report.ok, 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pool_sessions_never_exceed_k_and_unique_never_repeat() {
+    let (url, seen) = session_recorder().await;
+    let mut plan = closed(8, 200, "http");
+    plan.sessions = Some(Sessions::Pool(3));
+    run(Http::new(&url, 8).unwrap(), plan).await;
+    assert_eq!(seen.lock().unwrap().len(), 3);
+
+    let (url, seen) = session_recorder().await;
+    let mut plan = closed(8, 200, "http");
+    plan.sessions = Some(Sessions::Unique);
+    run(Http::new(&url, 8).unwrap(), plan).await;
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 200);
+    assert!(seen.iter().all(|id| id.len() >= 33));
+
+    let (url, seen) = session_recorder().await;
+    let mut plan = closed(4, 100, "http");
+    plan.sessions = Some(Sessions::PerWorker);
+    run(Http::new(&url, 4).unwrap(), plan).await;
+    assert_eq!(seen.lock().unwrap().len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn noop_target_counts_exactly() {
+    let report = run(Noop, closed(2, 10_000, "noop")).await;
+    assert_eq!((report.total, report.ok, report.failed_total, report.cancelled), (10_000, 10_000, 0, 0));
+    let mut plan = Plan::new(Model::Open { stages: parse_stages("2000/s:1s").unwrap(), max_in_flight: 100 }, "noop");
+    plan.requests = Some(500);
+    let report = run(Noop, plan).await;
+    assert_eq!(report.total, 500);
+    assert!(report.duration_s < 5.0, "500 requests at 2000/s: {}", report.duration_s);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_plans_are_refused_with_reasons() {
+    let plan = Plan::new(Model::Closed { concurrency: 2, duration: None }, "noop");
+    let error = loadgen::run(Noop, plan, tokio::sync::watch::channel(loadgen::Stop::Run).1).await.unwrap_err();
+    assert!(error.to_string().contains("--duration or --requests"), "{error}");
+    let mut plan = Plan::new(Model::Open { stages: parse_stages("5/s:1s").unwrap(), max_in_flight: 5 }, "noop");
+    plan.sessions = Some(Sessions::PerWorker);
+    let error = plan.validate().unwrap_err();
+    assert!(error.to_string().contains("per-worker needs the closed model"), "{error}");
+}

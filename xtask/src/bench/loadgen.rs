@@ -1,0 +1,386 @@
+//! `cargo xtask bench loadgen`: the release `loadgen` side by side with the usual tools.
+//!
+//! 1. closed model: `loadgen http` and `wrk` (and `oha`, when it is on PATH) at `--connections` for
+//!    `--duration` seconds against a release `dummy-agent` on loopback (`POST /invocations`);
+//! 2. open model: `loadgen http --rate 2000/s` for 20 s: achieved rate and schedule lag p99;
+//! 3. `agentcore` target against a release `agentcore-local`, 50 warm per-worker sessions, next to the
+//!    report's approach: a Python pool of 50 boto3 threads (the test venv) calling
+//!    `invoke_agent_runtime` in a loop, each on its own session.
+//!
+//! Every tool shares the machine's cores with the server it loads. The table goes to stdout and to
+//! `target/bench-loadgen/results.txt`; each run's JSON stays in that directory.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+use super::Args;
+use crate::util::{self, cargo, project_root};
+
+const POST_SCRIPT: &str = r#"wrk.method = "POST"
+wrk.body = '{"prompt":"load 1"}'
+wrk.headers["Content-Type"] = "application/json"
+"#;
+
+/// The report's load loop, with boto3: a pool of threads invoking one runtime, each on its session.
+const BOTO3_POOL: &str = r#"
+import json, sys, threading, time
+import boto3
+from botocore.config import Config
+
+endpoint, duration, workers = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
+kw = dict(region_name="us-east-1", endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test")
+cfg = Config(retries={"max_attempts": 1, "mode": "standard"}, max_pool_connections=workers)
+control = boto3.client("bedrock-agentcore-control", config=cfg, **kw)
+created = control.create_agent_runtime(
+    agentRuntimeName="bench_loadgen",
+    agentRuntimeArtifact={"containerConfiguration": {"containerUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/agent:latest"}},
+    roleArn="arn:aws:iam::123456789012:role/AgentRole",
+)
+while control.get_agent_runtime(agentRuntimeId=created["agentRuntimeId"])["status"] != "READY":
+    time.sleep(0.05)
+arn = created["agentRuntimeArn"]
+data = boto3.client("bedrock-agentcore", config=cfg, **kw)
+ok = [0] * workers
+failed = [0] * workers
+
+def worker(i):
+    session = "bench-boto3-worker-%04d-%s" % (i, "0" * 16)
+    end = time.monotonic() + duration
+    while time.monotonic() < end:
+        try:
+            answer = data.invoke_agent_runtime(agentRuntimeArn=arn, runtimeSessionId=session,
+                                               payload=b'{"prompt":"load 1"}', contentType="application/json")
+            answer["response"].read()
+            ok[i] += 1
+        except Exception:
+            failed[i] += 1
+
+started = time.monotonic()
+threads = [threading.Thread(target=worker, args=(i,)) for i in range(workers)]
+for t in threads: t.start()
+for t in threads: t.join()
+elapsed = time.monotonic() - started
+print(json.dumps({"arn": arn, "ok": sum(ok), "failed": sum(failed), "seconds": elapsed}))
+"#;
+
+/// A child process killed when dropped.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+struct Figure {
+    label: String,
+    value: f64,
+    unit: &'static str,
+    note: String,
+}
+
+pub fn run(args: &Args) -> anyhow::Result<()> {
+    util::run(
+        cargo()
+            .args(["build", "--release", "--locked", "-p", "dummy-agent", "-p", "loadgen", "-p"])
+            .args(["agentcore-local", "--bins"]),
+    )?;
+    let release = project_root().join("target").join("release");
+    let (loadgen, agent, emulator) =
+        (release.join("loadgen"), release.join("dummy-agent"), release.join("agentcore-local"));
+    let out = project_root().join("target").join("bench-loadgen");
+    fs::create_dir_all(&out)?;
+    let mut figures = Vec::new();
+    let mut record = |figure: Figure, figures: &mut Vec<Figure>| {
+        eprintln!("  {}: {} {} {}", figure.label, format_value(figure.value), figure.unit, figure.note);
+        figures.push(figure);
+    };
+
+    // 1 + 2: against a release dummy-agent.
+    let port = free_port()?;
+    let _server = Running(
+        Command::new(&agent)
+            .env("HOST", "127.0.0.1")
+            .env("PORT", port.to_string())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .context("starting dummy-agent")?,
+    );
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    wait_listening(address)?;
+    let url = format!("http://{address}");
+    let connections = args.connections.to_string();
+    let duration = format!("{}s", args.duration);
+
+    let closed_json = out.join("http-closed.json");
+    util::run(
+        Command::new(&loadgen)
+            .args(["http", "--url", &url, "--concurrency", &connections, "--duration", &duration, "-q", "--out"])
+            .arg(&closed_json)
+            .args(["--payload", r#"{"prompt":"load 1"}"#])
+            .stdout(Stdio::null()),
+    )?;
+    let closed = fs::read_to_string(&closed_json)?;
+    let loadgen_rps = number_after(&closed, &["\"achieved_rps\""])?;
+    record(
+        Figure {
+            label: format!("loadgen http, closed c={connections}"),
+            value: loadgen_rps,
+            unit: "req/s",
+            note: String::new(),
+        },
+        &mut figures,
+    );
+
+    let script = out.join("post.lua");
+    fs::write(&script, POST_SCRIPT)?;
+    let wrk = Command::new("wrk")
+        .args(["-t", &args.threads.to_string(), "-c", &connections, "-d", &duration, "-s"])
+        .arg(&script)
+        .arg(format!("{url}/invocations"))
+        .output()
+        .context("running wrk (Debian: `apt-get install -y wrk`)")?;
+    let wrk_text = String::from_utf8_lossy(&wrk.stdout);
+    let wrk_rps = wrk_text
+        .lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:").and_then(|v| v.trim().parse::<f64>().ok()))
+        .with_context(|| format!("no Requests/sec in wrk's output:\n{wrk_text}"))?;
+    record(
+        Figure {
+            label: format!("wrk -t{} c={connections}", args.threads),
+            value: wrk_rps,
+            unit: "req/s",
+            note: format!("loadgen/wrk = {:.2}× (target ≥ 1.0×)", loadgen_rps / wrk_rps),
+        },
+        &mut figures,
+    );
+    if let Ok(oha) = which("oha") {
+        let result = Command::new(oha)
+            .args(["-z", &duration, "-c", &connections, "-m", "POST", "-d", r#"{"prompt":"load 1"}"#])
+            .args(["-T", "application/json", "--no-tui", "--output-format", "json"])
+            .arg(format!("{url}/invocations"))
+            .output()?;
+        let text = String::from_utf8_lossy(&result.stdout);
+        if let Ok(rps) = number_after(&text, &["\"requestsPerSec\""]) {
+            let note = format!("loadgen/oha = {:.2}× (target ≥ 1.0×)", loadgen_rps / rps);
+            record(Figure { label: format!("oha c={connections}"), value: rps, unit: "req/s", note }, &mut figures);
+        }
+    }
+
+    let open_json = out.join("http-open.json");
+    util::run(
+        Command::new(&loadgen)
+            .args(["http", "--url", &url, "--rate", "2000/s", "--duration", "20s", "-q", "--out"])
+            .arg(&open_json)
+            .args(["--payload", r#"{"prompt":"load 1"}"#])
+            .stdout(Stdio::null()),
+    )?;
+    let open = fs::read_to_string(&open_json)?;
+    let achieved = number_after(&open, &["\"achieved_rps\""])?;
+    let lag_p99 = number_after(&open, &["\"schedule_lag\"", "\"p99\""])?;
+    let corrected_p99 = number_after(&open, &["\"corrected\"", "\"p99\""])?;
+    let error = (achieved - 2000.0).abs() / 2000.0 * 100.0;
+    record(
+        Figure {
+            label: "loadgen open 2000/s for 20 s: achieved".into(),
+            value: achieved,
+            unit: "req/s",
+            note: format!("{error:.2} % off (target ≤ 1 %)"),
+        },
+        &mut figures,
+    );
+    record(
+        Figure {
+            label: "  schedule lag p99".into(),
+            value: lag_p99,
+            unit: "ms",
+            note: verdict("≤ 2 ms", lag_p99 <= 2.0),
+        },
+        &mut figures,
+    );
+    record(
+        Figure { label: "  latency p99 (corrected)".into(), value: corrected_p99, unit: "ms", note: String::new() },
+        &mut figures,
+    );
+
+    // 3: agentcore target vs boto3 threads against agentcore-local.
+    match agentcore_side_by_side(args, &loadgen, &agent, &emulator, &out) {
+        Ok((ours, boto3)) => {
+            record(
+                Figure {
+                    label: "loadgen agentcore c=50 (per-worker sessions)".into(),
+                    value: ours,
+                    unit: "inv/s",
+                    note: String::new(),
+                },
+                &mut figures,
+            );
+            record(
+                Figure {
+                    label: "boto3, 50 threads (the report's approach)".into(),
+                    value: boto3,
+                    unit: "inv/s",
+                    note: format!("loadgen/boto3 = {:.1}× (target ≥ 5×)", ours / boto3),
+                },
+                &mut figures,
+            );
+        }
+        Err(error) => eprintln!("agentcore side by side skipped: {error:#}"),
+    }
+
+    let mut table = String::new();
+    let _ = writeln!(
+        table,
+        "\ncargo xtask bench loadgen: {} s per closed case, {} connections, {} cores shared by tool and server",
+        args.duration,
+        args.connections,
+        thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    for figure in &figures {
+        let _ = writeln!(
+            table,
+            "| {:<48} | {:>12} {:<5} | {:<36} |",
+            figure.label,
+            format_value(figure.value),
+            figure.unit,
+            figure.note
+        );
+    }
+    print!("{table}");
+    fs::write(out.join("results.txt"), table)?;
+    Ok(())
+}
+
+/// (loadgen, boto3) invocations/s against a release agentcore-local.
+fn agentcore_side_by_side(
+    args: &Args,
+    loadgen: &Path,
+    agent: &Path,
+    emulator: &Path,
+    out: &Path,
+) -> anyhow::Result<(f64, f64)> {
+    let venv = project_root().join("target").join("test-venv");
+    let python = venv.join("bin").join("python");
+    if !python.is_file() {
+        bail!("no test venv at {} (run `cargo xtask test` once)", venv.display());
+    }
+    let port = free_port()?;
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    let _emulator = Running(
+        Command::new(emulator)
+            .args(["--listen", &address.to_string(), "--status-delay", "0s", "--max-vms", "1000", "--agent-cmd"])
+            .arg(agent)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .context("starting agentcore-local")?,
+    );
+    wait_listening(address)?;
+    let endpoint = format!("http://{address}");
+    let workers = "50";
+    let duration = args.duration.to_string();
+    eprintln!("$ python boto3 pool: {workers} threads for {duration} s");
+    let pool = Command::new(&python).args(["-c", BOTO3_POOL, &endpoint, &duration, workers]).output()?;
+    let text = String::from_utf8_lossy(&pool.stdout);
+    if !pool.status.success() {
+        bail!("the boto3 pool failed: {}", String::from_utf8_lossy(&pool.stderr));
+    }
+    let arn = text
+        .split("\"arn\": \"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .with_context(|| format!("no arn in {text}"))?
+        .to_string();
+    let boto3_ok = number_after(&text, &["\"ok\""])?;
+    let boto3_seconds = number_after(&text, &["\"seconds\""])?;
+    let json = out.join("agentcore.json");
+    util::run(
+        Command::new(loadgen)
+            .args(["agentcore", "--runtime-arn", &arn, "--region", "us-east-1", "--endpoint-url", &endpoint])
+            .args(["--concurrency", workers, "--duration", &format!("{duration}s"), "--sessions", "per-worker", "-q"])
+            .args(["--payload", r#"{"prompt":"load 1"}"#, "--out"])
+            .arg(&json)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env_remove("AWS_PROFILE")
+            .stdout(Stdio::null()),
+    )?;
+    let report = fs::read_to_string(&json)?;
+    let ours = number_after(&report, &["\"achieved_rps\""])?;
+    Ok((ours, boto3_ok / boto3_seconds))
+}
+
+/// The number after the last of `keys`, each searched after the previous one (pretty JSON).
+fn number_after(text: &str, keys: &[&str]) -> anyhow::Result<f64> {
+    let mut rest = text;
+    for key in keys {
+        let at = rest.find(key).with_context(|| format!("no {key} in the results"))?;
+        rest = &rest[at + key.len()..];
+    }
+    let value: String = rest
+        .trim_start_matches([':', ' '])
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | 'e' | 'E' | '+'))
+        .collect();
+    value.parse().with_context(|| format!("{keys:?} is not a number: {value:?}"))
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn wait_listening(address: SocketAddr) -> anyhow::Result<()> {
+    let started = Instant::now();
+    while TcpStream::connect_timeout(&address, Duration::from_millis(100)).is_err() {
+        if started.elapsed() > Duration::from_secs(20) {
+            bail!("nothing listens on {address} after 20 s");
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
+}
+
+fn which(tool: &str) -> anyhow::Result<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(tool))
+        .find(|candidate| candidate.is_file())
+        .with_context(|| format!("`{tool}` is not on PATH"))
+}
+
+fn verdict(target: &str, met: bool) -> String {
+    format!("{target} {}", if met { "met" } else { "MISSED" })
+}
+
+fn format_value(value: f64) -> String {
+    if value >= 100.0 { format!("{value:.0}") } else { format!("{value:.3}") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_numbers_from_pretty_json() {
+        let text = r#"{
+  "achieved_rps": 1999.5,
+  "latency_ms": {
+    "corrected": { "p50": 0.4, "p99": 1.25 },
+    "schedule_lag": { "p50": 0.1, "p99": 0.75 }
+  }
+}"#;
+        assert_eq!(number_after(text, &["\"achieved_rps\""]).unwrap(), 1999.5);
+        assert_eq!(number_after(text, &["\"schedule_lag\"", "\"p99\""]).unwrap(), 0.75);
+        assert_eq!(number_after(text, &["\"corrected\"", "\"p99\""]).unwrap(), 1.25);
+        assert!(number_after(text, &["\"missing\""]).is_err());
+    }
+}
