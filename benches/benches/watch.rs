@@ -82,6 +82,15 @@ fn diff_and_verdict_10k(c: &mut Criterion) {
     c.bench_function("watch/verdict 10k ENIs vs plan, all match", |b| {
         b.iter(|| matching.check(black_box(Duration::ZERO), black_box(&after)))
     });
+    // Where the verdict's time goes: converting to eni-model's view, and eni_model::compare itself.
+    c.bench_function("watch/convert 10k ENIs to ObservedEni", |b| {
+        b.iter(|| black_box(&after).iter().map(Eni::observed).collect::<Vec<_>>())
+    });
+    let observed: Vec<_> = after.iter().map(Eni::observed).collect();
+    let Expectation::Keys(expected) = &expectation else { unreachable!() };
+    c.bench_function("watch/eni_model::compare 10k ENIs", |b| {
+        b.iter(|| eni_model::compare(black_box(expected), black_box(&observed)))
+    });
     c.bench_function("watch/diff + verdict 10k ENIs", |b| {
         b.iter(|| {
             let changes = diff(black_box(&before), black_box(&after));

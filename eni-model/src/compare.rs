@@ -1,8 +1,9 @@
 //! `compare`: observed ENIs held against what the model expects, as a verdict that reads like a diff.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt;
 
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{SecurityGroupId, SubnetId};
@@ -102,31 +103,52 @@ impl Verdict {
 /// Holds `observed` against `expected`. ENIs are taken in id order, so the verdict does not depend
 /// on the order EC2 listed them in.
 pub fn compare(expected: &Expected, observed: &[ObservedEni]) -> Verdict {
-    let mut by_key: BTreeMap<EniKey, Vec<&ObservedEni>> = BTreeMap::new();
+    // One slot per expected key, in key order, found by (subnet, hash of the sorted group set) and
+    // confirmed by comparing the sets, so that observed ENIs need no owned key each.
+    let keys = merge_keys(&expected.required, &expected.optional);
+    let mut slot_of: FxHashMap<(&str, u64), Vec<usize>> =
+        FxHashMap::with_capacity_and_hasher(keys.len(), Default::default());
+    for (i, (key, _)) in keys.iter().enumerate() {
+        let hash = hash_groups(key.security_groups.iter().map(SecurityGroupId::as_str));
+        slot_of.entry((key.subnet.as_str(), hash)).or_default().push(i);
+    }
+    let mut slots: Vec<Vec<&ObservedEni>> = vec![Vec::new(); keys.len()];
     let mut unexpected = Vec::new();
+    let mut sorted: Vec<&str> = Vec::new();
     for eni in observed {
         if eni.interface_type != AGENTIC_AI {
             unexpected.push(Unexpected::WrongType { eni: eni.clone() });
-        } else {
-            by_key.entry(eni.key()).or_default().push(eni);
-        }
-    }
-    let mut matched = Vec::new();
-    for (key, mut enis) in by_key {
-        enis.sort_unstable_by(|a, b| a.id.cmp(&b.id));
-        let required = expected.required.contains(&key);
-        if !required && !expected.optional.contains(&key) {
-            unexpected.extend(enis.into_iter().map(|eni| Unexpected::UnknownKey { eni: eni.clone() }));
             continue;
         }
+        sorted.clear();
+        sorted.extend(eni.security_groups.iter().map(SecurityGroupId::as_str));
+        sorted.sort_unstable();
+        sorted.dedup();
+        let slot = slot_of.get(&(eni.subnet.as_str(), hash_groups(sorted.iter().copied()))).and_then(|candidates| {
+            candidates
+                .iter()
+                .copied()
+                .find(|&i| keys[i].0.security_groups.iter().map(SecurityGroupId::as_str).eq(sorted.iter().copied()))
+        });
+        match slot {
+            Some(i) => slots[i].push(eni),
+            None => unexpected.push(Unexpected::UnknownKey { eni: eni.clone() }),
+        }
+    }
+    let mut matched = Vec::with_capacity(keys.len());
+    let mut missing = Vec::new();
+    for ((key, required), mut enis) in keys.into_iter().zip(slots) {
+        if enis.len() > 1 {
+            enis.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        }
         let mut enis = enis.into_iter();
-        if let Some(first) = enis.next() {
-            matched.push(MatchedKey { key, eni: first.clone(), lingering: !required });
+        match enis.next() {
+            Some(first) => matched.push(MatchedKey { key: key.clone(), eni: first.clone(), lingering: !required }),
+            None if required => missing.push(key.clone()),
+            None => {}
         }
         unexpected.extend(enis.map(|eni| Unexpected::Extra { eni: eni.clone() }));
     }
-    let present: BTreeSet<&EniKey> = matched.iter().map(|m| &m.key).collect();
-    let missing = expected.required.iter().filter(|k| !present.contains(k)).cloned().collect();
     unexpected.sort_by(|a, b| a.eni().id.cmp(&b.eni().id));
     Verdict {
         expected_min: expected.min(),
@@ -136,6 +158,40 @@ pub fn compare(expected: &Expected, observed: &[ObservedEni]) -> Verdict {
         missing,
         unexpected,
     }
+}
+
+/// The keys of both sets in order, each with whether it is required (a key in both is required).
+fn merge_keys<'a>(required: &'a BTreeSet<EniKey>, optional: &'a BTreeSet<EniKey>) -> Vec<(&'a EniKey, bool)> {
+    let mut keys = Vec::with_capacity(required.len() + optional.len());
+    let (mut r, mut o) = (required.iter().peekable(), optional.iter().peekable());
+    loop {
+        let take_required = match (r.peek(), o.peek()) {
+            (None, None) => return keys,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (Some(a), Some(b)) => {
+                let (take, same) = (a <= b, a == b);
+                if same {
+                    o.next();
+                }
+                take
+            }
+        };
+        if take_required {
+            keys.push((r.next().expect("peeked"), true));
+        } else {
+            keys.push((o.next().expect("peeked"), false));
+        }
+    }
+}
+
+fn hash_groups<'a>(groups: impl Iterator<Item = &'a str>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = rustc_hash::FxHasher::default();
+    for g in groups {
+        g.hash(&mut hasher);
+    }
+    hasher.finish()
 }
 
 fn describe(eni: &ObservedEni) -> String {

@@ -220,7 +220,7 @@ pub fn total_duration(stages: &[Stage]) -> Duration {
 /// `90s` → `1m30s`; `0.5s` → `500ms`.
 pub fn format_duration(duration: Duration) -> String {
     let ms = duration.as_millis();
-    if ms % 1000 != 0 {
+    if !ms.is_multiple_of(1000) {
         return format!("{ms}ms");
     }
     let s = ms / 1000;

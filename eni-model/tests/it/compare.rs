@@ -152,3 +152,16 @@ proptest! {
         prop_assert!(text.lines().any(|l| l.starts_with("- ") || l.starts_with("+ ")), "{}", text);
     }
 }
+
+#[test]
+fn a_key_both_required_and_optional_is_required() {
+    let plan = plan(&report_inventory(), &report_runtimes(1)).unwrap();
+    let mut expected = plan.expected();
+    expected.optional = expected.required.clone();
+    assert_eq!((expected.min(), expected.max()), (2, 2));
+    let verdict = compare(&expected, &[]);
+    assert_eq!(verdict.missing.len(), 2, "{verdict}");
+    let observed = observation_of(&expected);
+    let verdict = compare(&expected, &observed);
+    assert!(verdict.is_match() && verdict.matched.iter().all(|m| !m.lingering), "{verdict}");
+}

@@ -86,9 +86,9 @@ async fn pool_sessions_never_exceed_k_and_unique_never_repeat() {
     let mut plan = closed(8, 200, "http");
     plan.sessions = Some(Sessions::Unique);
     run(Http::new(&url, 8).unwrap(), plan).await;
-    let seen = seen.lock().unwrap();
-    assert_eq!(seen.len(), 200);
-    assert!(seen.iter().all(|id| id.len() >= 33));
+    let unique = seen.lock().unwrap().clone();
+    assert_eq!(unique.len(), 200);
+    assert!(unique.iter().all(|id| id.len() >= 33));
 
     let (url, seen) = session_recorder().await;
     let mut plan = closed(4, 100, "http");

@@ -99,7 +99,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let out = project_root().join("target").join("bench-loadgen");
     fs::create_dir_all(&out)?;
     let mut figures = Vec::new();
-    let mut record = |figure: Figure, figures: &mut Vec<Figure>| {
+    let record = |figure: Figure, figures: &mut Vec<Figure>| {
         eprintln!("  {}: {} {} {}", figure.label, format_value(figure.value), figure.unit, figure.note);
         figures.push(figure);
     };
