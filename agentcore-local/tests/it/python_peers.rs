@@ -404,21 +404,7 @@ fn ec2_scenario_agrees_with_moto_except_where_moto_is_not_ec2() {
 
 /// The seed experiment's agent, exactly as `seed-experiment.md` describes it (FastAPI + uvicorn:
 /// `GET /ping` → `{"status": "ok"}`, `POST /invocations` → `{"echo": <request JSON>}`).
-const SEED_FASTAPI_APP: &str = r#"from fastapi import FastAPI, Request
-
-app = FastAPI()
-
-
-@app.get("/ping")
-async def ping():
-    return {"status": "ok"}
-
-
-@app.post("/invocations")
-async def invocations(request: Request):
-    payload = await request.json()
-    return {"echo": payload}
-"#;
+const SEED_FASTAPI_APP: &str = include_str!("../../../dummy-agent/seed_fastapi_app.py");
 
 /// What `boto3_invoke.py` must see with any echo agent behind `--max-vms 4`.
 fn assert_boto3_invocations(summary: &Value) {

@@ -26,22 +26,7 @@ use crate::util::{self, project_root};
 
 /// The seed experiment's agent (seed-experiment.md: `GET /ping` -> `{"status": "ok"}`,
 /// `POST /invocations` -> `{"echo": <request JSON>}`, FastAPI + uvicorn on port 8080).
-const FASTAPI_APP: &str = r#"# The seed experiment's dummy agent, as the report ran it: FastAPI + uvicorn.
-from fastapi import FastAPI, Request
-
-app = FastAPI()
-
-
-@app.get("/ping")
-async def ping():
-    return {"status": "ok"}
-
-
-@app.post("/invocations")
-async def invocations(request: Request):
-    payload = await request.json()
-    return {"echo": payload}
-"#;
+const FASTAPI_APP: &str = include_str!("../../../dummy-agent/seed_fastapi_app.py");
 
 const POST_SCRIPT: &str = r#"wrk.method = "POST"
 wrk.body = '{"prompt":"load 1"}'
