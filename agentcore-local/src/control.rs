@@ -10,7 +10,15 @@
 //! | DeleteAgentRuntime | `DELETE /runtimes/{id}` |
 //! | ListAgentRuntimeVersions | `POST /runtimes/{id}/versions` |
 //! | ListAgentRuntimeEndpoints | `POST /runtimes/{id}/runtime-endpoints` |
+//! | TagResource | `POST /tags/{resourceArn}` |
+//! | UntagResource | `DELETE /tags/{resourceArn}?tagKeys=…` |
+//! | ListTagsForResource | `GET /tags/{resourceArn}` |
+//!
+//! Tags: agent runtimes are the taggable resources here (the real service also tags gateways,
+//! browsers and code interpreters, which the emulator does not have); a well-formed ARN of
+//! anything else answers `ResourceNotFoundException`.
 
+pub mod tags;
 pub mod validate;
 
 use std::collections::HashMap;
@@ -41,7 +49,8 @@ pub fn routes(router: Router<Arc<AppState>>) -> Router<Arc<AppState>> {
         put(update_agent_runtime).get(get_agent_runtime).delete(delete_agent_runtime),
     );
     let router = route_both(router, "/runtimes/{id}/versions", post(list_agent_runtime_versions));
-    route_both(router, "/runtimes/{id}/runtime-endpoints", post(list_agent_runtime_endpoints))
+    let router = route_both(router, "/runtimes/{id}/runtime-endpoints", post(list_agent_runtime_endpoints));
+    tags::routes(router)
 }
 
 /// The name of the endpoint every runtime has.
@@ -144,6 +153,7 @@ async fn create_agent_runtime(
         return Ok(accepted(response));
     }
     let (name, spec) = validate::create(&body, region)?;
+    let tags = validate::create_tags(&body);
     if region.runtimes.values().any(|r| r.name == name) {
         return Err(AwsError::conflict(format!("An agent runtime with the name '{name}' already exists")));
     }
@@ -163,6 +173,7 @@ async fn create_agent_runtime(
         effective_vpc: None,
         pending: None,
         update_tokens: HashMap::new(),
+        tags,
         seq,
     };
     region.runtimes.insert(id.clone(), runtime);

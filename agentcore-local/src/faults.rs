@@ -176,6 +176,9 @@ pub fn operation(method: &Method, path: &str, query: Option<&str>, body: &[u8]) 
         (&Method::DELETE, ["runtimes", _]) => "DeleteAgentRuntime",
         (_, ["runtimes", _, "versions"]) => "ListAgentRuntimeVersions",
         (_, ["runtimes", _, "runtime-endpoints"]) => "ListAgentRuntimeEndpoints",
+        (&Method::POST, ["tags", _]) => "TagResource",
+        (&Method::DELETE, ["tags", _]) => "UntagResource",
+        (&Method::GET, ["tags", _]) => "ListTagsForResource",
         _ => return None,
     };
     Some((FaultService::Control, operation.to_string()))

@@ -135,7 +135,8 @@ fn config(cli: Cli) -> anyhow::Result<Config> {
 }
 
 /// `agentcore-local agent`: dummy-agent's server on HOST (default 127.0.0.1) and PORT (default
-/// 8080), until SIGTERM/SIGINT or until the parent process (the emulator) is gone.
+/// 8080), until SIGTERM/SIGINT or until the emulator (`AGENTCORE_LOCAL_PARENT_PID`, else the
+/// parent process) is gone.
 fn run_builtin_agent() -> anyhow::Result<()> {
     let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".into());
     let port: u16 = std::env::var("PORT").ok().map(|p| p.parse()).transpose().context("PORT")?.unwrap_or(8080);
@@ -143,15 +144,11 @@ fn run_builtin_agent() -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind((host.as_str(), port))
             .await
             .with_context(|| format!("agent: cannot listen on {host}:{port}"))?;
-        let parent = std::os::unix::process::parent_id();
-        let orphaned = async move {
-            loop {
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                if std::os::unix::process::parent_id() != parent {
-                    return;
-                }
-            }
-        };
+        let parent = std::env::var(dummy_agent::PARENT_PID_ENV)
+            .ok()
+            .and_then(|pid| pid.trim().parse().ok())
+            .unwrap_or_else(std::os::unix::process::parent_id);
+        let orphaned = dummy_agent::parent_gone(parent, dummy_agent::PARENT_POLL);
         let stop = async move {
             tokio::select! {
                 () = shutdown_signal() => {},

@@ -364,6 +364,8 @@ pub struct Runtime {
     pub pending: Option<Pending>,
     /// UpdateAgentRuntime `clientToken` → what it was used for.
     pub update_tokens: HashMap<String, TokenRecord>,
+    /// Tags (CreateAgentRuntime `tags`, TagResource, UntagResource); gone with the runtime.
+    pub tags: BTreeMap<String, String>,
     pub seq: u64,
 }
 

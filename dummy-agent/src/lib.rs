@@ -102,6 +102,35 @@ async fn access_log(request: Request, next: Next) -> Response {
     response
 }
 
+/// Environment variable naming the process that started this agent (agentcore-local sets it to its
+/// own pid for every microVM). The agent exits once that process is gone, so a SIGKILLed emulator
+/// (or the `cargo xtask verify` embedding it) leaves no agents listening behind. Any agent run by
+/// agentcore-local can do the same: poll, and exit when `getppid()` changes or the pid is gone.
+pub const PARENT_PID_ENV: &str = "AGENTCORE_LOCAL_PARENT_PID";
+
+/// How often [`parent_gone`] looks.
+pub const PARENT_POLL: Duration = Duration::from_secs(1);
+
+/// Resolves once process `pid` is gone, looking every `interval`. When `pid` is this process's
+/// parent, that is when the parent changes (the orphan is re-parented at once, even while the dead
+/// parent is an unreaped zombie); otherwise (started through a shell, say) when signalling `pid`
+/// says there is no such process.
+pub async fn parent_gone(pid: u32, interval: Duration) {
+    let direct = std::os::unix::process::parent_id() == pid;
+    loop {
+        let gone = if direct { std::os::unix::process::parent_id() != pid } else { !is_alive(pid) };
+        if gone {
+            return;
+        }
+        tokio::time::sleep(interval).await;
+    }
+}
+
+fn is_alive(pid: u32) -> bool {
+    let Ok(raw) = i32::try_from(pid) else { return false };
+    !matches!(nix::sys::signal::kill(nix::unistd::Pid::from_raw(raw), None), Err(nix::errno::Errno::ESRCH))
+}
+
 /// How [`serve`] ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Drain {

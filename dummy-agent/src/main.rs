@@ -10,7 +10,8 @@ use tracing_subscriber::EnvFilter;
 
 /// An echo agent on the Amazon Bedrock AgentCore Runtime HTTP contract: `GET /ping`,
 /// `POST /invocations` (answers `{"echo": <payload>}`; test knobs in `{"_dummy": {"sleep_ms": N,
-/// "stream": N, "status": N}}`). SIGTERM or SIGINT drains in-flight requests, then exits 0.
+/// "stream": N, "status": N}}`). SIGTERM or SIGINT drains in-flight requests, then exits 0; so does
+/// the end of the process named by `AGENTCORE_LOCAL_PARENT_PID` (set by agentcore-local).
 #[derive(Parser, Debug)]
 #[command(version, about, long_about = None)]
 struct Args {
@@ -53,10 +54,18 @@ async fn run(args: Args, drain_timeout: Duration) -> anyhow::Result<()> {
     // Signal handlers before the socket, so a SIGTERM right after "listening" is a clean shutdown.
     let mut terminate = signal(SignalKind::terminate()).context("could not install SIGTERM")?;
     let mut interrupt = signal(SignalKind::interrupt()).context("could not install SIGINT")?;
+    let parent = parent_pid();
     let shutdown = async move {
+        let orphaned = async {
+            match parent {
+                Some(pid) => dummy_agent::parent_gone(pid, dummy_agent::PARENT_POLL).await,
+                None => std::future::pending().await,
+            }
+        };
         let name = tokio::select! {
             _ = terminate.recv() => "SIGTERM",
             _ = interrupt.recv() => "SIGINT",
+            () = orphaned => "parent process gone",
         };
         tracing::info!(signal = name, drain_timeout_secs = drain_timeout.as_secs_f64(), "draining");
     };
@@ -73,4 +82,16 @@ async fn run(args: Args, drain_timeout: Duration) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The pid in `AGENTCORE_LOCAL_PARENT_PID`, if set (a value that is not a pid is ignored, with a warning).
+fn parent_pid() -> Option<u32> {
+    let text = std::env::var(dummy_agent::PARENT_PID_ENV).ok()?;
+    match text.trim().parse() {
+        Ok(pid) => Some(pid),
+        Err(_) => {
+            tracing::warn!(value = %text, "{} is not a pid: ignored", dummy_agent::PARENT_PID_ENV);
+            None
+        }
+    }
 }

@@ -5,6 +5,7 @@
 
 mod bench;
 mod build;
+mod lab;
 mod test;
 mod util;
 mod venv;
@@ -22,9 +23,24 @@ struct Cli {
 enum Task {
     /// Everything CI runs: `cargo fmt --check`, `cargo clippy -D warnings`, and every test.
     Test(test::Args),
-    /// Build the release `dummy-agent` binary and print its path and stripped size.
+    /// Build the release `dummy-agent` binary (path, stripped size), or with `--image [--push]` its
+    /// linux/arm64 container (docker buildx, finch or podman) and push it to ECR.
     Build(build::Args),
-    /// Run a side-by-side benchmark (`cargo xtask bench agent`: dummy-agent vs the FastAPI original).
+    /// The report's experiment end to end against the embedded emulator (or `--endpoint-url`, `--aws`):
+    /// deploy, idle, load, sg-split, teardown, each phase checked against eni-model.
+    #[command(disable_help_flag = true)]
+    Verify(lab::Args),
+    /// Create the experiment's resources (network, security group, runtimes) and leave them running.
+    #[command(disable_help_flag = true)]
+    Deploy(lab::Args),
+    /// Delete everything a run created (found by its tags and state file), waiting out lingering ENIs.
+    #[command(disable_help_flag = true)]
+    Destroy(lab::Args),
+    /// Print the IAM policy the deploy, verify and destroy tasks need in a real account.
+    #[command(name = "iam-policy", disable_help_flag = true)]
+    IamPolicy(lab::Args),
+    /// Run every comparison benchmark (or those named: agent, emulator, loadgen, criterion) and print one
+    /// summary table of ratios against the peers and targets (`--quick` for a smoke run).
     Bench(bench::Args),
 }
 
@@ -34,5 +50,9 @@ fn main() -> anyhow::Result<()> {
         Task::Test(args) => test::run(&args),
         Task::Build(args) => build::run(&args),
         Task::Bench(args) => bench::run(&args),
+        Task::Verify(args) => lab::run("verify", &args),
+        Task::Deploy(args) => lab::run("deploy", &args),
+        Task::Destroy(args) => lab::run("destroy", &args),
+        Task::IamPolicy(args) => lab::run("iam-policy", &args),
     }
 }

@@ -171,10 +171,8 @@ pub fn create(body: &Map<String, Value>, region: &RegionState) -> Result<(String
         Some(Value::String(s)) if is_name(s) => {}
         Some(other) => f.add("agentRuntimeName", Some(other), pattern(NAME_PATTERN)),
     }
-    if let Some(tags) = body.get("tags")
-        && tags.as_object().is_none_or(|t| t.len() > 50)
-    {
-        f.add("tags", Some(tags), "Member must have at most 50 entries");
+    if let Some(tags) = body.get("tags").filter(|v| !v.is_null()) {
+        tag_map(tags, &mut f);
     }
     let spec = spec_fields(body, false, &mut f);
     f.into_result()?;
@@ -182,6 +180,120 @@ pub fn create(body: &Map<String, Value>, region: &RegionState) -> Result<(String
     check_network(&spec, region)?;
     let name = name.and_then(Value::as_str).expect("validated").to_string();
     Ok((name, spec))
+}
+
+pub const TAG_PATTERN: &str = "[a-zA-Z0-9\\s._:/=+@-]*";
+pub const TAGGABLE_ARN_PATTERN: &str =
+    "arn:(?:[^:]+)?:bedrock-agentcore:[a-z0-9-]+:[0-9]{12}:([a-z-]+/[^/]+)(?:/[a-z-]+/[^/]+)*";
+
+fn is_tag_text(s: &str) -> bool {
+    s.chars().all(|c| c.is_alphanumeric() || c.is_whitespace() || "._:/=+@-".contains(c))
+}
+
+/// Checks a `TagsMap` (at most 50 entries; keys 1–128 and values 0–256 characters of
+/// [`TAG_PATTERN`]) and adds its failures to `f`.
+fn tag_map(tags: &Value, f: &mut Failures) {
+    let Some(map) = tags.as_object() else {
+        f.add("tags", Some(tags), "Member must be a map of strings");
+        return;
+    };
+    if map.len() > 50 {
+        f.add("tags", Some(tags), "Member must have length less than or equal to 50");
+    }
+    for (key, value) in map {
+        let key_value = Value::String(key.clone());
+        if !(1..=128).contains(&key.chars().count()) {
+            f.add("tags.key", Some(&key_value), "Member must have length between 1 and 128, inclusive");
+        } else if !is_tag_text(key) {
+            f.add("tags.key", Some(&key_value), pattern(TAG_PATTERN));
+        }
+        match value.as_str() {
+            None => f.add(&format!("tags.{key}"), Some(value), "Member must be a string"),
+            Some(v) if v.chars().count() > 256 => {
+                f.add(&format!("tags.{key}"), Some(value), "Member must have length less than or equal to 256")
+            }
+            Some(v) if !is_tag_text(v) => f.add(&format!("tags.{key}"), Some(value), pattern(TAG_PATTERN)),
+            Some(_) => {}
+        }
+    }
+}
+
+/// The `tags` of a TagResource body, checked (required, a valid `TagsMap`).
+pub fn tags(body: &Map<String, Value>) -> Result<std::collections::BTreeMap<String, String>> {
+    let mut f = Failures::default();
+    match body.get("tags") {
+        None | Some(Value::Null) => f.add("tags", None, "Member must not be null"),
+        Some(tags) => tag_map(tags, &mut f),
+    }
+    f.into_result()?;
+    let map = body["tags"].as_object().expect("validated");
+    Ok(map.iter().map(|(k, v)| (k.clone(), v.as_str().expect("validated").to_owned())).collect())
+}
+
+/// The `tags` of a CreateAgentRuntime body (already validated by [`create`]).
+pub fn create_tags(body: &Map<String, Value>) -> std::collections::BTreeMap<String, String> {
+    body.get("tags")
+        .and_then(Value::as_object)
+        .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
+        .unwrap_or_default()
+}
+
+/// The `tagKeys` of an UntagResource request, checked (required; at most 200 keys of 1–128 characters).
+pub fn tag_keys(keys: &[String]) -> Result<()> {
+    let mut f = Failures::default();
+    if keys.is_empty() {
+        f.add("tagKeys", None, "Member must not be null");
+    }
+    if keys.len() > 200 {
+        f.add("tagKeys", None, "Member must have length less than or equal to 200");
+    }
+    for key in keys {
+        let value = Value::String(key.clone());
+        if !(1..=128).contains(&key.chars().count()) {
+            f.add("tagKeys.member", Some(&value), "Member must have length between 1 and 128, inclusive");
+        } else if !is_tag_text(key) {
+            f.add("tagKeys.member", Some(&value), pattern(TAG_PATTERN));
+        }
+    }
+    f.into_result()
+}
+
+/// Checks a `resourceArn` path label against `TaggableResourcesArn` (20–1011 characters and
+/// [`TAGGABLE_ARN_PATTERN`]).
+pub fn taggable_arn(arn: &str) -> Result<()> {
+    let ok = (20..=1011).contains(&arn.len()) && {
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        match parts.as_slice() {
+            ["arn", _partition, "bedrock-agentcore", region, account, resource] => {
+                !region.is_empty()
+                    && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                    && account.len() == 12
+                    && account.bytes().all(|b| b.is_ascii_digit())
+                    && {
+                        let segments: Vec<&str> = resource.split('/').collect();
+                        segments.len().is_multiple_of(2)
+                            && segments.chunks(2).all(|pair| {
+                                !pair[0].is_empty()
+                                    && pair[0].bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+                                    && !pair[1].is_empty()
+                            })
+                    }
+            }
+            _ => false,
+        }
+    };
+    if ok {
+        Ok(())
+    } else {
+        let value = Value::String(arn.to_owned());
+        let mut f = Failures::default();
+        if (20..=1011).contains(&arn.len()) {
+            f.add("resourceArn", Some(&value), pattern(TAGGABLE_ARN_PATTERN));
+        } else {
+            f.add("resourceArn", Some(&value), "Member must have length between 20 and 1011, inclusive");
+        }
+        f.into_result()
+    }
 }
 
 /// Validates an UpdateAgentRuntime body (a full replacement of the specification).

@@ -1,8 +1,12 @@
 //! Agent processes ("microVMs"): the command, starting one, its health check, terminating it.
 //!
-//! Each microVM is one OS process of the agent command with `PORT` (a free loopback port) and
-//! `HOST=127.0.0.1` in its environment, in a process group of its own so that terminating it
-//! also reaches whatever it started (`sh -c …`, uvicorn workers). Its stderr goes to the
+//! Each microVM is one OS process of the agent command with `PORT` (a free loopback port),
+//! `HOST=127.0.0.1` and `AGENTCORE_LOCAL_PARENT_PID` (this process's pid,
+//! [`dummy_agent::PARENT_PID_ENV`]) in its environment, in a process group of its own so that
+//! terminating it also reaches whatever it started (`sh -c …`, uvicorn workers). `kill_on_drop`
+//! and [`crate::Handle`]'s drop end microVMs when the emulator stops, but nothing runs when its
+//! process is SIGKILLed: then dummy-agent notices that the pid in `AGENTCORE_LOCAL_PARENT_PID` is
+//! gone (it looks every second) and exits by itself. Its stderr goes to the
 //! emulator's log (target `agentcore_local::agent`, level info); its stdout too at debug level
 //! when that is enabled, else it is discarded. Pipes are always drained, so a chatty agent never
 //! blocks.
@@ -97,6 +101,7 @@ pub fn spawn(command: &AgentCommand, label: &str) -> std::io::Result<Process> {
         .args(&command.args)
         .env("PORT", port.to_string())
         .env("HOST", "127.0.0.1")
+        .env(dummy_agent::PARENT_PID_ENV, std::process::id().to_string())
         .stdin(Stdio::null())
         .stdout(stdout)
         .stderr(Stdio::piped())

@@ -2,6 +2,7 @@
 
 mod errors;
 mod invocations;
+mod orphan;
 mod ping;
 mod socket;
 

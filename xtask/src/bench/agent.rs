@@ -7,7 +7,8 @@
 //! `--startups`), RSS idle and after load (`VmRSS`), wrk at `--connections` for `--duration` seconds on
 //! `GET /ping` and on `POST /invocations` `{"prompt":"load 1"}`, and the `/ping` latency while a 10 MB
 //! invocation is in flight. Progress lines go to stderr as each figure is taken; the table goes to stdout
-//! and to `target/bench-agent/results.txt`.
+//! and to `target/bench-agent/results.txt`; the summary rows compare dummy-agent with each FastAPI
+//! against the issue's factors (≥ 20× / 15× throughput, ≥ 10× p99 and memory) and bounds.
 
 use std::fmt::Write as _;
 use std::fs::{self, File};
@@ -20,7 +21,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use super::Args;
+use super::Settings;
+use super::summary::{self, Better, Reference};
 use crate::build;
 use crate::util::{self, project_root};
 
@@ -40,6 +42,7 @@ const FASTAPI_STANDARD: &[&str] = &["fastapi==0.165.0", "uvicorn[standard]==0.54
 /// Size of the large invocation (a JSON object wrapping a number array, which both agents accept).
 const LARGE_INVOCATION_BYTES: usize = 10_000_000;
 const LARGE_INVOCATION_TRIES: usize = 3;
+const BENCH: &str = "agent";
 
 /// How a server under test is started on a given port.
 enum Kind {
@@ -116,7 +119,7 @@ struct Figures {
     large: LargeInvocation,
 }
 
-pub fn run(args: &Args) -> anyhow::Result<()> {
+pub fn run(args: &Settings) -> anyhow::Result<Vec<summary::Row>> {
     let wrk = find_on_path("wrk")
         .context("the bench drives load with wrk: install it (Debian/Ubuntu: `apt-get install wrk`) and re-run")?;
     let work_dir = project_root().join("target").join("bench-agent");
@@ -162,10 +165,16 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     print!("{table}");
     fs::write(work_dir.join("results.txt"), &table)?;
     eprintln!("(also written to {})", work_dir.join("results.txt").display());
-    Ok(())
+    Ok(summary_rows(&context, &figures))
 }
 
-fn measure(server: &Server, args: &Args, wrk: &Path, work_dir: &Path, large_body: &[u8]) -> anyhow::Result<Figures> {
+fn measure(
+    server: &Server,
+    args: &Settings,
+    wrk: &Path,
+    work_dir: &Path,
+    large_body: &[u8],
+) -> anyhow::Result<Figures> {
     let mut figures = Figures::default();
     let log = work_dir.join(format!("{}.stderr.log", server.name));
 
@@ -191,10 +200,10 @@ fn measure(server: &Server, args: &Args, wrk: &Path, work_dir: &Path, large_body
     figures.rss_after = memory(running.child.id())?;
     eprintln!("RSS after load: {} KiB (private {} KiB)", figures.rss_after.rss_kib, figures.rss_after.anon_kib);
 
-    // Three tries; the median one (by /ping max) is kept, so one scheduler hiccup on a shared machine
-    // does not decide the figure.
+    // Three tries (one with --quick); the median one (by /ping max) is kept, so one scheduler hiccup on
+    // a shared machine does not decide the figure.
     let mut tries = Vec::new();
-    for _ in 0..LARGE_INVOCATION_TRIES {
+    for _ in 0..large_invocation_tries(args) {
         let large = ping_during_large_invocation(running.address, large_body)?;
         eprintln!(
             "10 MB invocation: status {}, {:.0} ms; /ping during it: {} answers, max {:.1} ms, p50 {:.2} ms",
@@ -243,7 +252,7 @@ fn free_port() -> anyhow::Result<u16> {
 
 /// Runs wrk through bash so its own CPU time is known (`times` reports the children's user and
 /// system seconds).
-fn wrk_run(wrk: &Path, args: &Args, server: &Running, url: &str, script: Option<&Path>) -> anyhow::Result<Load> {
+fn wrk_run(wrk: &Path, args: &Settings, server: &Running, url: &str, script: Option<&Path>) -> anyhow::Result<Load> {
     let mut wrk_args = vec![
         format!("-t{}", args.threads),
         format!("-c{}", args.connections),
@@ -477,7 +486,7 @@ struct RunInfo {
 }
 
 /// One table row: the three servers' values, how to compare them, and the target.
-struct Row {
+struct Metric {
     label: &'static str,
     values: [f64; 3],
     unit: &'static str,
@@ -485,139 +494,165 @@ struct Row {
     higher_is_better: bool,
     /// Minimum improvement factor over (plain, standard), if the issue sets one.
     target_factors: Option<(f64, f64)>,
+    /// An upper bound on dummy-agent's own figure, if the issue sets one, and how the table words it.
+    at_most: Option<(f64, &'static str)>,
 }
 
-fn render(args: &Args, context: &RunInfo, figures: &[Figures]) -> String {
+/// The rows of the per-run table (plain, standard, dummy-agent figures), shared with the summary.
+fn metrics(figures: &[Figures]) -> Vec<Metric> {
     let [plain, standard, dummy] = [&figures[0], &figures[1], &figures[2]];
     let each = |f: fn(&Figures) -> f64| [f(plain), f(standard), f(dummy)];
-    let rows = [
-        Row {
+    vec![
+        Metric {
             label: "GET /ping requests/s",
             values: each(|f| f.ping.requests_per_sec),
             unit: "",
             higher_is_better: true,
             target_factors: Some((20.0, 15.0)),
+            at_most: None,
         },
-        Row {
+        Metric {
             label: "GET /ping req per server CPU-s",
             values: each(|f| f.ping.requests_per_sec / (f.ping.server_cpu_percent / 100.0)),
             unit: "",
             higher_is_better: true,
             target_factors: None,
+            at_most: None,
         },
-        Row {
+        Metric {
             label: "GET /ping p50",
             values: each(|f| f.ping.p50_ms),
             unit: "ms",
             higher_is_better: false,
             target_factors: None,
+            at_most: None,
         },
-        Row {
+        Metric {
             label: "GET /ping p99",
             values: each(|f| f.ping.p99_ms),
             unit: "ms",
             higher_is_better: false,
             target_factors: Some((10.0, 10.0)),
+            at_most: None,
         },
-        Row {
+        Metric {
             label: "POST /invocations requests/s",
             values: each(|f| f.post.requests_per_sec),
             unit: "",
             higher_is_better: true,
             target_factors: Some((20.0, 15.0)),
+            at_most: None,
         },
-        Row {
+        Metric {
             label: "POST req per server CPU-s",
             values: each(|f| f.post.requests_per_sec / (f.post.server_cpu_percent / 100.0)),
             unit: "",
             higher_is_better: true,
             target_factors: None,
+            at_most: None,
         },
-        Row {
+        Metric {
             label: "POST /invocations p50",
             values: each(|f| f.post.p50_ms),
             unit: "ms",
             higher_is_better: false,
             target_factors: None,
+            at_most: None,
         },
-        Row {
+        Metric {
             label: "POST /invocations p99",
             values: each(|f| f.post.p99_ms),
             unit: "ms",
             higher_is_better: false,
             target_factors: Some((10.0, 10.0)),
+            at_most: None,
         },
-        Row {
+        Metric {
             label: "RSS idle (VmRSS)",
             values: each(|f| f.rss_idle.rss_kib as f64 / 1024.0),
             unit: "MiB",
             higher_is_better: false,
             target_factors: Some((10.0, 10.0)),
+            at_most: None,
         },
-        Row {
+        Metric {
             label: "RSS after load (VmRSS)",
             values: each(|f| f.rss_after.rss_kib as f64 / 1024.0),
             unit: "MiB",
             higher_is_better: false,
             target_factors: Some((10.0, 10.0)),
+            at_most: None,
         },
-        Row {
+        Metric {
             label: "private memory idle (RssAnon)",
             values: each(|f| f.rss_idle.anon_kib as f64 / 1024.0),
             unit: "MiB",
             higher_is_better: false,
             target_factors: None,
+            at_most: None,
         },
-        Row {
+        Metric {
             label: "private after load (RssAnon)",
             values: each(|f| f.rss_after.anon_kib as f64 / 1024.0),
             unit: "MiB",
             higher_is_better: false,
             target_factors: None,
+            at_most: None,
         },
-        Row {
+        Metric {
             label: "start-up to first 200 /ping",
             values: each(|f| f.startup_ms),
             unit: "ms",
             higher_is_better: false,
             target_factors: None,
+            at_most: Some((20.0, "≤ 20 ms")),
         },
-        Row {
+        Metric {
             label: "/ping max during 10 MB invoke",
             values: each(|f| f.large.ping_max_ms),
             unit: "ms",
             higher_is_better: false,
             target_factors: None,
+            at_most: Some((dummy.large.took_ms / 2.0, "not blocked (≤ ½ trip)")),
         },
-        Row {
+        Metric {
             label: "10 MB invocation round trip",
             values: each(|f| f.large.took_ms),
             unit: "ms",
             higher_is_better: false,
             target_factors: None,
+            at_most: None,
         },
-        Row {
+        Metric {
             label: "wrk CPU, GET /ping",
             values: each(|f| f.ping.tool_cpu_percent),
             unit: "%",
             higher_is_better: false,
             target_factors: None,
+            at_most: None,
         },
-        Row {
+        Metric {
             label: "wrk CPU, POST /invocations",
             values: each(|f| f.post.tool_cpu_percent),
             unit: "%",
             higher_is_better: false,
             target_factors: None,
+            at_most: None,
         },
-        Row {
+        Metric {
             label: "server CPU, POST /invocations",
             values: each(|f| f.post.server_cpu_percent),
             unit: "%",
             higher_is_better: false,
             target_factors: None,
+            at_most: None,
         },
-    ];
+    ]
+}
+
+fn render(args: &Settings, context: &RunInfo, figures: &[Figures]) -> String {
+    let [plain, standard, dummy] = [&figures[0], &figures[1], &figures[2]];
+    let rows = metrics(figures);
 
     let mut out = String::new();
     let _ = writeln!(
@@ -648,11 +683,7 @@ fn render(args: &Args, context: &RunInfo, figures: &[Figures]) -> String {
                 let met = factor(p) >= tp && factor(s) >= ts;
                 format!("≥{tp}× / ≥{ts}× {}", if met { "met" } else { "MISSED" })
             }
-            None => match row.label {
-                "start-up to first 200 /ping" => verdict("≤ 20 ms", d <= 20.0),
-                "/ping max during 10 MB invoke" => verdict("not blocked (< ½ trip)", d < dummy.large.took_ms / 2.0),
-                _ => String::new(),
-            },
+            None => row.at_most.map_or(String::new(), |(bound, text)| verdict(text, d <= bound)),
         };
         let _ = writeln!(
             out,
@@ -694,9 +725,12 @@ fn render(args: &Args, context: &RunInfo, figures: &[Figures]) -> String {
         "\nratios: how many times better dummy-agent is (throughput: dummy ÷ FastAPI; latency, memory, time: \
          FastAPI ÷ dummy). \"req per server CPU-s\": requests/s divided by the CPU share the server got, which \
          holds up when other work competes for the cores. 10 MB invocation: a JSON object wrapping a number array; /ping polled on fresh \
-         connections while it is in flight ({} / {} / {} answers; median of {LARGE_INVOCATION_TRIES} tries by max); \
+         connections while it is in flight ({} / {} / {} answers; median of {} tries by max); \
          \"not blocked\": the slowest /ping took less than half the invocation's round trip.",
-        plain.large.pings, standard.large.pings, dummy.large.pings
+        plain.large.pings,
+        standard.large.pings,
+        dummy.large.pings,
+        large_invocation_tries(args)
     );
     if errors.is_empty() {
         let _ = writeln!(out, "no errors: every response was 2xx");
@@ -704,6 +738,57 @@ fn render(args: &Args, context: &RunInfo, figures: &[Figures]) -> String {
         let _ = writeln!(out, "ERRORS: {}", errors.join("; "));
     }
     out
+}
+
+/// The summary's rows: every metric the issue sets a factor for, against each FastAPI; dummy-agent's
+/// own bounds; the binary size.
+fn summary_rows(context: &RunInfo, figures: &[Figures]) -> Vec<summary::Row> {
+    let unit = |metric: &Metric| match metric.unit {
+        "" if metric.label.ends_with("requests/s") => "req/s",
+        other => other,
+    };
+    let mut rows = Vec::new();
+    for metric in metrics(figures) {
+        let better = if metric.higher_is_better { Better::Higher } else { Better::Lower };
+        let [plain, standard, dummy] = metric.values;
+        if let Some((plain_factor, standard_factor)) = metric.target_factors {
+            for (peer, theirs, factor) in
+                [("FastAPI plain", plain, plain_factor), ("FastAPI standard", standard, standard_factor)]
+            {
+                rows.push(summary::Row::measured(
+                    BENCH,
+                    format!("dummy-agent {} vs {peer}", metric.label),
+                    unit(&metric),
+                    better,
+                    dummy,
+                    Reference::peer(peer, theirs, Some(factor)),
+                ));
+            }
+        }
+        if let Some((bound, _)) = metric.at_most {
+            rows.push(summary::Row::measured(
+                BENCH,
+                format!("dummy-agent {}", metric.label),
+                unit(&metric),
+                better,
+                dummy,
+                Reference::target(bound),
+            ));
+        }
+    }
+    rows.push(summary::Row::measured(
+        BENCH,
+        "dummy-agent stripped release binary",
+        "MB",
+        Better::Lower,
+        context.binary_size as f64 / 1e6,
+        Reference::target(5.0),
+    ));
+    rows
+}
+
+fn large_invocation_tries(args: &Settings) -> usize {
+    if args.quick { 1 } else { LARGE_INVOCATION_TRIES }
 }
 
 fn verdict(target: &str, met: bool) -> String {

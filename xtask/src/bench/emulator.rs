@@ -5,18 +5,22 @@
 //! through `aws-sdk-bedrockagentcore` on loopback. It prints warm-session invocations/s (for
 //! `--duration` seconds at `--connections` concurrent calls), new-session latency p50/p99 (process
 //! start to first answer) and the summed `VmRSS` of 500 live microVMs. The figures go to stdout
-//! as measured and to `target/bench-emulator/results.txt`.
+//! as measured and to `target/bench-emulator/results.txt`, and return as summary rows against the
+//! issue's targets (≥ 5,000 warm invocations/s, new-session p50 ≤ 20 ms, ≤ 6 MB per microVM).
 
 use std::fs;
 use std::process::Stdio;
 
 use anyhow::Context;
 
-use super::Args;
+use super::Settings;
+use super::summary::{Better, Reference, Row};
 use crate::build;
 use crate::util::{cargo, project_root};
 
-pub fn run(args: &Args) -> anyhow::Result<()> {
+const BENCH: &str = "emulator";
+
+pub fn run(args: &Settings) -> anyhow::Result<Vec<Row>> {
     let agent = build::release_dummy_agent(None)?;
     let out_dir = project_root().join("target").join("bench-emulator");
     fs::create_dir_all(&out_dir)?;
@@ -27,6 +31,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         .arg(&agent)
         .args(["--duration", &args.duration.to_string(), "--concurrency", &args.connections.to_string()])
         .stdout(Stdio::piped());
+    if args.quick {
+        bench.args(["--new-sessions", "20", "--live-vms", "50"]);
+    }
     eprintln!("$ cargo run --release -p agentcore-local --example emulator_bench -- --agent {} …", agent.display());
     let mut child = bench.spawn().context("could not start the emulator benchmark")?;
     let mut results = String::new();
@@ -40,5 +47,80 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     }
     let status = child.wait()?;
     anyhow::ensure!(status.success(), "the emulator benchmark failed ({status})");
-    Ok(())
+    Ok(rows(&results))
+}
+
+/// The summary rows from the example's three lines; a line that is missing becomes a skipped row.
+fn rows(output: &str) -> Vec<Row> {
+    let line = |prefix: &str| output.lines().find(|l| l.contains(prefix)).unwrap_or_default();
+    let number_after = |text: &str, key: &str| -> Option<f64> {
+        let rest = &text[text.find(key)? + key.len()..];
+        let number: String = rest.trim_start().chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+        number.parse().ok()
+    };
+    let row = |comparison: &str, unit, better, figure: Option<f64>, target| match figure {
+        Some(ours) => Row::measured(BENCH, comparison, unit, better, ours, Reference::target(target)),
+        None => Row::skipped(BENCH, comparison, "not in the benchmark's output"),
+    };
+    let warm = line("warm-session invocations/s:");
+    let latency = line("new-session latency");
+    let live = line("live microVMs");
+    let vms = live.split_whitespace().next().unwrap_or("?");
+    vec![
+        row(
+            "warm-session invocations/s through the Rust SDK (SigV4)",
+            "inv/s",
+            Better::Higher,
+            number_after(warm, "invocations/s:"),
+            5_000.0,
+        ),
+        row(
+            "new-session latency p50 (process start to first answer)",
+            "ms",
+            Better::Lower,
+            number_after(latency, "p50"),
+            20.0,
+        ),
+        row(
+            &format!("VmRSS per live microVM ({vms} dummy-agents)"),
+            "MB",
+            Better::Lower,
+            number_after(live, "MiB,").map(|mib| mib * 1.048_576),
+            6.0,
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::summary::Verdict;
+
+    #[test]
+    fn reads_the_examples_output() {
+        let output = "warm-session invocations/s: 4154 (41563 in 10.0 s, 50 concurrent, 4 warm sessions)
+new-session latency (start to first answer): p50 4.6 ms, p99 8.3 ms, max 10.6 ms (200 sessions)
+500 live microVMs (started in 1.1 s): total VmRSS 2045.7 MiB, 4.09 MiB per microVM (max 4.21); emulator+bench process 40.5 MiB
+";
+        let rows = rows(output);
+        let ours: Vec<f64> = rows
+            .iter()
+            .map(|r| match r.outcome {
+                crate::bench::summary::Outcome::Measured { ours, .. } => ours,
+                _ => panic!("{r:?}"),
+            })
+            .collect();
+        assert_eq!(ours[..2], [4154.0, 4.6]);
+        assert!((ours[2] - 4.289).abs() < 0.001, "MiB to MB: {}", ours[2]);
+        assert_eq!(rows.iter().map(Row::verdict).collect::<Vec<_>>(), [Verdict::Missed, Verdict::Met, Verdict::Met]);
+        assert!(rows[2].comparison.contains("500 dummy-agents"));
+    }
+
+    #[test]
+    fn a_missing_line_is_skipped() {
+        let rows = rows("warm-session invocations/s: 6000 (…)\n");
+        assert_eq!(rows[0].verdict(), Verdict::Met);
+        assert_eq!(rows[1].verdict(), Verdict::Skipped);
+        assert_eq!(rows[2].verdict(), Verdict::Skipped);
+    }
 }

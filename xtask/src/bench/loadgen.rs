@@ -2,13 +2,15 @@
 //!
 //! 1. closed model: `loadgen http` and `wrk` (and `oha`, when it is on PATH) at `--connections` for
 //!    `--duration` seconds against a release `dummy-agent` on loopback (`POST /invocations`);
-//! 2. open model: `loadgen http --rate 2000/s` for 20 s: achieved rate and schedule lag p99;
+//! 2. open model: `loadgen http --rate 2000/s` for 20 s (5 s with `--quick`): achieved rate and schedule
+//!    lag p99;
 //! 3. `agentcore` target against a release `agentcore-local`, 50 warm per-worker sessions, next to the
 //!    report's approach: a Python pool of 50 boto3 threads (the test venv) calling
 //!    `invoke_agent_runtime` in a loop, each on its own session.
 //!
 //! Every tool shares the machine's cores with the server it loads. The table goes to stdout and to
-//! `target/bench-loadgen/results.txt`; each run's JSON stays in that directory.
+//! `target/bench-loadgen/results.txt`; each run's JSON stays in that directory. A missing peer (wrk, oha,
+//! the test venv's boto3) makes its comparison a skipped summary row; the others still run.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -20,7 +22,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use super::Args;
+use super::Settings;
+use super::summary::{Better, Reference, Row};
 use crate::util::{self, cargo, project_root};
 
 const POST_SCRIPT: &str = r#"wrk.method = "POST"
@@ -87,7 +90,9 @@ struct Figure {
     note: String,
 }
 
-pub fn run(args: &Args) -> anyhow::Result<()> {
+const BENCH: &str = "loadgen";
+
+pub fn run(args: &Settings) -> anyhow::Result<Vec<Row>> {
     util::run(
         cargo()
             .args(["build", "--release", "--locked", "-p", "dummy-agent", "-p", "loadgen", "-p"])
@@ -99,6 +104,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let out = project_root().join("target").join("bench-loadgen");
     fs::create_dir_all(&out)?;
     let mut figures = Vec::new();
+    let mut rows = Vec::new();
     let record = |figure: Figure, figures: &mut Vec<Figure>| {
         eprintln!("  {}: {} {} {}", figure.label, format_value(figure.value), figure.unit, figure.note);
         figures.push(figure);
@@ -141,45 +147,39 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         &mut figures,
     );
 
-    let script = out.join("post.lua");
-    fs::write(&script, POST_SCRIPT)?;
-    let wrk = Command::new("wrk")
-        .args(["-t", &args.threads.to_string(), "-c", &connections, "-d", &duration, "-s"])
-        .arg(&script)
-        .arg(format!("{url}/invocations"))
-        .output()
-        .context("running wrk (Debian: `apt-get install -y wrk`)")?;
-    let wrk_text = String::from_utf8_lossy(&wrk.stdout);
-    let wrk_rps = wrk_text
-        .lines()
-        .find_map(|l| l.strip_prefix("Requests/sec:").and_then(|v| v.trim().parse::<f64>().ok()))
-        .with_context(|| format!("no Requests/sec in wrk's output:\n{wrk_text}"))?;
-    record(
-        Figure {
-            label: format!("wrk -t{} c={connections}", args.threads),
-            value: wrk_rps,
-            unit: "req/s",
-            note: format!("loadgen/wrk = {:.2}× (target ≥ 1.0×)", loadgen_rps / wrk_rps),
-        },
-        &mut figures,
-    );
-    if let Ok(oha) = which("oha") {
-        let result = Command::new(oha)
-            .args(["-z", &duration, "-c", &connections, "-m", "POST", "-d", r#"{"prompt":"load 1"}"#])
-            .args(["-T", "application/json", "--no-tui", "--output-format", "json"])
-            .arg(format!("{url}/invocations"))
-            .output()?;
-        let text = String::from_utf8_lossy(&result.stdout);
-        if let Ok(rps) = number_after(&text, &["\"requestsPerSec\""]) {
+    let http_vs = |tool: &str| format!("loadgen http vs {tool}, closed c={connections}, POST /invocations");
+    match wrk_rps(args, &out, &url, &connections, &duration) {
+        Ok(wrk_rps) => {
+            record(
+                Figure {
+                    label: format!("wrk -t{} c={connections}", args.threads),
+                    value: wrk_rps,
+                    unit: "req/s",
+                    note: format!("loadgen/wrk = {:.2}× (target ≥ 1.0×)", loadgen_rps / wrk_rps),
+                },
+                &mut figures,
+            );
+            let wrk = Reference::peer(format!("wrk -t{}", args.threads), wrk_rps, Some(1.0));
+            rows.push(Row::measured(BENCH, http_vs("wrk"), "req/s", Better::Higher, loadgen_rps, wrk));
+        }
+        Err(error) => rows.push(Row::skipped(BENCH, http_vs("wrk"), format!("{error:#}"))),
+    }
+    match oha_rps(&url, &connections, &duration) {
+        Ok(rps) => {
             let note = format!("loadgen/oha = {:.2}× (target ≥ 1.0×)", loadgen_rps / rps);
             record(Figure { label: format!("oha c={connections}"), value: rps, unit: "req/s", note }, &mut figures);
+            let oha = Reference::peer("oha", rps, Some(1.0));
+            rows.push(Row::measured(BENCH, http_vs("oha"), "req/s", Better::Higher, loadgen_rps, oha));
         }
+        Err(error) => rows.push(Row::skipped(BENCH, http_vs("oha"), format!("{error:#}"))),
     }
 
+    let open_seconds = if args.quick { 5 } else { 20 };
     let open_json = out.join("http-open.json");
     util::run(
         Command::new(&loadgen)
-            .args(["http", "--url", &url, "--rate", "2000/s", "--duration", "20s", "-q", "--out"])
+            .args(["http", "--url", &url, "--rate", "2000/s", "--duration", &format!("{open_seconds}s"), "-q"])
+            .arg("--out")
             .arg(&open_json)
             .args(["--payload", r#"{"prompt":"load 1"}"#])
             .stdout(Stdio::null()),
@@ -191,7 +191,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let error = (achieved - 2000.0).abs() / 2000.0 * 100.0;
     record(
         Figure {
-            label: "loadgen open 2000/s for 20 s: achieved".into(),
+            label: format!("loadgen open 2000/s for {open_seconds} s: achieved"),
             value: achieved,
             unit: "req/s",
             note: format!("{error:.2} % off (target ≤ 1 %)"),
@@ -211,8 +211,26 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         Figure { label: "  latency p99 (corrected)".into(), value: corrected_p99, unit: "ms", note: String::new() },
         &mut figures,
     );
+    let open_model = format!("open model 2,000/s for {open_seconds} s");
+    rows.push(Row::measured(
+        BENCH,
+        format!("{open_model}: achieved rate off by"),
+        "%",
+        Better::Lower,
+        error,
+        Reference::target(1.0),
+    ));
+    rows.push(Row::measured(
+        BENCH,
+        format!("{open_model}: schedule lag p99"),
+        "ms",
+        Better::Lower,
+        lag_p99,
+        Reference::target(2.0),
+    ));
 
     // 3: agentcore target vs boto3 threads against agentcore-local.
+    let agentcore_vs_boto3 = "loadgen agentcore c=50 vs 50 boto3 threads, warm sessions";
     match agentcore_side_by_side(args, &loadgen, &agent, &emulator, &out) {
         Ok((ours, boto3)) => {
             record(
@@ -233,8 +251,13 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
                 },
                 &mut figures,
             );
+            let boto3 = Reference::peer("boto3 pool", boto3, Some(5.0));
+            rows.push(Row::measured(BENCH, agentcore_vs_boto3, "inv/s", Better::Higher, ours, boto3));
         }
-        Err(error) => eprintln!("agentcore side by side skipped: {error:#}"),
+        Err(error) => {
+            eprintln!("agentcore side by side skipped: {error:#}");
+            rows.push(Row::skipped(BENCH, agentcore_vs_boto3, format!("{error:#}")));
+        }
     }
 
     let mut table = String::new();
@@ -257,12 +280,41 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     }
     print!("{table}");
     fs::write(out.join("results.txt"), table)?;
-    Ok(())
+    Ok(rows)
+}
+
+/// wrk's requests/s on `POST /invocations`; an error when wrk is not installed or its output unreadable.
+fn wrk_rps(args: &Settings, out: &Path, url: &str, connections: &str, duration: &str) -> anyhow::Result<f64> {
+    let wrk = which("wrk").context("install wrk (Debian: `apt-get install -y wrk`)")?;
+    let script = out.join("post.lua");
+    fs::write(&script, POST_SCRIPT)?;
+    let output = Command::new(wrk)
+        .args(["-t", &args.threads.to_string(), "-c", connections, "-d", duration, "-s"])
+        .arg(&script)
+        .arg(format!("{url}/invocations"))
+        .output()
+        .context("running wrk")?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:").and_then(|v| v.trim().parse::<f64>().ok()))
+        .with_context(|| format!("no Requests/sec in wrk's output: {}", text.trim()))
+}
+
+/// oha's requests/s on `POST /invocations`; an error when oha is not installed.
+fn oha_rps(url: &str, connections: &str, duration: &str) -> anyhow::Result<f64> {
+    let oha = which("oha").context("install oha (`cargo install oha`) to compare with it too")?;
+    let result = Command::new(oha)
+        .args(["-z", duration, "-c", connections, "-m", "POST", "-d", r#"{"prompt":"load 1"}"#])
+        .args(["-T", "application/json", "--no-tui", "--output-format", "json"])
+        .arg(format!("{url}/invocations"))
+        .output()
+        .context("running oha")?;
+    number_after(&String::from_utf8_lossy(&result.stdout), &["\"requestsPerSec\""])
 }
 
 /// (loadgen, boto3) invocations/s against a release agentcore-local.
 fn agentcore_side_by_side(
-    args: &Args,
+    args: &Settings,
     loadgen: &Path,
     agent: &Path,
     emulator: &Path,
@@ -320,7 +372,7 @@ fn agentcore_side_by_side(
 }
 
 /// The number after the last of `keys`, each searched after the previous one (pretty JSON).
-fn number_after(text: &str, keys: &[&str]) -> anyhow::Result<f64> {
+pub(super) fn number_after(text: &str, keys: &[&str]) -> anyhow::Result<f64> {
     let mut rest = text;
     for key in keys {
         let at = rest.find(key).with_context(|| format!("no {key} in the results"))?;

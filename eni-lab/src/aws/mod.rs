@@ -1,0 +1,207 @@
+//! What a real AWS account needs before the experiment runs: the agent image in ECR ([`image`]), the
+//! runtimes' execution role ([`iam`]), the network ([`network`]), the cost notice ([`notice`]), and
+//! the tool's own IAM policy ([`permissions`]). Every mutating call goes through [`plan::Calls`],
+//! which executes it and records what it created in the run's state file, or only prints it
+//! (`--plan`).
+//!
+//! `eni-lab aws-setup` creates the role and the network on their own (recorded in a state file, so
+//! `eni-lab destroy` removes them); `eni-lab push-image` pushes an image built by
+//! `cargo xtask build --image`; `eni-lab iam-policy` prints the tool's policy.
+
+pub mod iam;
+pub mod image;
+pub mod network;
+pub mod notice;
+pub mod permissions;
+pub mod plan;
+
+use anyhow::Context;
+use aws_config::SdkConfig;
+
+use crate::run::{Connection, ConnectionArgs, RunId};
+use crate::state::RunState;
+use plan::{Calls, Mode, sdk_error};
+
+/// The account id of the credentials in `sdk` (STS GetCallerIdentity, which needs no permission).
+pub async fn account_id(sdk: &SdkConfig) -> anyhow::Result<String> {
+    let out = aws_sdk_sts::Client::new(sdk).get_caller_identity().send().await.map_err(sdk_error)?;
+    out.account().map(str::to_owned).ok_or_else(|| anyhow::anyhow!("STS answered without the account id"))
+}
+
+/// The region `sdk` talks to, or an error saying how to give one.
+pub fn region(sdk: &SdkConfig) -> anyhow::Result<String> {
+    sdk.region()
+        .map(|r| r.as_ref().to_owned())
+        .ok_or_else(|| anyhow::anyhow!("no AWS region: pass --region, or set AWS_REGION or a region in your profile"))
+}
+
+/// The connection for a command that needs an account (`--aws`) or an endpoint (`--endpoint-url`).
+fn account_connection(args: &ConnectionArgs, command: &str) -> anyhow::Result<Connection> {
+    args.connection()?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "{command} works on an AWS account: pass --aws (or --endpoint-url for an emulator such as moto)"
+        )
+    })
+}
+
+/// `eni-lab aws-setup`.
+#[derive(clap::Args, Debug)]
+pub struct SetupArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Print every call that would be made (service, operation, parameters) and make no mutating call.
+    #[arg(long)]
+    pub plan: bool,
+    /// Accept the cost notice without asking.
+    #[arg(long)]
+    pub yes: bool,
+    /// Use this existing VPC instead of creating one (with --subnet-ids).
+    #[arg(long, requires = "subnet_ids", value_name = "VPC_ID")]
+    pub vpc_id: Option<String>,
+    /// The existing subnets for the runtimes, comma-separated (with --vpc-id).
+    #[arg(long, requires = "vpc_id", value_delimiter = ',', value_name = "SUBNET_IDS")]
+    pub subnet_ids: Vec<String>,
+    /// Use this execution role instead of creating one.
+    #[arg(long, value_name = "ARN")]
+    pub role_arn: Option<String>,
+    /// The ECR repository the runtimes pull from (the execution role may pull from it only).
+    #[arg(long, default_value = image::DEFAULT_REPOSITORY)]
+    pub repository: String,
+    /// Runtimes the experiment deploys (sizes the address check of an existing network).
+    #[arg(long, default_value_t = 10)]
+    pub runtimes: usize,
+}
+
+/// What `aws-setup` set up, printed as JSON on stdout (what deploy needs).
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Setup {
+    pub run_id: RunId,
+    pub plan: bool,
+    pub role: iam::ExecutionRole,
+    pub network: network::Network,
+    pub state_file: Option<std::path::PathBuf>,
+}
+
+/// Creates (or with `--plan` only prints) the execution role and the network of a new run.
+pub async fn setup(args: &SetupArgs) -> anyhow::Result<Setup> {
+    let connection = account_connection(&args.connection, "aws-setup")?;
+    let existing = args
+        .vpc_id
+        .as_ref()
+        .map(|vpc_id| network::Existing { vpc_id: vpc_id.clone(), subnet_ids: args.subnet_ids.clone() });
+    let real_account = matches!(connection, Connection::Aws { .. });
+    if real_account && !args.plan {
+        // Before any call: a refusal must leave the account untouched.
+        let creates_network = existing.is_none() as u32;
+        let notice = notice::Notice {
+            region: args.connection.region.clone(),
+            nat_gateways: creates_network,
+            elastic_ips: creates_network,
+            runtimes: 0,
+        };
+        notice::confirm(&notice, args.yes)?;
+    }
+    let sdk = connection.sdk_config().await;
+    let region = region(&sdk)?;
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let iam_client = aws_sdk_iam::Client::new(&sdk);
+
+    // An existing network is checked and shown before anything is created.
+    let checked = match &existing {
+        Some(existing) => {
+            let checked = network::check_existing(&ec2, &region, existing, args.runtimes).await?;
+            eprint!("{}", network::describe_checked(&checked));
+            Some(checked)
+        }
+        None => None,
+    };
+    let account = account_id(&sdk).await.context("finding the account id (STS GetCallerIdentity)")?;
+
+    let run = RunId::new();
+    let mut state = RunState::new(run.clone(), connection);
+    state.phase = "aws-setup".into();
+    let mode = if args.plan { Mode::Plan } else { Mode::Execute };
+    let mut calls = Calls::new(mode, &mut state);
+    if args.plan {
+        println!("plan for run {run} in {region} (account {account}): no mutating call is made");
+    } else {
+        eprintln!("run {run}: state file {}", RunState::path(&run).display());
+    }
+    let role = iam::ensure_execution_role(
+        &iam_client,
+        &mut calls,
+        &run,
+        iam::RoleRequest {
+            account: &account,
+            region: &region,
+            repository: &args.repository,
+            existing: args.role_arn.as_deref(),
+        },
+    )
+    .await?;
+    let network = match checked {
+        Some(checked) => checked.network,
+        None => network::create(&ec2, &region, &run, &mut calls).await?,
+    };
+    let made = calls.calls().len();
+    if args.plan {
+        println!("{made} mutating call(s) planned, none made");
+    } else {
+        state.set_phase("aws-setup")?;
+        eprintln!("{made} mutating call(s) made; remove everything with `cargo xtask destroy --run-id {run}`");
+    }
+    let state_file = (!args.plan).then(|| RunState::path(&run));
+    Ok(Setup { run_id: run, plan: args.plan, role, network, state_file })
+}
+
+/// `eni-lab push-image`.
+#[derive(clap::Args, Debug)]
+pub struct PushArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// The local image to push (as built by `cargo xtask build --image`).
+    #[arg(long, value_name = "TAG")]
+    pub image: String,
+    /// The ECR repository, created if missing (tagged, recorded in a run's state file).
+    #[arg(long, default_value = image::DEFAULT_REPOSITORY)]
+    pub repository: String,
+    /// The container tool to log in and push with.
+    #[arg(long, default_value = "docker", value_parser = clap::builder::PossibleValuesParser::new(image::CONTAINER_TOOLS))]
+    pub container_tool: String,
+    /// Record a created repository in this run's state file (default: a new run).
+    #[arg(long, value_name = "RUN_ID")]
+    pub run_id: Option<String>,
+    /// Only create the repository and check the registry login; push nothing.
+    #[arg(long)]
+    pub repository_only: bool,
+}
+
+/// Ensures the repository, logs the container tool in and pushes; returns the image URI (or the
+/// repository URI with `--repository-only`).
+pub async fn push_image(args: &PushArgs) -> anyhow::Result<String> {
+    let connection = account_connection(&args.connection, "push-image")?;
+    let sdk = connection.sdk_config().await;
+    let ecr = aws_sdk_ecr::Client::new(&sdk);
+    let run = match &args.run_id {
+        Some(id) => RunId::parse(id)?,
+        None => RunId::new(),
+    };
+    let path = RunState::path(&run);
+    let mut state = if path.is_file() { RunState::load(&path)? } else { RunState::new(run.clone(), connection) };
+    let mut calls = Calls::new(Mode::Execute, &mut state);
+    let repository = image::ensure_repository(&ecr, &mut calls, &run, &args.repository).await?;
+    if repository.created {
+        state.set_phase("push-image")?;
+        eprintln!(
+            "created ECR repository {} (run {run}; `cargo xtask destroy --run-id {run}` deletes it)",
+            repository.name
+        );
+    }
+    let login = image::registry_login(&ecr).await?;
+    if args.repository_only {
+        eprintln!("registry {} accepts user {} (token decoded; nothing pushed)", login.registry, login.username);
+        return Ok(repository.uri);
+    }
+    image::push(&args.container_tool, &args.image, &repository.uri, &login)
+}

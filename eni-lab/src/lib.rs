@@ -1,0 +1,16 @@
+//! `eni-lab`: the report's experiment end to end. `cargo xtask verify|deploy|destroy` run its binary
+//! (so that `xtask` itself stays free of the AWS SDK).
+//!
+//! - [`aws`]: what a real account needs first: ECR image, execution role, network, cost notice, `iam-policy`.
+//! - [`run`]: run ids, the tags on everything a run creates, `target/verify/<run-id>/`, connections.
+//! - [`state`]: the state file that lets `destroy` finish what a run (even a killed one) left.
+//! - [`teardown`]: deletes a run's resources (verify's teardown phase and `destroy`); [`destroy`]: `destroy`.
+//! - [`verify`]: `verify`, the experiment phase by phase against the model; [`deploy`]: its deploy phase alone.
+
+pub mod aws;
+pub mod deploy;
+pub mod destroy;
+pub mod run;
+pub mod state;
+pub mod teardown;
+pub mod verify;

@@ -1,0 +1,871 @@
+//! Deleting what a run created: used by `verify`'s teardown phase and by `destroy`.
+//!
+//! [`teardown`] works from the run's state file plus what [`discover`] finds by tag
+//! ([`RUN_TAG`] = the run id), in dependency order:
+//!
+//! 1. agent runtimes (DeleteAgentRuntime, then wait until GetAgentRuntime no longer knows them);
+//! 2. the security groups, at once: while AgentCore's `agentic_ai` ENIs linger in them, EC2 refuses
+//!    with `DependencyViolation`, which is recorded as a [`Refusal`];
+//! 3. DescribeNetworkInterfaces (`group-id` = the run's groups, `interface-type` = `agentic_ai`),
+//!    every `poll`, until no ENI is left or `wait` has passed (throttling and other errors of a poll
+//!    are logged and the next poll follows);
+//! 4. the rest, retried in passes while something is still moving (a NAT gateway deleting):
+//!    security groups, NAT gateways (until `deleted`), elastic IPs, route tables (disassociated
+//!    first), subnets, internet gateways (detached first), the VPC, the IAM role (its policies
+//!    deleted or detached first), the ECR repository (with its images).
+//!
+//! Safety: nothing is deleted unless it carries `RUN_TAG` with this run's id, checked right before,
+//! or, for a service whose endpoint cannot answer tag queries (an emulator without that service),
+//! it is listed in the run's state file. A resource listed in the state file that carries another
+//! run's tag or none is left alone and reported.
+//!
+//! Idempotent: "not found" on a delete counts as deleted. Every deletion is recorded in the state
+//! file as it happens; `finished` is set once nothing is left.
+//!
+//! Against a custom endpoint (agentcore-local, moto), a listing call the endpoint does not support
+//! (agentcore-local has no IAM or ECR, moto no AgentCore) means "that service has nothing here";
+//! against AWS itself every error is an error.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use aws_config::SdkConfig;
+use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ec2::types::{Filter, NatGatewayState};
+
+use crate::run::{RUN_TAG, RunId};
+use crate::state::{Kind, Resource, RunState};
+
+/// How long to wait and how often to look.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Upper bound, from the start of the teardown, on waiting for runtimes to go, for lingering
+    /// `agentic_ai` ENIs and for NAT gateways; when it passes, what is left is reported (and stays
+    /// in the state file for `destroy --resume`).
+    pub wait: Duration,
+    /// Interval between status polls.
+    pub poll: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { wait: Duration::from_secs(600), poll: Duration::from_secs(2) }
+    }
+}
+
+/// A delete the service refused (e.g. `DependencyViolation` on a security group while ENIs linger).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Refusal {
+    pub kind: Kind,
+    pub id: String,
+    pub code: String,
+    pub message: String,
+    /// Since the teardown started.
+    pub after: Duration,
+}
+
+/// What a teardown did.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Report {
+    /// Deleted by this teardown (including those already gone: "not found" counts as deleted).
+    pub deleted: Vec<Resource>,
+    /// What is left and why (e.g. "2 agentic_ai ENIs still attached").
+    pub left: Vec<(Resource, String)>,
+    /// Refused deletes, each (resource, code) once, e.g. `DependencyViolation` on the security group
+    /// while ENIs lingered.
+    pub refusals: Vec<Refusal>,
+    /// When every runtime was gone, since the teardown started (`None`: there was none to delete,
+    /// or some were still there when `wait` passed).
+    pub runtimes_deleted_at: Option<Duration>,
+    /// From the last DeleteAgentRuntime (or the teardown's start, when it deleted no runtime) to the
+    /// first poll that found no `agentic_ai` ENI in the run's security groups (`None`: still there
+    /// when `wait` passed, or no security group to look in).
+    pub enis_gone_after: Option<Duration>,
+    /// How long the teardown took.
+    pub waited: Duration,
+}
+
+/// One resource found by tag: what it is and which run's tag it carries.
+#[derive(Clone, Debug)]
+struct Found {
+    kind: Kind,
+    id: String,
+    arn: Option<String>,
+    run: Option<String>,
+}
+
+impl Found {
+    fn resource(&self) -> Resource {
+        Resource { kind: self.kind, id: self.id.clone(), arn: self.arn.clone(), deleted: false }
+    }
+}
+
+/// An AWS API error, reduced to what teardown decides on.
+#[derive(Clone, Debug)]
+struct ApiError {
+    code: String,
+    message: String,
+    /// The request never got an answer (connection refused, timeout).
+    transport: bool,
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.code.is_empty() { f.write_str(&self.message) } else { write!(f, "{}: {}", self.code, self.message) }
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl ApiError {
+    fn is_not_found(&self) -> bool {
+        self.code.contains("NotFound") || self.code == "NoSuchEntity"
+    }
+}
+
+fn api<E, R>(error: SdkError<E, R>) -> ApiError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: fmt::Debug,
+{
+    let transport = matches!(error, SdkError::DispatchFailure(_) | SdkError::TimeoutError(_));
+    let code = error.code().unwrap_or_default().to_owned();
+    let message = match error.message() {
+        Some(message) => message.to_owned(),
+        None => DisplayErrorContext(&error).to_string(),
+    };
+    ApiError { code, message, transport }
+}
+
+/// The clients of every service a run uses.
+struct Clients {
+    ec2: aws_sdk_ec2::Client,
+    control: aws_sdk_bedrockagentcorecontrol::Client,
+    iam: aws_sdk_iam::Client,
+    ecr: aws_sdk_ecr::Client,
+    /// A custom endpoint (emulator): unsupported services mean "nothing there".
+    emulated: bool,
+}
+
+impl Clients {
+    fn new(sdk: &SdkConfig) -> Self {
+        Self {
+            ec2: aws_sdk_ec2::Client::new(sdk),
+            control: aws_sdk_bedrockagentcorecontrol::Client::new(sdk),
+            iam: aws_sdk_iam::Client::new(sdk),
+            ecr: aws_sdk_ecr::Client::new(sdk),
+            emulated: sdk.endpoint_url().is_some(),
+        }
+    }
+
+    /// Whether `error`, from a listing call of `service`, means the endpoint does not offer it.
+    fn unsupported(&self, service: &str, error: &ApiError) -> bool {
+        let unsupported = self.emulated && !error.transport;
+        if unsupported {
+            tracing::debug!(service, %error, "the endpoint does not offer this service: nothing of it to delete");
+        }
+        unsupported
+    }
+}
+
+/// Which resources a search looks for.
+#[derive(Clone, Copy)]
+enum Scope<'a> {
+    /// Tagged with this run's id.
+    Run(&'a RunId),
+    /// Carrying the run tag at all (any run).
+    AnyRun,
+}
+
+impl Scope<'_> {
+    fn ec2_filter(self) -> Filter {
+        match self {
+            Scope::Run(run) => Filter::builder().name(format!("tag:{RUN_TAG}")).values(run.as_str()).build(),
+            Scope::AnyRun => Filter::builder().name("tag-key").values(RUN_TAG).build(),
+        }
+    }
+
+    fn wants(self, run: Option<&str>) -> bool {
+        match self {
+            Scope::Run(wanted) => run == Some(wanted.as_str()),
+            Scope::AnyRun => run.is_some(),
+        }
+    }
+}
+
+/// Everything carrying `RUN_TAG` = `run` (runtimes, EC2 network pieces, the IAM role, the ECR
+/// repository), as state-file entries (not deleted). Runtimes still DELETING and NAT gateways
+/// still `deleting` count: they are not gone yet.
+pub async fn discover(sdk: &SdkConfig, run: &RunId) -> anyhow::Result<Vec<Resource>> {
+    let clients = Clients::new(sdk);
+    Ok(find(&clients, Scope::Run(run)).await?.iter().map(Found::resource).collect())
+}
+
+/// Every run with something tagged [`RUN_TAG`] left, with what it has (for `destroy --all-tagged`).
+/// Tag values that are not run ids are ignored (with a warning).
+pub async fn discover_all(sdk: &SdkConfig) -> anyhow::Result<BTreeMap<RunId, Vec<Resource>>> {
+    let clients = Clients::new(sdk);
+    let mut runs: BTreeMap<RunId, Vec<Resource>> = BTreeMap::new();
+    for found in find(&clients, Scope::AnyRun).await? {
+        let value = found.run.clone().unwrap_or_default();
+        match RunId::parse(&value) {
+            Ok(run) => runs.entry(run).or_default().push(found.resource()),
+            Err(_) => {
+                tracing::warn!(kind = ?found.kind, id = %found.id, "{RUN_TAG}={value:?} is not a run id: ignored")
+            }
+        }
+    }
+    Ok(runs)
+}
+
+async fn find(clients: &Clients, scope: Scope<'_>) -> anyhow::Result<Vec<Found>> {
+    let mut found = Vec::new();
+    found.extend(find_runtimes(clients, scope).await.context("looking for agent runtimes by tag")?);
+    for kind in EC2_KINDS {
+        match describe_ec2(&clients.ec2, kind, vec![scope.ec2_filter()]).await {
+            Ok(items) => found.extend(items.into_iter().filter(|f| scope.wants(f.run.as_deref()))),
+            Err(error) if clients.unsupported("ec2", &error) => {}
+            Err(error) => return Err(error).with_context(|| format!("looking for {kind:?} resources by tag")),
+        }
+    }
+    found.extend(find_roles(clients, scope).await.context("looking for IAM roles by tag")?);
+    found.extend(find_repositories(clients, scope).await.context("looking for ECR repositories by tag")?);
+    Ok(found)
+}
+
+const EC2_KINDS: [Kind; 7] = [
+    Kind::Vpc,
+    Kind::InternetGateway,
+    Kind::Subnet,
+    Kind::RouteTable,
+    Kind::ElasticIp,
+    Kind::NatGateway,
+    Kind::SecurityGroup,
+];
+
+fn run_of<'a>(tags: impl IntoIterator<Item = (Option<&'a str>, Option<&'a str>)>) -> Option<String> {
+    tags.into_iter().find(|(k, _)| *k == Some(RUN_TAG)).and_then(|(_, v)| v.map(str::to_owned))
+}
+
+/// The EC2 resources of `kind` passing `filters`, with the run each is tagged for. A NAT gateway
+/// already `deleted` is not listed.
+async fn describe_ec2(ec2: &aws_sdk_ec2::Client, kind: Kind, filters: Vec<Filter>) -> Result<Vec<Found>, ApiError> {
+    let filters = Some(filters);
+    let item =
+        |id: Option<&str>, run: Option<String>| Found { kind, id: id.unwrap_or_default().to_owned(), arn: None, run };
+    let tags = |tags: &[aws_sdk_ec2::types::Tag]| run_of(tags.iter().map(|t| (t.key(), t.value())));
+    let found = match kind {
+        Kind::Vpc => {
+            let out = ec2.describe_vpcs().set_filters(filters).send().await.map_err(api)?;
+            out.vpcs().iter().map(|v| item(v.vpc_id(), tags(v.tags()))).collect()
+        }
+        Kind::Subnet => {
+            let out = ec2.describe_subnets().set_filters(filters).send().await.map_err(api)?;
+            out.subnets().iter().map(|s| item(s.subnet_id(), tags(s.tags()))).collect()
+        }
+        Kind::SecurityGroup => {
+            let out = ec2.describe_security_groups().set_filters(filters).send().await.map_err(api)?;
+            out.security_groups().iter().map(|g| item(g.group_id(), tags(g.tags()))).collect()
+        }
+        Kind::InternetGateway => {
+            let out = ec2.describe_internet_gateways().set_filters(filters).send().await.map_err(api)?;
+            out.internet_gateways().iter().map(|g| item(g.internet_gateway_id(), tags(g.tags()))).collect()
+        }
+        Kind::NatGateway => {
+            let out = ec2.describe_nat_gateways().set_filter(filters).send().await.map_err(api)?;
+            out.nat_gateways()
+                .iter()
+                .filter(|n| n.state() != Some(&NatGatewayState::Deleted))
+                .map(|n| item(n.nat_gateway_id(), tags(n.tags())))
+                .collect()
+        }
+        Kind::RouteTable => {
+            let out = ec2.describe_route_tables().set_filters(filters).send().await.map_err(api)?;
+            out.route_tables().iter().map(|t| item(t.route_table_id(), tags(t.tags()))).collect()
+        }
+        Kind::ElasticIp => {
+            let out = ec2.describe_addresses().set_filters(filters).send().await.map_err(api)?;
+            out.addresses().iter().map(|a| item(a.allocation_id(), tags(a.tags()))).collect()
+        }
+        Kind::AgentRuntime | Kind::IamRole | Kind::EcrRepository => unreachable!("not an EC2 kind"),
+    };
+    Ok(found)
+}
+
+/// The filter naming one EC2 resource by id.
+fn id_filter(kind: Kind, id: &str) -> Filter {
+    let name = match kind {
+        Kind::Vpc => "vpc-id",
+        Kind::Subnet => "subnet-id",
+        Kind::SecurityGroup => "group-id",
+        Kind::InternetGateway => "internet-gateway-id",
+        Kind::NatGateway => "nat-gateway-id",
+        Kind::RouteTable => "route-table-id",
+        Kind::ElasticIp => "allocation-id",
+        Kind::AgentRuntime | Kind::IamRole | Kind::EcrRepository => unreachable!("not an EC2 kind"),
+    };
+    Filter::builder().name(name).values(id).build()
+}
+
+async fn find_runtimes(clients: &Clients, scope: Scope<'_>) -> anyhow::Result<Vec<Found>> {
+    let mut found = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = match clients.control.list_agent_runtimes().set_next_token(token.take()).send().await.map_err(api) {
+            Ok(page) => page,
+            Err(error) if clients.unsupported("bedrock-agentcore-control", &error) => return Ok(found),
+            Err(error) => return Err(error.into()),
+        };
+        for runtime in page.agent_runtimes() {
+            let arn = runtime.agent_runtime_arn();
+            let tags = match clients.control.list_tags_for_resource().resource_arn(arn).send().await.map_err(api) {
+                Ok(out) => out.tags().cloned().unwrap_or_default(),
+                // Deleted between the list and now.
+                Err(error) if error.is_not_found() => continue,
+                Err(error) => return Err(error).with_context(|| format!("reading the tags of {arn}")),
+            };
+            let run = tags.get(RUN_TAG).cloned();
+            if scope.wants(run.as_deref()) {
+                let id = runtime.agent_runtime_id().to_owned();
+                found.push(Found { kind: Kind::AgentRuntime, id, arn: Some(arn.to_owned()), run });
+            }
+        }
+        match page.next_token() {
+            Some(next) => token = Some(next.to_owned()),
+            None => return Ok(found),
+        }
+    }
+}
+
+/// Prefix of the roles (and every other name) a run gives: only such roles have their tags read.
+const NAME_PREFIX: &str = "eni-lab-";
+
+async fn find_roles(clients: &Clients, scope: Scope<'_>) -> anyhow::Result<Vec<Found>> {
+    let mut found = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let page = match clients.iam.list_roles().set_marker(marker.take()).send().await.map_err(api) {
+            Ok(page) => page,
+            Err(error) if clients.unsupported("iam", &error) => return Ok(found),
+            Err(error) => return Err(error.into()),
+        };
+        for role in page.roles().iter().filter(|r| r.role_name().starts_with(NAME_PREFIX)) {
+            let name = role.role_name();
+            let tags = match clients.iam.list_role_tags().role_name(name).send().await.map_err(api) {
+                Ok(out) => out.tags().to_vec(),
+                Err(error) if error.is_not_found() => continue,
+                Err(error) => return Err(error).with_context(|| format!("reading the tags of role {name}")),
+            };
+            let run = run_of(tags.iter().map(|t| (Some(t.key()), Some(t.value()))));
+            if scope.wants(run.as_deref()) {
+                found.push(Found { kind: Kind::IamRole, id: name.to_owned(), arn: Some(role.arn().to_owned()), run });
+            }
+        }
+        match page.marker().filter(|_| page.is_truncated()) {
+            Some(next) => marker = Some(next.to_owned()),
+            None => return Ok(found),
+        }
+    }
+}
+
+async fn find_repositories(clients: &Clients, scope: Scope<'_>) -> anyhow::Result<Vec<Found>> {
+    let mut found = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = match clients.ecr.describe_repositories().set_next_token(token.take()).send().await.map_err(api) {
+            Ok(page) => page,
+            Err(error) if clients.unsupported("ecr", &error) => return Ok(found),
+            Err(error) => return Err(error.into()),
+        };
+        for repository in page.repositories() {
+            let (Some(name), Some(arn)) = (repository.repository_name(), repository.repository_arn()) else { continue };
+            let run = match repository_run(clients, arn).await {
+                Ok(run) => run,
+                Err(error) if error.is_not_found() => continue,
+                Err(error) => return Err(error).with_context(|| format!("reading the tags of {arn}")),
+            };
+            if scope.wants(run.as_deref()) {
+                found.push(Found { kind: Kind::EcrRepository, id: name.to_owned(), arn: Some(arn.to_owned()), run });
+            }
+        }
+        match page.next_token() {
+            Some(next) => token = Some(next.to_owned()),
+            None => return Ok(found),
+        }
+    }
+}
+
+async fn repository_run(clients: &Clients, arn: &str) -> Result<Option<String>, ApiError> {
+    let out = clients.ecr.list_tags_for_resource().resource_arn(arn).send().await.map_err(api)?;
+    Ok(run_of(out.tags().iter().map(|t| (Some(t.key()), Some(t.value())))))
+}
+
+/// What the service says about one resource listed in the state file.
+enum Lookup {
+    Gone,
+    /// It exists, tagged for this run id (or for none / another: `Some(other)` / `None`).
+    Tagged(Option<String>),
+    /// The endpoint cannot tell (no such service there): the state file is the authority.
+    NoTagSupport,
+}
+
+async fn lookup(clients: &Clients, resource: &Resource) -> Result<Lookup, ApiError> {
+    let result = match resource.kind {
+        Kind::AgentRuntime => lookup_runtime(clients, resource).await,
+        Kind::IamRole => match clients.iam.list_role_tags().role_name(&resource.id).send().await.map_err(api) {
+            Ok(out) => Ok(Lookup::Tagged(run_of(out.tags().iter().map(|t| (Some(t.key()), Some(t.value())))))),
+            Err(error) => Err(error),
+        },
+        Kind::EcrRepository => lookup_repository(clients, resource).await,
+        kind => match describe_ec2(&clients.ec2, kind, vec![id_filter(kind, &resource.id)]).await {
+            Ok(found) => {
+                Ok(found.into_iter().find(|f| f.id == resource.id).map_or(Lookup::Gone, |f| Lookup::Tagged(f.run)))
+            }
+            Err(error) => Err(error),
+        },
+    };
+    match result {
+        Err(error) if error.is_not_found() => Ok(Lookup::Gone),
+        Err(error) if clients.emulated && !error.transport => Ok(Lookup::NoTagSupport),
+        other => other,
+    }
+}
+
+async fn lookup_runtime(clients: &Clients, resource: &Resource) -> Result<Lookup, ApiError> {
+    let arn = match &resource.arn {
+        Some(arn) => arn.clone(),
+        None => {
+            let out = clients.control.get_agent_runtime().agent_runtime_id(&resource.id).send().await.map_err(api)?;
+            out.agent_runtime_arn().to_owned()
+        }
+    };
+    let out = clients.control.list_tags_for_resource().resource_arn(&arn).send().await.map_err(api)?;
+    Ok(Lookup::Tagged(out.tags().and_then(|t| t.get(RUN_TAG)).cloned()))
+}
+
+async fn lookup_repository(clients: &Clients, resource: &Resource) -> Result<Lookup, ApiError> {
+    let out = clients.ecr.describe_repositories().repository_names(&resource.id).send().await.map_err(api)?;
+    let Some(arn) = out.repositories().first().and_then(|r| r.repository_arn()) else { return Ok(Lookup::Gone) };
+    Ok(Lookup::Tagged(repository_run(clients, arn).await?))
+}
+
+/// The outcome of one delete attempt.
+enum Attempt {
+    Deleted,
+    /// Accepted, still going (a NAT gateway `deleting`).
+    InProgress(String),
+    Refused(ApiError),
+}
+
+fn outcome(result: Result<(), ApiError>) -> Attempt {
+    match result {
+        Ok(()) => Attempt::Deleted,
+        Err(error) if error.is_not_found() => Attempt::Deleted,
+        Err(error) => Attempt::Refused(error),
+    }
+}
+
+async fn delete(clients: &Clients, kind: Kind, id: &str) -> Attempt {
+    let ec2 = &clients.ec2;
+    match kind {
+        Kind::AgentRuntime => {
+            outcome(clients.control.delete_agent_runtime().agent_runtime_id(id).send().await.map(drop).map_err(api))
+        }
+        Kind::SecurityGroup => outcome(ec2.delete_security_group().group_id(id).send().await.map(drop).map_err(api)),
+        Kind::Subnet => outcome(ec2.delete_subnet().subnet_id(id).send().await.map(drop).map_err(api)),
+        Kind::Vpc => outcome(ec2.delete_vpc().vpc_id(id).send().await.map(drop).map_err(api)),
+        Kind::ElasticIp => outcome(ec2.release_address().allocation_id(id).send().await.map(drop).map_err(api)),
+        Kind::NatGateway => delete_nat_gateway(ec2, id).await,
+        Kind::RouteTable => outcome(delete_route_table(ec2, id).await),
+        Kind::InternetGateway => outcome(delete_internet_gateway(ec2, id).await),
+        Kind::IamRole => outcome(delete_role(&clients.iam, id).await),
+        Kind::EcrRepository => {
+            outcome(clients.ecr.delete_repository().repository_name(id).force(true).send().await.map(drop).map_err(api))
+        }
+    }
+}
+
+async fn delete_nat_gateway(ec2: &aws_sdk_ec2::Client, id: &str) -> Attempt {
+    let described = ec2.describe_nat_gateways().nat_gateway_ids(id).send().await.map_err(api);
+    let state = match described {
+        Ok(out) => out.nat_gateways().first().and_then(|n| n.state().cloned()),
+        Err(error) if error.is_not_found() => return Attempt::Deleted,
+        Err(error) => return Attempt::Refused(error),
+    };
+    match state {
+        None | Some(NatGatewayState::Deleted) => Attempt::Deleted,
+        Some(NatGatewayState::Deleting) => Attempt::InProgress("NAT gateway still deleting".into()),
+        Some(_) => match ec2.delete_nat_gateway().nat_gateway_id(id).send().await.map_err(api) {
+            Ok(_) => Attempt::InProgress("NAT gateway deleting".into()),
+            Err(error) if error.is_not_found() => Attempt::Deleted,
+            Err(error) => Attempt::Refused(error),
+        },
+    }
+}
+
+async fn delete_route_table(ec2: &aws_sdk_ec2::Client, id: &str) -> Result<(), ApiError> {
+    let out = ec2.describe_route_tables().route_table_ids(id).send().await.map_err(api)?;
+    for association in out.route_tables().iter().flat_map(|t| t.associations()) {
+        if association.main() == Some(true) {
+            return Err(ApiError {
+                code: "MainRouteTable".into(),
+                message: "the main route table of its VPC goes with the VPC".into(),
+                transport: false,
+            });
+        }
+        if let Some(association) = association.route_table_association_id() {
+            match ec2.disassociate_route_table().association_id(association).send().await.map_err(api) {
+                Ok(_) => {}
+                Err(error) if error.is_not_found() => {}
+                Err(error) => return Err(error),
+            }
+        }
+    }
+    ec2.delete_route_table().route_table_id(id).send().await.map(drop).map_err(api)
+}
+
+async fn delete_internet_gateway(ec2: &aws_sdk_ec2::Client, id: &str) -> Result<(), ApiError> {
+    let out = ec2.describe_internet_gateways().internet_gateway_ids(id).send().await.map_err(api)?;
+    for vpc in out.internet_gateways().iter().flat_map(|g| g.attachments()).filter_map(|a| a.vpc_id()) {
+        match ec2.detach_internet_gateway().internet_gateway_id(id).vpc_id(vpc).send().await.map_err(api) {
+            Ok(_) => {}
+            Err(error) if error.is_not_found() || error.code == "Gateway.NotAttached" => {}
+            Err(error) => return Err(error),
+        }
+    }
+    ec2.delete_internet_gateway().internet_gateway_id(id).send().await.map(drop).map_err(api)
+}
+
+async fn delete_role(iam: &aws_sdk_iam::Client, name: &str) -> Result<(), ApiError> {
+    let inline = iam.list_role_policies().role_name(name).send().await.map_err(api)?;
+    for policy in inline.policy_names() {
+        iam.delete_role_policy().role_name(name).policy_name(policy).send().await.map_err(api)?;
+    }
+    let attached = iam.list_attached_role_policies().role_name(name).send().await.map_err(api)?;
+    for policy in attached.attached_policies().iter().filter_map(|p| p.policy_arn()) {
+        iam.detach_role_policy().role_name(name).policy_arn(policy).send().await.map_err(api)?;
+    }
+    iam.delete_role().role_name(name).send().await.map(drop).map_err(api)
+}
+
+/// The order of deletion after the runtimes (the reverse of [`Kind`]'s order).
+const AFTER_RUNTIMES: [Kind; 9] = [
+    Kind::SecurityGroup,
+    Kind::NatGateway,
+    Kind::ElasticIp,
+    Kind::RouteTable,
+    Kind::Subnet,
+    Kind::InternetGateway,
+    Kind::Vpc,
+    Kind::IamRole,
+    Kind::EcrRepository,
+];
+
+/// One teardown in progress.
+struct Teardown<'a> {
+    clients: Clients,
+    state: &'a mut RunState,
+    options: &'a Options,
+    started: Instant,
+    deadline: Instant,
+    report: Report,
+    /// May be deleted: tagged for this run (checked) or in the state file of an untaggable service.
+    allowed: HashSet<(Kind, String)>,
+    /// Why a resource is not deleted yet.
+    reasons: HashMap<(Kind, String), String>,
+    refused: HashSet<(Kind, String, String)>,
+    enis_left: usize,
+}
+
+impl Teardown<'_> {
+    fn targets(&self, kind: Kind) -> Vec<Resource> {
+        self.state
+            .live()
+            .filter(|r| r.kind == kind && self.allowed.contains(&(r.kind, r.id.clone())))
+            .cloned()
+            .collect()
+    }
+
+    fn mark_deleted(&mut self, resource: &Resource) -> anyhow::Result<()> {
+        tracing::info!(kind = ?resource.kind, id = %resource.id, "deleted");
+        self.state.deleted(resource.kind, &resource.id)?;
+        self.reasons.remove(&(resource.kind, resource.id.clone()));
+        self.report.deleted.push(Resource { deleted: true, ..resource.clone() });
+        Ok(())
+    }
+
+    fn refused(&mut self, resource: &Resource, error: &ApiError) {
+        tracing::debug!(kind = ?resource.kind, id = %resource.id, %error, "delete refused");
+        self.reasons.insert((resource.kind, resource.id.clone()), error.to_string());
+        if self.refused.insert((resource.kind, resource.id.clone(), error.code.clone())) {
+            self.report.refusals.push(Refusal {
+                kind: resource.kind,
+                id: resource.id.clone(),
+                code: error.code.clone(),
+                message: error.message.clone(),
+                after: self.started.elapsed(),
+            });
+        }
+    }
+
+    /// Adds what discovery finds to the state file, and decides for each live entry whether it may
+    /// be deleted.
+    async fn take_stock(&mut self) -> anyhow::Result<()> {
+        let run = self.state.run_id.clone();
+        let found = find(&self.clients, Scope::Run(&run)).await?;
+        let mut changed = false;
+        for item in &found {
+            self.allowed.insert((item.kind, item.id.clone()));
+            match self.state.resources.iter_mut().find(|r| r.kind == item.kind && r.id == item.id) {
+                Some(entry) => {
+                    changed |= entry.deleted || (entry.arn.is_none() && item.arn.is_some());
+                    entry.deleted = false;
+                    if entry.arn.is_none() {
+                        entry.arn.clone_from(&item.arn);
+                    }
+                }
+                None => {
+                    tracing::info!(kind = ?item.kind, id = %item.id, "found by tag (not in the state file)");
+                    self.state.resources.push(item.resource());
+                    changed = true;
+                }
+            }
+        }
+        if changed {
+            self.state.save()?;
+        }
+        let unchecked: Vec<Resource> =
+            self.state.live().filter(|r| !self.allowed.contains(&(r.kind, r.id.clone()))).cloned().collect();
+        for resource in unchecked {
+            match lookup(&self.clients, &resource).await {
+                Ok(Lookup::Gone) => self.mark_deleted(&resource)?,
+                Ok(Lookup::Tagged(Some(tag))) if tag == run.as_str() => {
+                    self.allowed.insert((resource.kind, resource.id.clone()));
+                }
+                Ok(Lookup::Tagged(other)) => {
+                    let why = match other {
+                        Some(other) => format!("tagged {RUN_TAG}={other}, not this run: left alone"),
+                        None => format!("not tagged {RUN_TAG}={run}: left alone"),
+                    };
+                    tracing::warn!(kind = ?resource.kind, id = %resource.id, "{why}");
+                    self.reasons.insert((resource.kind, resource.id.clone()), why);
+                }
+                Ok(Lookup::NoTagSupport) => {
+                    self.allowed.insert((resource.kind, resource.id.clone()));
+                }
+                Err(error) => {
+                    self.reasons
+                        .insert((resource.kind, resource.id.clone()), format!("cannot check its tags: {error}"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn delete_runtimes(&mut self) -> anyhow::Result<Option<Instant>> {
+        let runtimes = self.targets(Kind::AgentRuntime);
+        if runtimes.is_empty() {
+            return Ok(None);
+        }
+        let mut last_delete = None;
+        let mut pending = Vec::new();
+        for runtime in runtimes {
+            match delete(&self.clients, Kind::AgentRuntime, &runtime.id).await {
+                Attempt::Deleted => {
+                    last_delete = Some(Instant::now());
+                    pending.push(runtime);
+                }
+                Attempt::InProgress(_) => unreachable!("runtimes are waited for below"),
+                Attempt::Refused(error) => self.refused(&runtime, &error),
+            }
+        }
+        let progress = spinner(format!("waiting for {} agent runtime(s) to be deleted", pending.len()));
+        loop {
+            let mut still = Vec::new();
+            for runtime in pending {
+                match self.clients.control.get_agent_runtime().agent_runtime_id(&runtime.id).send().await.map_err(api) {
+                    Err(error) if error.is_not_found() => self.mark_deleted(&runtime)?,
+                    Ok(out) => {
+                        let why = format!("still {} (deleted at the service's pace)", out.status().as_str());
+                        self.reasons.insert((runtime.kind, runtime.id.clone()), why);
+                        still.push(runtime);
+                    }
+                    Err(error) => {
+                        tracing::warn!(id = %runtime.id, %error, "GetAgentRuntime failed; polling again");
+                        self.reasons.insert((runtime.kind, runtime.id.clone()), error.to_string());
+                        still.push(runtime);
+                    }
+                }
+            }
+            pending = still;
+            progress.set_message(format!("waiting for {} agent runtime(s) to be deleted", pending.len()));
+            if pending.is_empty() || Instant::now() >= self.deadline {
+                break;
+            }
+            tokio::time::sleep(self.options.poll).await;
+        }
+        progress.finish_and_clear();
+        if pending.is_empty() && self.targets(Kind::AgentRuntime).is_empty() {
+            self.report.runtimes_deleted_at = Some(self.started.elapsed());
+        }
+        Ok(last_delete)
+    }
+
+    /// Tries every target of `kind` once; returns whether something was deleted and whether
+    /// something is still in progress.
+    async fn attempt(&mut self, kind: Kind) -> anyhow::Result<(bool, bool)> {
+        let (mut deleted, mut moving) = (false, false);
+        for resource in self.targets(kind) {
+            match delete(&self.clients, kind, &resource.id).await {
+                Attempt::Deleted => {
+                    self.mark_deleted(&resource)?;
+                    deleted = true;
+                }
+                Attempt::InProgress(why) => {
+                    self.reasons.insert((kind, resource.id.clone()), why);
+                    moving = true;
+                }
+                Attempt::Refused(error) => self.refused(&resource, &error),
+            }
+        }
+        Ok((deleted, moving))
+    }
+
+    /// The number of `agentic_ai` ENIs in the run's live security groups.
+    async fn count_enis(&self) -> Result<usize, ApiError> {
+        let groups: Vec<String> = self.targets(Kind::SecurityGroup).into_iter().map(|r| r.id).collect();
+        if groups.is_empty() {
+            return Ok(0);
+        }
+        let out = self
+            .clients
+            .ec2
+            .describe_network_interfaces()
+            .filters(Filter::builder().name("group-id").set_values(Some(groups)).build())
+            .filters(Filter::builder().name("interface-type").values("agentic_ai").build())
+            .send()
+            .await
+            .map_err(api)?;
+        Ok(out.network_interfaces().len())
+    }
+
+    async fn wait_for_enis(&mut self, since: Instant) {
+        let progress = spinner("looking for lingering agentic_ai ENIs".into());
+        loop {
+            match self.count_enis().await {
+                Ok(0) => {
+                    self.enis_left = 0;
+                    self.report.enis_gone_after = Some(since.elapsed());
+                    break;
+                }
+                Ok(n) => {
+                    self.enis_left = n;
+                    let left = self.deadline.saturating_duration_since(Instant::now());
+                    progress.set_message(format!(
+                        "{n} agentic_ai ENI(s) linger in the run's security groups; waiting up to {} s more",
+                        left.as_secs()
+                    ));
+                }
+                // Throttling (RequestLimitExceeded) or a hiccup: the next poll decides.
+                Err(error) => tracing::warn!(%error, "DescribeNetworkInterfaces failed; polling again"),
+            }
+            if Instant::now() >= self.deadline {
+                break;
+            }
+            tokio::time::sleep(self.options.poll).await;
+        }
+        progress.finish_and_clear();
+    }
+
+    async fn run(&mut self) -> anyhow::Result<()> {
+        self.take_stock().await?;
+        let last_delete = self.delete_runtimes().await?;
+        // At once: refused while the ENIs linger (that refusal is part of what verify checks).
+        self.attempt(Kind::SecurityGroup).await?;
+        if !self.targets(Kind::SecurityGroup).is_empty() {
+            self.wait_for_enis(last_delete.unwrap_or(self.started)).await;
+        }
+        let progress = spinner("deleting the network, role and repository".into());
+        loop {
+            let (mut deleted, mut moving) = (false, false);
+            for kind in AFTER_RUNTIMES {
+                let (d, m) = self.attempt(kind).await?;
+                deleted |= d;
+                moving |= m;
+            }
+            let left = AFTER_RUNTIMES.iter().map(|&k| self.targets(k).len()).sum::<usize>();
+            progress.set_message(format!("deleting the network, role and repository: {left} left"));
+            if left == 0 || Instant::now() >= self.deadline || !(deleted || moving) {
+                break;
+            }
+            tokio::time::sleep(self.options.poll.min(Duration::from_secs(5))).await;
+        }
+        progress.finish_and_clear();
+        // Things deleted along with others (a main route table with its VPC) or by someone else.
+        let live: Vec<Resource> = self.state.live().cloned().collect();
+        for resource in live {
+            if let Ok(Lookup::Gone) = lookup(&self.clients, &resource).await {
+                self.mark_deleted(&resource)?;
+            }
+        }
+        if self.enis_left > 0 {
+            // The last count; ENIs may have gone since.
+            self.enis_left = self.count_enis().await.unwrap_or(self.enis_left);
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> anyhow::Result<Report> {
+        let enis = self.enis_left;
+        let mut live: Vec<&Resource> = self.state.live().collect();
+        live.sort_by_key(|r| std::cmp::Reverse(r.kind));
+        for resource in live {
+            let key = (resource.kind, resource.id.clone());
+            let mut why = self.reasons.get(&key).cloned().unwrap_or_else(|| "not deleted".into());
+            if enis > 0 && matches!(resource.kind, Kind::SecurityGroup | Kind::Subnet | Kind::Vpc) {
+                why = format!("{enis} agentic_ai ENI(s) still attached (AWS keeps them up to 8 h): {why}");
+            }
+            self.report.left.push((resource.clone(), why));
+        }
+        if self.report.left.is_empty() && !self.state.finished {
+            self.state.finished = true;
+            self.state.save()?;
+        }
+        self.report.waited = self.started.elapsed();
+        Ok(self.report)
+    }
+}
+
+/// A spinner on stderr (hidden when stderr is not a terminal).
+fn spinner(message: String) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new_spinner();
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg} [{elapsed}]") {
+        bar.set_style(style);
+    }
+    bar.set_message(message);
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+/// Deletes what the run of `state` created (see the module docs), recording every deletion in the
+/// state file; `state.finished` is set once nothing is left. An error means the teardown could not
+/// even look (the endpoint unreachable, the state file unwritable); refusals are in the report.
+pub async fn teardown(sdk: &SdkConfig, state: &mut RunState, options: &Options) -> anyhow::Result<Report> {
+    let started = Instant::now();
+    let mut teardown = Teardown {
+        clients: Clients::new(sdk),
+        state,
+        options,
+        started,
+        deadline: started + options.wait,
+        report: Report::default(),
+        allowed: HashSet::new(),
+        reasons: HashMap::new(),
+        refused: HashSet::new(),
+        enis_left: 0,
+    };
+    teardown.run().await?;
+    teardown.finish()
+}

@@ -1,0 +1,432 @@
+//! The phases before teardown. Each one talks to the endpoint only through the AWS SDK, returns a
+//! [`PhaseReport`] of its checks, and leaves what later phases need in the [`Lab`].
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use aws_sdk_bedrockagentcorecontrol::types::{
+    AgentRuntimeArtifact, AgentRuntimeStatus, ContainerConfiguration, NetworkConfiguration, NetworkMode, VpcConfig,
+};
+use aws_sdk_ec2::types::Filter;
+use eni_model::{Expected, LifecycleEvent, ObservedEni, RuntimeNetwork, SessionPolicy, Verdict, compare};
+use eni_watch::{Eni, Scope};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::json;
+use tokio::sync::watch;
+
+use super::load::{self, Recorded};
+use super::network::{self, Network, sdk_error};
+use super::report::{Check, PhaseReport};
+use super::settings::trim;
+use super::{Lab, Phase, Runtime};
+use crate::run::{RUN_TAG, run_tags};
+use crate::state::Kind;
+
+/// A progress bar on stderr, drawn only when stderr is a terminal.
+fn progress(lab: &Lab, len: u64, message: &str) -> ProgressBar {
+    let target = if lab.progress { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
+    let bar = ProgressBar::with_draw_target(Some(len), target).with_message(message.to_owned());
+    if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} {elapsed}") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+/// The network step of deploy: the emulator's minimal network. (`--aws`, issue 9, plugs its own in
+/// here: public subnets, internet gateway, NAT gateway.)
+async fn create_network(lab: &mut Lab) -> anyhow::Result<Network> {
+    let subnets = lab.deploy_args.subnets as usize;
+    network::create_minimal(&lab.ec2, &mut lab.state, &lab.region, subnets).await
+}
+
+fn model_network(network: &Network, group: usize) -> anyhow::Result<RuntimeNetwork> {
+    Ok(RuntimeNetwork::vpc(network.subnet_ids(), [network.security_groups[group].id.as_str()])?)
+}
+
+fn sdk_network(network: &Network, group: usize) -> anyhow::Result<NetworkConfiguration> {
+    let vpc = VpcConfig::builder()
+        .set_subnets(Some(network.subnet_ids()))
+        .security_groups(network.security_groups[group].id.to_string())
+        .build()?;
+    Ok(NetworkConfiguration::builder().network_mode(NetworkMode::Vpc).network_mode_config(vpc).build()?)
+}
+
+fn artifact(lab: &Lab) -> anyhow::Result<AgentRuntimeArtifact> {
+    Ok(AgentRuntimeArtifact::ContainerConfiguration(
+        ContainerConfiguration::builder().container_uri(&lab.artifacts.container_uri).build()?,
+    ))
+}
+
+/// CreateAgentRuntime for runtime `index` in security group `group`, tagged and recorded.
+async fn create_runtime(lab: &mut Lab, index: usize, group: usize) -> anyhow::Result<Runtime> {
+    let network = lab.network()?;
+    let name = lab.run.runtime_name(index);
+    let tags: HashMap<String, String> = run_tags(&lab.run).into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    let created = lab
+        .control
+        .create_agent_runtime()
+        .agent_runtime_name(&name)
+        .agent_runtime_artifact(artifact(lab)?)
+        .role_arn(&lab.artifacts.role_arn)
+        .network_configuration(sdk_network(network, group)?)
+        .description(format!("agentcore-eni-lab run {}", lab.run))
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .map_err(|e| sdk_error("CreateAgentRuntime", e))?;
+    let (id, arn) = (created.agent_runtime_id().to_owned(), created.agent_runtime_arn().to_owned());
+    lab.state.created(Kind::AgentRuntime, &id, Some(arn.clone()))?;
+    Ok(Runtime { name, id, arn, security_group: group })
+}
+
+/// Polls GetAgentRuntime until every runtime in `ids` is READY; a failed state or the timeout is an error.
+async fn wait_ready(lab: &Lab, ids: &[String], message: &str) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    let bar = progress(lab, ids.len() as u64, message);
+    let mut pending: BTreeSet<&String> = ids.iter().collect();
+    loop {
+        let mut ready = Vec::new();
+        for &id in &pending {
+            let got = lab
+                .control
+                .get_agent_runtime()
+                .agent_runtime_id(id)
+                .send()
+                .await
+                .map_err(|e| sdk_error("GetAgentRuntime", e))?;
+            match got.status() {
+                AgentRuntimeStatus::Ready => ready.push(id),
+                AgentRuntimeStatus::CreateFailed | AgentRuntimeStatus::UpdateFailed => anyhow::bail!(
+                    "runtime {id} is {}: {}",
+                    got.status().as_str(),
+                    got.failure_reason().unwrap_or("no failure reason given")
+                ),
+                _ => {}
+            }
+        }
+        for id in ready {
+            pending.remove(id);
+            bar.inc(1);
+        }
+        if pending.is_empty() {
+            bar.finish_and_clear();
+            return Ok(started.elapsed());
+        }
+        if started.elapsed() > lab.settings.ready_timeout {
+            bar.abandon();
+            anyhow::bail!(
+                "{} runtime(s) not READY after {:.0} s: {}",
+                pending.len(),
+                lab.settings.ready_timeout.as_secs_f64(),
+                pending.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            );
+        }
+        tokio::time::sleep(lab.settings.poll).await;
+    }
+}
+
+/// How many of `kind` carry the run's tag (EC2 describe calls with a `tag:` filter).
+async fn tagged_ec2(lab: &Lab) -> anyhow::Result<(usize, usize, usize)> {
+    let filter = Filter::builder().name(format!("tag:{RUN_TAG}")).values(lab.run.as_str()).build();
+    let vpcs =
+        lab.ec2.describe_vpcs().filters(filter.clone()).send().await.map_err(|e| sdk_error("DescribeVpcs", e))?;
+    let subnets =
+        lab.ec2.describe_subnets().filters(filter.clone()).send().await.map_err(|e| sdk_error("DescribeSubnets", e))?;
+    let groups = lab
+        .ec2
+        .describe_security_groups()
+        .filters(filter)
+        .send()
+        .await
+        .map_err(|e| sdk_error("DescribeSecurityGroups", e))?;
+    Ok((vpcs.vpcs().len(), subnets.subnets().len(), groups.security_groups().len()))
+}
+
+/// Runtimes whose ListTagsForResource shows the run's tag.
+async fn tagged_runtimes(lab: &Lab) -> anyhow::Result<usize> {
+    let mut tagged = 0;
+    for runtime in &lab.runtimes {
+        let tags = lab
+            .control
+            .list_tags_for_resource()
+            .resource_arn(&runtime.arn)
+            .send()
+            .await
+            .map_err(|e| sdk_error("ListTagsForResource", e))?;
+        if tags.tags().and_then(|t| t.get(RUN_TAG)).is_some_and(|v| v == lab.run.as_str()) {
+            tagged += 1;
+        }
+    }
+    Ok(tagged)
+}
+
+/// Phase 1: the network, the runtimes, READY.
+pub async fn deploy(lab: &mut Lab) -> anyhow::Result<PhaseReport> {
+    let started = lab.now_s();
+    let network = create_network(lab).await?;
+    lab.network = Some(network);
+    lab.start_watch()?;
+
+    let count = lab.deploy_args.runtimes as usize;
+    let bar = progress(lab, count as u64, "creating runtimes");
+    for index in 0..count {
+        let runtime = create_runtime(lab, index, 0).await?;
+        let event =
+            LifecycleEvent::Create { runtime: runtime.name.clone(), network: model_network(lab.network()?, 0)? };
+        lab.record(event);
+        lab.runtimes.push(runtime);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    lab.lifecycle()?;
+    let ids: Vec<String> = lab.runtimes.iter().map(|r| r.id.clone()).collect();
+    let ready_after = wait_ready(lab, &ids, "waiting for READY").await?;
+
+    let network = lab.network()?;
+    let zones: Vec<String> = network.subnets.iter().map(|s| s.az_id.to_string()).collect();
+    let supported = eni_model::supported_az_ids(&lab.region).unwrap_or_default();
+    let distinct: BTreeSet<&String> = zones.iter().collect();
+    let zones_ok = distinct.len() == zones.len() && zones.iter().all(|z| supported.contains(&z.as_str()));
+    let (vpcs, subnets, groups) = tagged_ec2(lab).await?;
+    let tagged = tagged_runtimes(lab).await?;
+    let expected_tags = format!("1 VPC, {} subnets, 1 security group, {count} runtimes", zones.len());
+    let observed_tags = format!("{vpcs} VPC, {subnets} subnets, {groups} security group, {tagged} runtimes");
+    let checks = vec![
+        Check::new(
+            "VPC-mode runtimes",
+            format!("{count} READY"),
+            format!("{count} READY after {:.1} s", ready_after.as_secs_f64()),
+            true,
+        ),
+        Check::new(
+            "private subnets in distinct supported zones",
+            format!("{} of {}", zones.len(), supported.join(", ")),
+            zones.join(", "),
+            zones_ok,
+        ),
+        Check::new(
+            &format!("tagged {RUN_TAG}={}", lab.run),
+            expected_tags.clone(),
+            observed_tags.clone(),
+            expected_tags == observed_tags,
+        ),
+    ];
+    let facts = json!({
+        "network": network,
+        "runtimes": lab.runtimes,
+        "readyAfterS": ready_after.as_secs_f64(),
+    });
+    Ok(PhaseReport::judged(Phase::Deploy, checks, None, (started, lab.now_s()), facts))
+}
+
+/// One DescribeNetworkInterfaces (every page) of `scope`.
+async fn describe(lab: &Lab, scope: &Scope) -> anyhow::Result<Vec<Eni>> {
+    let snapshot = eni_watch::describe(&lab.ec2_polling, scope)
+        .await
+        .map_err(|e| anyhow::anyhow!("DescribeNetworkInterfaces failed: {}: {}", e.code, e.message))?;
+    Ok(snapshot.enis)
+}
+
+/// Describes `scope` until the ENIs match `expected` or the settle time passes; the last verdict.
+async fn observe(lab: &Lab, scope: &Scope, expected: &Expected) -> anyhow::Result<(Verdict, Vec<Eni>)> {
+    let deadline = Instant::now() + lab.settings.eni_settle;
+    loop {
+        let enis = describe(lab, scope).await?;
+        let observed: Vec<ObservedEni> = enis.iter().map(Eni::observed).collect();
+        let verdict = compare(expected, &observed);
+        if verdict.is_match() || Instant::now() >= deadline {
+            return Ok((verdict, enis));
+        }
+        tokio::time::sleep(lab.settings.poll).await;
+    }
+}
+
+/// `2: one per subnet` / `4: 2 per security group, one per subnet`.
+fn expected_text(expected: &Expected, groups: usize) -> String {
+    let (min, max) = (expected.min(), expected.max());
+    let count = if min == max { min.to_string() } else { format!("{min}..={max} (lingering ENIs may remain)") };
+    if groups <= 1 {
+        format!("{count}: one per subnet")
+    } else {
+        format!("{count}: one per subnet and security-group set")
+    }
+}
+
+fn observed_text(enis: &[Eni]) -> String {
+    let mut by_set: std::collections::BTreeMap<String, usize> = Default::default();
+    for eni in enis {
+        *by_set.entry(eni.security_group_set()).or_default() += 1;
+    }
+    let parts: Vec<String> = by_set.iter().map(|(set, n)| format!("{n} in [{set}]")).collect();
+    if parts.is_empty() { "0".into() } else { format!("{}: {}", enis.len(), parts.join(", ")) }
+}
+
+fn status_check(enis: &[Eni]) -> Check {
+    let odd: Vec<String> = enis
+        .iter()
+        .filter(|e| e.interface_type != eni_model::AGENTIC_AI || e.status != "in-use")
+        .map(|e| format!("{} {} {}", e.id, e.interface_type, e.status))
+        .collect();
+    let observed = if odd.is_empty() { format!("all {}", enis.len()) } else { odd.join(", ") };
+    Check::new("interface type and status", "agentic_ai, in-use", observed, odd.is_empty())
+}
+
+/// Phase 2: the ENIs of the idle runtimes against the model's plan (the report: 2).
+pub async fn idle(lab: &mut Lab) -> anyhow::Result<PhaseReport> {
+    let started = lab.now_s();
+    let network = lab.network()?;
+    let runtimes: Vec<eni_model::Runtime> = lab
+        .runtimes
+        .iter()
+        .map(|r| Ok(eni_model::Runtime::new(r.name.clone(), model_network(network, r.security_group)?)))
+        .collect::<anyhow::Result<_>>()?;
+    let plan = eni_model::plan(&network.inventory(), &runtimes)?;
+    let expected = plan.expected();
+    // The report listed ENIs by group id.
+    let scope = Scope { security_groups: vec![network.security_groups[0].id.clone()], ..Scope::default() };
+    let (verdict, enis) = observe(lab, &scope, &expected).await?;
+    let checks = vec![
+        Check::new(
+            &format!("ENIs (group-id {})", network.security_groups[0].id),
+            expected_text(&expected, 1),
+            observed_text(&enis),
+            verdict.is_match(),
+        ),
+        status_check(&enis),
+    ];
+    let diff = (!verdict.is_match()).then(|| verdict.to_string());
+    let facts = json!({
+        "plan": plan,
+        "verdict": verdict,
+        "enis": enis,
+        "table": eni_watch::table::eni_table(&enis),
+    });
+    lab.idle_enis = enis;
+    Ok(PhaseReport::judged(Phase::Idle, checks, diff, (started, lab.now_s()), facts))
+}
+
+/// Phase 3: the report's load, with the ENI watch running.
+pub async fn load(lab: &mut Lab) -> anyhow::Result<PhaseReport> {
+    let started = lab.now_s();
+    let network = lab.network()?;
+    let vpc_scope = Scope { vpc: Some(network.vpc.parse()?), ..Scope::default() };
+    let expected_count = lab.lifecycle()?.range_at(lab.service_now())?.min;
+    let arns: Vec<String> = lab.runtimes.iter().map(|r| r.arn.clone()).collect();
+
+    let before = (lab.now_s(), describe(lab, &vpc_scope).await?);
+    let target = Recorded::new(loadgen::agentcore::AgentCore::new(&lab.sdk, arns.clone(), None, 0));
+    let records = target.records();
+    let mut plan = loadgen::Plan::new(
+        loadgen::Model::Closed { concurrency: lab.concurrency, duration: Some(lab.settings.load_duration) },
+        &format!("agentcore ({} runtimes)", arns.len()),
+    );
+    plan.sessions = Some(loadgen::Sessions::Unique);
+    plan.timeout = Some(lab.settings.invoke_timeout);
+    plan.progress = lab.progress;
+    let (_stop_tx, stop_rx) = watch::channel(loadgen::Stop::Run);
+    let load_origin = Instant::now();
+    let load_started = lab.now_s();
+    eprintln!(
+        "load: {} workers, a new session per call, round-robin over {} runtimes, {} s",
+        lab.concurrency,
+        arns.len(),
+        trim(lab.settings.load_duration.as_secs_f64())
+    );
+    let report = loadgen::run(target, plan, stop_rx).await?;
+    let load_ended = lab.now_s();
+    let after = (lab.now_s(), describe(lab, &vpc_scope).await?);
+    super::report::write_atomic(&lab.run.dir().join("load.json"), &serde_json::to_string_pretty(&report)?)?;
+
+    let mut samples = vec![before];
+    samples.extend(lab.samples_between(load_started, load_ended));
+    samples.push(after);
+    let (mut checks, eni_diff) = load::eni_checks(&samples, expected_count);
+
+    let policy = SessionPolicy {
+        max_vms: lab.settings.max_vms,
+        idle_timeout: lab.settings.idle_timeout,
+        max_lifetime: eni_model::DEFAULT_MAX_LIFETIME,
+    };
+    let records = records.lock().expect("records lock").clone();
+    let admission = load::check_admission(&records, load_origin, &arns, &policy, lab.settings.time_scale);
+    checks.extend(admission.checks());
+    lab.notes.push(format!(
+        "load: quota counts may differ from the admission model by max(2, 2 % of the quota) = {} (sessions that end \
+         on the service side free slots the client cannot see; see eni-lab/src/verify/load.rs); live sessions before \
+         the load are assumed to be 0",
+        admission.tolerance
+    ));
+    if admission.predicted_refused == 0 {
+        lab.notes.push(format!(
+            "load: {} calls never reached the quota of {}: refusals were not exercised",
+            admission.sent, admission.max_vms
+        ));
+    }
+    let facts = json!({
+        "total": report.total,
+        "ok": report.ok,
+        "failed": report.failed,
+        "durationS": report.duration_s,
+        "achievedRps": report.achieved_rps,
+        "admission": admission,
+        "samples": samples.len(),
+        "loadStartedS": load_started,
+        "loadEndedS": load_ended,
+    });
+    lab.load = Some((report, load_started));
+    Ok(PhaseReport::judged(Phase::Load, checks, eni_diff, (started, lab.now_s()), facts))
+}
+
+/// Phase 4: runtime 0 moves to a second security group (the report: 4 ENIs).
+pub async fn sg_split(lab: &mut Lab) -> anyhow::Result<PhaseReport> {
+    let started = lab.now_s();
+    let mut network = lab.network.take().context("no network: the deploy phase did not run")?;
+    let created = network::create_security_group(&lab.ec2, &mut lab.state, &mut network).await;
+    lab.network = Some(network);
+    let group = created?;
+    let network = lab.network()?;
+    let runtime = lab.runtimes.first().context("no runtime deployed")?.clone();
+    lab.control
+        .update_agent_runtime()
+        .agent_runtime_id(&runtime.id)
+        .agent_runtime_artifact(artifact(lab)?)
+        .role_arn(&lab.artifacts.role_arn)
+        .network_configuration(sdk_network(network, group)?)
+        .description(format!("agentcore-eni-lab run {}", lab.run))
+        .send()
+        .await
+        .map_err(|e| sdk_error("UpdateAgentRuntime", e))?;
+    let event =
+        LifecycleEvent::UpdateNetwork { runtime: runtime.name.clone(), network: model_network(network, group)? };
+    lab.record(event);
+    lab.runtimes[0].security_group = group;
+    let ready_after = wait_ready(lab, std::slice::from_ref(&runtime.id), "waiting for READY after the update").await?;
+
+    let network = lab.network()?;
+    let range = lab.lifecycle()?.range_at(lab.service_now())?;
+    let expected = range.expected();
+    let groups: Vec<_> = network.security_groups.iter().map(|g| g.id.clone()).collect();
+    let scope = Scope { security_groups: groups.clone(), ..Scope::default() };
+    let (verdict, enis) = observe(lab, &scope, &expected).await?;
+    let group_list = groups.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(", ");
+    let checks = vec![
+        Check::new(
+            &format!("ENIs (group-id {group_list})"),
+            expected_text(&expected, groups.len()),
+            observed_text(&enis),
+            verdict.is_match(),
+        ),
+        status_check(&enis),
+        Check::new(
+            "runtime 0 READY in the second group",
+            network.security_groups[group].id.to_string(),
+            format!("{} (after {:.1} s)", network.security_groups[group].id, ready_after.as_secs_f64()),
+            true,
+        ),
+    ];
+    let diff = (!verdict.is_match()).then(|| verdict.to_string());
+    let facts =
+        json!({ "range": range, "verdict": verdict, "enis": enis, "table": eni_watch::table::eni_table(&enis) });
+    Ok(PhaseReport::judged(Phase::SgSplit, checks, diff, (started, lab.now_s()), facts))
+}

@@ -1,0 +1,129 @@
+//! Phase 5: [`crate::teardown::teardown`] deletes what the run created (runtimes first, then the
+//! security groups — refused while the ENIs linger —, then subnets and the VPC), and this phase
+//! holds what it saw against the model: the security group refused with `DependencyViolation` while
+//! the ENIs linger, the ENIs gone within the linger window, nothing left with the run's tag.
+
+use std::time::Duration;
+
+use eni_model::LifecycleEvent;
+use serde_json::json;
+
+use super::report::{Check, PhaseReport};
+use super::settings::trim;
+use super::{Lab, Phase};
+use crate::state::Kind;
+use crate::teardown::{self, Options};
+
+fn options(lab: &Lab) -> Options {
+    Options { wait: lab.settings.teardown_wait, poll: lab.settings.poll }
+}
+
+/// The judged teardown.
+pub async fn teardown(lab: &mut Lab) -> anyhow::Result<PhaseReport> {
+    let started = lab.now_s();
+    let names: Vec<String> = lab.runtimes.iter().map(|r| r.name.clone()).collect();
+    for runtime in names {
+        lab.record(LifecycleEvent::Delete { runtime });
+    }
+    let lingering = lab.lifecycle()?.range_at(lab.service_now())?.lingering.len();
+    let created = lab.state.resources.len();
+
+    let options = options(lab);
+    let report = teardown::teardown(&lab.sdk, &mut lab.state, &options).await?;
+    let left_by_tag = teardown::discover(&lab.sdk, &lab.run).await?;
+
+    // The ENIs go at most `linger` after the last runtime is gone (`status delay` after its
+    // DeleteAgentRuntime); teardown notices at its next poll.
+    // Observation slack: two polls, plus a tenth of the window (at least 2 s) for the time the
+    // calls themselves take on a busy machine.
+    let linger_window = lab.settings.linger_window();
+    let window = linger_window + options.poll * 2 + (linger_window / 10).max(Duration::from_secs(2));
+    let refusals: Vec<_> =
+        report.refusals.iter().filter(|r| r.kind == Kind::SecurityGroup && r.code == "DependencyViolation").collect();
+    let refusal_expected = if lingering > 0 {
+        format!("refused with DependencyViolation while {lingering} ENI(s) linger")
+    } else {
+        "no ENI lingers: deleted at once".to_string()
+    };
+    let refusal_observed = match refusals.first() {
+        Some(first) => format!(
+            "refused {}× with {}, first after {} s: {}",
+            refusals.len(),
+            first.code,
+            trim(first.after.as_secs_f64()),
+            first.message
+        ),
+        None => "never refused".to_string(),
+    };
+    let gone_observed = match report.enis_gone_after {
+        Some(after) => format!("gone after {} s", trim(after.as_secs_f64())),
+        None => format!("still there after waiting {} s", trim(report.waited.as_secs_f64())),
+    };
+    let left: Vec<String> = report.left.iter().map(|(r, why)| format!("{:?} {} ({why})", r.kind, r.id)).collect();
+    let left_tagged: Vec<String> = left_by_tag.iter().map(|r| format!("{:?} {}", r.kind, r.id)).collect();
+    let checks = vec![
+        Check::new(
+            "security group deletion",
+            refusal_expected,
+            refusal_observed,
+            (lingering > 0) != refusals.is_empty(),
+        ),
+        Check::new(
+            "agentic_ai ENIs after the runtimes are deleted",
+            format!(
+                "gone within {} s (status delay {} s + linger {} s of service time, + polling)",
+                trim(window.as_secs_f64()),
+                trim(lab.settings.status_delay.as_secs_f64()),
+                trim(lab.settings.eni_linger.as_secs_f64())
+            ),
+            gone_observed,
+            report.enis_gone_after.is_some_and(|after| after <= window),
+        ),
+        Check::new(
+            "resources deleted",
+            format!("all {created}"),
+            if left.is_empty() {
+                format!("{} deleted", report.deleted.len())
+            } else {
+                format!("left: {}", left.join(", "))
+            },
+            left.is_empty(),
+        ),
+        Check::new(
+            "left with the run's tag",
+            "nothing",
+            if left_tagged.is_empty() { "nothing".to_string() } else { left_tagged.join(", ") },
+            left_tagged.is_empty(),
+        ),
+    ];
+    let facts = json!({
+        "deleted": report.deleted,
+        "left": left,
+        "leftByTag": left_tagged,
+        "refusals": report.refusals.iter().map(|r| json!({
+            "kind": r.kind, "id": r.id, "code": r.code, "message": r.message, "afterS": r.after.as_secs_f64(),
+        })).collect::<Vec<_>>(),
+        "runtimesDeletedAtS": report.runtimes_deleted_at.map(|d| d.as_secs_f64()),
+        "enisGoneAfterS": report.enis_gone_after.map(|d| d.as_secs_f64()),
+        "waitedS": report.waited.as_secs_f64(),
+        "predictedLingering": lingering,
+        "windowS": window.as_secs_f64(),
+    });
+    if !left.is_empty() || !left_tagged.is_empty() {
+        eprintln!("resources are left; finish with: cargo xtask destroy --run-id {} --resume", lab.run);
+    }
+    Ok(PhaseReport::judged(Phase::Teardown, checks, None, (started, lab.now_s()), facts))
+}
+
+/// Teardown without judging (the teardown phase was not selected): a note on what happened.
+pub async fn clean_up(lab: &mut Lab) -> anyhow::Result<String> {
+    let options = options(lab);
+    let report = teardown::teardown(&lab.sdk, &mut lab.state, &options).await?;
+    if report.left.is_empty() {
+        Ok(format!("clean-up: {} resources deleted", report.deleted.len()))
+    } else {
+        let left: Vec<String> = report.left.iter().map(|(r, why)| format!("{:?} {} ({why})", r.kind, r.id)).collect();
+        eprintln!("left: {}; finish with: cargo xtask destroy --run-id {} --resume", left.join(", "), lab.run);
+        Ok(format!("clean-up left: {}", left.join(", ")))
+    }
+}

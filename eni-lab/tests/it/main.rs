@@ -1,0 +1,7 @@
+//! `eni-lab` (what `cargo xtask verify|deploy|destroy` run) end to end: the binary as a subprocess
+//! against agentcore-local (in this test process) and moto's server, checked through the AWS SDK.
+
+mod aws;
+mod destroy;
+mod support;
+mod verify;

@@ -1,0 +1,277 @@
+//! `eni-lab verify` and `eni-lab deploy` end to end: the binary as a subprocess, against its embedded
+//! agentcore-local or against one in this test process (`--endpoint-url`), with small flags so that
+//! each run takes seconds.
+
+use std::path::Path;
+use std::time::Duration;
+
+use aws_sdk_bedrockagentcorecontrol as control;
+use aws_sdk_ec2 as ec2;
+use eni_lab::run::RUN_TAG;
+use eni_lab::state::RunState;
+use serde_json::Value;
+
+use crate::support::{emulator, run_eni_lab, scratch, sdk};
+
+/// A short run: 20× clock (status changes 1.5 s, ENIs linger 3 s of wall time), a quota of 20
+/// sessions, a 3 s load.
+const FAST: &[&str] =
+    &["--time-scale", "20", "--emulator-max-vms", "20", "--concurrency", "10", "--duration", "3s", "--runtimes", "4"];
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The one run directory under `runs_dir`.
+fn run_dir(runs_dir: &Path) -> std::path::PathBuf {
+    let dirs: Vec<_> = std::fs::read_dir(runs_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("state.json").is_file())
+        .collect();
+    assert_eq!(dirs.len(), 1, "one run directory in {}: {dirs:?}", runs_dir.display());
+    dirs[0].clone()
+}
+
+fn report(dir: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap()
+}
+
+fn phases(report: &Value) -> Vec<(String, String, bool)> {
+    report["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (p["phase"].as_str().unwrap().to_owned(), p["verdict"].as_str().unwrap().to_owned(), p["matched"] == true)
+        })
+        .collect()
+}
+
+/// The text of every `<text>` element, after checking that the document parses and is an SVG.
+fn svg_texts(svg: &str) -> Vec<String> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(svg);
+    let (mut root, mut texts) = (None, Vec::new());
+    loop {
+        match reader.read_event().expect("chart.svg is well-formed XML") {
+            Event::Start(e) if root.is_none() => root = Some(String::from_utf8_lossy(e.name().as_ref()).into_owned()),
+            Event::Text(t) => {
+                let t = t.decode().unwrap().trim().to_owned();
+                if !t.is_empty() {
+                    texts.push(t);
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    assert_eq!(root.as_deref(), Some("svg"));
+    texts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_against_the_embedded_emulator_matches_every_phase() {
+    let runs = scratch("verify-embedded");
+    let output = run_eni_lab(&runs, &[&["verify"], FAST].concat()).await;
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("every phase matched"), "{stdout}");
+    for table in ["deploy: match", "idle: match", "load: match", "sg-split: match", "teardown: match"] {
+        assert!(stdout.contains(table), "{table} in {stdout}");
+    }
+
+    let dir = run_dir(&runs);
+    let report = report(&dir);
+    assert_eq!(report["matched"], true);
+    let names: Vec<String> = phases(&report)
+        .into_iter()
+        .map(|(name, verdict, matched)| {
+            assert!(matched && verdict == "match", "{name}: {verdict}");
+            name
+        })
+        .collect();
+    assert_eq!(names, ["deploy", "idle", "load", "sg-split", "teardown"]);
+    for phase in report["phases"].as_array().unwrap() {
+        assert!(phase["expected"].is_string() && phase["observed"].is_string(), "{phase}");
+        assert!(!phase["checks"].as_array().unwrap().is_empty(), "{phase}");
+    }
+    // The report's numbers: 2 ENIs idle, 4 after the split, the quota's worth of successes.
+    let idle = &report["phases"][1]["facts"];
+    assert_eq!(idle["enis"].as_array().unwrap().len(), 2);
+    assert_eq!(report["phases"][3]["facts"]["enis"].as_array().unwrap().len(), 4);
+    let admission = &report["phases"][2]["facts"]["admission"];
+    assert_eq!(admission["maxVms"], 20);
+    assert!(admission["observedRefused"].as_u64().unwrap() > 0, "the load reached the quota: {admission}");
+    let teardown = &report["phases"][4]["facts"];
+    assert!(!teardown["refusals"].as_array().unwrap().is_empty(), "SG refused while ENIs lingered: {teardown}");
+
+    // The files.
+    let load: loadgen::Report = serde_json::from_str(&std::fs::read_to_string(dir.join("load.json")).unwrap()).unwrap();
+    assert_eq!(load.total, load.ok + load.failed_total + load.cancelled);
+    assert_eq!(load.ok, admission["observedOk"].as_u64().unwrap());
+    assert!(load.failed.contains_key("ServiceQuotaExceededException"), "{:?}", load.failed);
+    let timeline = std::fs::File::open(dir.join("timeline.jsonl")).unwrap();
+    let recording = eni_watch::read_jsonl(std::io::BufReader::new(timeline)).unwrap();
+    let counts: Vec<usize> = recording
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            eni_watch::Item::Sample(s) => Some(s.count),
+            _ => None,
+        })
+        .collect();
+    assert!(counts.contains(&2) && counts.contains(&4), "{counts:?}");
+    assert_eq!(counts.last(), Some(&0), "the timeline ends with the ENIs gone: {counts:?}");
+    assert!(matches!(recording.items.last(), Some(eni_watch::Item::Summary(_))));
+    let texts = svg_texts(&std::fs::read_to_string(dir.join("chart.svg")).unwrap());
+    for marker in ["deploy ✓", "idle ✓", "load ✓", "sg-split ✓", "teardown ✓"] {
+        assert!(texts.iter().any(|t| t == marker), "phase marker {marker:?} in {texts:?}");
+    }
+    assert!(texts.iter().any(|t| t.contains("invocations ok per second")), "{texts:?}");
+    let markdown = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(markdown.contains("| sg-split | 4: one per subnet and security-group set |"), "{markdown}");
+    let state = RunState::load(&dir.join("state.json")).unwrap();
+    assert!(state.finished && state.live().next().is_none(), "{state:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_negative_control_fails_at_idle_naming_the_extra_enis() {
+    let runs = scratch("verify-negative-control");
+    let args = ["verify", "--emulator-eni-policy", "per-runtime", "--runtimes", "3", "--time-scale", "20"];
+    let output = run_eni_lab(&runs, &args).await;
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("MISMATCH at the idle phase"), "{stdout}");
+    assert!(stdout.contains("ENIs: expected 2, observed 6: MISMATCH"), "{stdout}");
+
+    let report = report(&run_dir(&runs));
+    assert_eq!(report["matched"], false);
+    assert_eq!(report["firstMismatch"], "idle");
+    let verdicts: Vec<(String, String)> = phases(&report).into_iter().map(|(n, v, _)| (n, v)).collect();
+    assert_eq!(verdicts[0], ("deploy".into(), "match".into()));
+    assert_eq!(verdicts[1], ("idle".into(), "MISMATCH".into()));
+    assert!(verdicts[2..].iter().all(|(_, v)| v == "skipped"), "{verdicts:?}");
+    // Each of the 4 extra ENIs is named in the printed diff, with the reason.
+    let unexpected = report["phases"][1]["facts"]["verdict"]["unexpected"].as_array().unwrap();
+    assert_eq!(unexpected.len(), 4, "{unexpected:?}");
+    for extra in unexpected {
+        let id = extra["eni"]["id"].as_str().unwrap();
+        let line = stdout.lines().find(|l| l.contains(id)).unwrap_or_else(|| panic!("{id} not in {stdout}"));
+        assert!(line.starts_with("+ ") && line.contains("a second ENI for one subnet"), "{line}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subset_of_phases_runs_in_order_and_reports_only_those() {
+    let runs = scratch("verify-subset");
+    let output =
+        run_eni_lab(&runs, &["verify", "--phases", "idle,deploy", "--runtimes", "2", "--time-scale", "20"]).await;
+    assert_eq!(output.status.code(), Some(0));
+    let dir = run_dir(&runs);
+    let report = report(&dir);
+    assert_eq!(report["matched"], true);
+    let names: Vec<String> = phases(&report).into_iter().map(|(n, _, _)| n).collect();
+    assert_eq!(names, ["deploy", "idle"]);
+    assert!(!dir.join("load.json").exists());
+    assert!(dir.join("chart.svg").is_file() && dir.join("timeline.jsonl").is_file());
+    let notes = report["notes"].to_string();
+    assert!(notes.contains("teardown not run"), "{notes}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_flags_exit_2_with_a_clear_message() {
+    let runs = scratch("verify-bad-flags");
+    let cases: &[(&[&str], &str)] = &[
+        (&["verify", "--phases", "deploy,bogus"], "invalid value 'bogus' for '--phases"),
+        (&["verify", "--phases", "idle,load"], "deploy is required"),
+        (&["verify", "--keep", "--phases", "deploy,teardown"], "--keep skips teardown"),
+        (&["verify", "--runtimes", "0"], "--runtimes"),
+        (&["verify", "--time-scale", "0"], "must be a number above 0"),
+        (&["verify", "--duration", "soon"], "--duration"),
+        (
+            &["verify", "--endpoint-url", "http://127.0.0.1:9", "--emulator-eni-policy", "per-runtime"],
+            "configure the embedded emulator",
+        ),
+        (&["verify", "--aws"], "not available yet"),
+        (&["verify", "--subnets", "4"], "us-east-1 has only 3 zone(s)"),
+        (&["deploy", "--subnets", "0"], "--subnets"),
+    ];
+    for (args, message) in cases {
+        let output = run_eni_lab(&runs, args).await;
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {message:?} not in {stderr}");
+    }
+}
+
+/// The same phases through `--endpoint-url` (as `destroy`'s SIGKILL test runs them); afterwards
+/// nothing with the run's tag is left in the emulator, checked through the SDK.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_through_an_endpoint_url_leaves_nothing_behind() {
+    let handle = emulator(agentcore_local::Config {
+        clock: agentcore_local::Clock::scaled(20.0).unwrap(),
+        status_delay: Duration::from_secs(30),
+        eni_linger: Duration::from_secs(60),
+        max_vms: 20,
+        ..Default::default()
+    })
+    .await;
+    let url = handle.endpoint_url();
+    let runs = scratch("verify-endpoint");
+    let output = run_eni_lab(&runs, &[&["verify", "--endpoint-url", url.as_str()], FAST].concat()).await;
+    assert_eq!(output.status.code(), Some(0));
+    let run = report(&run_dir(&runs))["runId"].as_str().unwrap().to_owned();
+
+    let sdk = sdk(&url).await;
+    let tag = ec2::types::Filter::builder().name(format!("tag:{RUN_TAG}")).values(&run).build();
+    let ec2 = ec2::Client::new(&sdk);
+    assert!(ec2.describe_vpcs().filters(tag.clone()).send().await.unwrap().vpcs().is_empty());
+    assert!(ec2.describe_subnets().filters(tag.clone()).send().await.unwrap().subnets().is_empty());
+    assert!(ec2.describe_security_groups().filters(tag).send().await.unwrap().security_groups().is_empty());
+    let enis = ec2.describe_network_interfaces().send().await.unwrap();
+    assert!(enis.network_interfaces().is_empty(), "{enis:?}");
+    let runtimes = control::Client::new(&sdk).list_agent_runtimes().send().await.unwrap();
+    assert!(runtimes.agent_runtimes().is_empty(), "{runtimes:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_leaves_tagged_runtimes_and_says_how_to_destroy_them() {
+    let handle = emulator(agentcore_local::Config {
+        clock: agentcore_local::Clock::scaled(20.0).unwrap(),
+        status_delay: Duration::from_secs(20),
+        ..Default::default()
+    })
+    .await;
+    let url = handle.endpoint_url();
+    let runs = scratch("deploy-endpoint");
+    let output = run_eni_lab(&runs, &["deploy", "--endpoint-url", &url, "--runtimes", "3"]).await;
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = text(&output.stdout);
+    let dir = run_dir(&runs);
+    let run = dir.file_name().unwrap().to_str().unwrap().to_owned();
+    assert!(stdout.contains(&format!("cargo xtask destroy --run-id {run}")), "{stdout}");
+    let state = RunState::load(&dir.join("state.json")).unwrap();
+    assert!(!state.finished);
+    assert_eq!(state.live().count(), 1 + 2 + 1 + 3, "VPC, subnets, group, runtimes: {state:?}");
+
+    let sdk = sdk(&url).await;
+    let control = control::Client::new(&sdk);
+    let listed = control.list_agent_runtimes().send().await.unwrap();
+    assert_eq!(listed.agent_runtimes().len(), 3);
+    for runtime in listed.agent_runtimes() {
+        assert_eq!(runtime.status().as_str(), "READY");
+        assert!(runtime.agent_runtime_name().ends_with(&run.replace('-', "_")), "{runtime:?}");
+        let tags = control.list_tags_for_resource().resource_arn(runtime.agent_runtime_arn()).send().await.unwrap();
+        assert_eq!(tags.tags().and_then(|t| t.get(RUN_TAG)).map(String::as_str), Some(run.as_str()));
+    }
+    let enis = ec2::Client::new(&sdk).describe_network_interfaces().send().await.unwrap();
+    assert_eq!(enis.network_interfaces().len(), 2);
+
+    // Without --endpoint-url it says the embedded emulator takes everything with it.
+    let runs = scratch("deploy-embedded");
+    let output = run_eni_lab(&runs, &["deploy", "--runtimes", "1", "--time-scale", "20"]).await;
+    assert_eq!(output.status.code(), Some(0));
+    assert!(text(&output.stderr).contains("no --endpoint-url"), "{}", text(&output.stderr));
+    assert!(RunState::load(&run_dir(&runs).join("state.json")).unwrap().finished);
+}
