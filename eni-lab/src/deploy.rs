@@ -9,7 +9,12 @@ use crate::verify::{self, DeployArgs, Lab, Phase, report};
 
 /// `eni-lab deploy`.
 #[derive(clap::Args, Debug, Clone)]
-#[command(after_help = "Exit status: 0 deployed, 1 failed, 2 bad input. Remove with: cargo xtask destroy --run-id ID")]
+#[command(after_help = "Exit status: 0 deployed (or --plan printed), 1 failed, 2 bad input.\n\
+Remove with: cargo xtask destroy --run-id ID (add --aws for a real account).\n\
+With --aws: the cost notice is confirmed first (--yes skips it), then the execution role (or --role-arn), the \
+network (a new VPC like the report's, or --vpc-id + --subnet-ids), a security group and the runtimes on the \
+private subnets with the image --image-uri (push it first with `cargo xtask build --image --push`), all tagged \
+and recorded in the state file; --plan prints those calls and makes none.")]
 pub struct Args {
     #[command(flatten)]
     pub connection: ConnectionArgs,
@@ -40,12 +45,18 @@ async fn deploy(args: Args) -> anyhow::Result<bool> {
         eprintln!(
             "note: no --endpoint-url: deploying into an embedded agentcore-local that stops, with everything in it, \
              when this command ends. To keep the runtimes, start `cargo run -p agentcore-local -- --time-scale 10` \
-             and pass --endpoint-url URL (a real account comes with --aws, issue 9)."
+             and pass --endpoint-url URL (or use a real account with --aws)."
         );
     }
     let run = crate::run::RunId::new();
     verify::print_settings(&run, &target);
+    let aws = match verify::start_aws(&target, &args.deploy, &run).await? {
+        verify::AwsStart::Planned => return Ok(true),
+        verify::AwsStart::Run(aws) => Some(*aws),
+        verify::AwsStart::NotAws => None,
+    };
     let mut lab = Lab::new(run.clone(), &target, args.deploy.clone(), 1)?;
+    lab.aws = aws;
     let started = lab.now_s();
     let phase = verify::phases::deploy(&mut lab).await.unwrap_or_else(|error| {
         let check = report::Check::new("completed", "no error", format!("{error:#}"), false);
@@ -83,7 +94,8 @@ async fn deploy(args: Args) -> anyhow::Result<bool> {
     } else {
         lab.state.set_phase("deployed")?;
         println!("run id: {run}");
-        println!("remove everything with: cargo xtask destroy --run-id {run}");
+        let aws = if matches!(target.connection, Connection::Aws { .. }) { " --aws" } else { "" };
+        println!("remove everything with: cargo xtask destroy{aws} --run-id {run}");
     }
     Ok(summary.matched)
 }

@@ -170,12 +170,16 @@ impl Connection {
             Connection::Embedded => {
                 unreachable!("the embedded emulator is reached through Connection::Endpoint with its URL")
             }
-            Connection::Endpoint { url, region } => aws_config::defaults(BehaviorVersion::latest())
-                .region(Region::new(region.clone()))
-                .credentials_provider(aws_credential_types::Credentials::new("test", "test", None, None, "emulator"))
-                .endpoint_url(url)
-                .load()
-                .await,
+            Connection::Endpoint { url, region } => {
+                aws_config::defaults(BehaviorVersion::latest())
+                    .region(Region::new(region.clone()))
+                    .credentials_provider(aws_credential_types::Credentials::new(
+                        "test", "test", None, None, "emulator",
+                    ))
+                    .endpoint_url(url)
+                    .load()
+                    .await
+            }
             Connection::Aws { region, profile } => {
                 let mut loader = aws_config::defaults(BehaviorVersion::latest());
                 if let Some(region) = region {

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use aws_sdk_ec2::types::{DomainType, Filter, ResourceType, Tag, TagSpecification};
+use aws_sdk_ec2::types::{DomainType, Filter, ResourceType, TagSpecification};
 use eni_model::{AzId, EniPlan, Inventory, Runtime, RuntimeNetwork, SecurityGroup, Subnet, SubnetId, VpcId};
 
 use crate::aws::plan::{Call, Calls, Created, sdk_error};
@@ -107,14 +107,9 @@ pub async fn choose_zones(ec2: &aws_sdk_ec2::Client, region: &str) -> Result<Vec
 }
 
 /// EC2 tags for a resource of `run`: the run tags plus `Name`.
+/// The run's tags and a `Name` of `<resource prefix>-<name>` (see [`crate::verify::network::tag_spec`]).
 fn tag_spec(run: &RunId, resource: ResourceType, name: &str) -> TagSpecification {
-    let mut spec = TagSpecification::builder()
-        .resource_type(resource)
-        .tags(Tag::builder().key("Name").value(format!("{}-{name}", run.resource_prefix())).build());
-    for (key, value) in run_tags(run) {
-        spec = spec.tags(Tag::builder().key(key).value(value).build());
-    }
-    spec.build()
+    crate::verify::network::tag_spec(resource, run, &format!("{}-{name}", run.resource_prefix()))
 }
 
 fn shown_tags(run: &RunId, name: &str) -> Vec<(String, String)> {

@@ -20,8 +20,21 @@
 //! `timeline.jsonl` as it goes; `report.json`/`report.md` are rewritten after every phase; `load.json`
 //! and `chart.svg` complete the run directory `target/verify/<run-id>/`.
 //!
+//! With `--aws` ([`aws`]) the same phases run in a real account with the real-account preset
+//! ([`Settings::real_account`]: real READY waits, the report's 5 s watch interval and 120 s load):
+//! the cost notice is confirmed first (`--yes`), deploy creates the execution role, the network (or
+//! checks `--vpc-id`/`--subnet-ids`), the security group and the runtimes with `--image-uri`;
+//! `--plan` prints those calls and makes none. Two judgements differ there:
+//! - the load's quota checks are advisory: the report itself saw 768 successes against a quota of
+//!   500 (sessions end on the service side before the client sees it), so a quota mismatch is a
+//!   warning in the report's notes and checks, not a failed verdict;
+//! - teardown does not wait for the ENIs (AWS keeps them up to 8 h): it deletes the runtimes, tries
+//!   the security group (the `DependencyViolation` is recorded), deletes what it can, reports what
+//!   is left as "pending destroy" (not a mismatch) and advises `cargo xtask destroy --aws --resume`.
+//!
 //! Exit codes: 0 every phase matched, 1 a mismatch (or an error), 2 bad input.
 
+pub mod aws;
 pub mod chart;
 pub mod emulator;
 pub mod load;
@@ -129,12 +142,17 @@ pub struct DeployArgs {
     /// dummy-agent, built if missing). Split with shell quoting rules.
     #[arg(long, value_name = "CMD")]
     pub agent_cmd: Option<String>,
+    #[command(flatten)]
+    pub aws: aws::AwsArgs,
 }
 
 /// `eni-lab verify`.
 #[derive(clap::Args, Debug, Clone)]
 #[command(after_help = "Exit status: 0 when every phase matched, 1 on a mismatch or an error, 2 on bad input.\n\
-Results: target/verify/<run-id>/ (report.md, report.json, timeline.jsonl, load.json, chart.svg, state.json).")]
+Results: target/verify/<run-id>/ (report.md, report.json, timeline.jsonl, load.json, chart.svg, state.json).\n\
+With --aws (a real account; --image-uri required, push it first with `cargo xtask build --image --push`): \
+the real-account timings, the load's quota check is advisory (a warning, not a mismatch), and teardown leaves \
+lingering ENIs as \"pending destroy\" for `cargo xtask destroy --aws --resume`.")]
 pub struct Args {
     #[command(flatten)]
     pub connection: ConnectionArgs,
@@ -169,6 +187,7 @@ pub struct Target {
 /// Checks the flags and starts what the run needs: the embedded emulator, or the endpoint's SDK config.
 pub async fn connect(connection: &ConnectionArgs, args: &DeployArgs) -> anyhow::Result<Target> {
     let chosen = connection.connection().map_err(|e| UsageError(e.to_string()))?;
+    args.aws.check(matches!(chosen, Some(Connection::Aws { .. })))?;
     let mut settings = Settings::offline(args.time_scale);
     settings.max_vms = args.emulator_max_vms;
     settings.eni_linger = args.emulator_eni_linger;
@@ -200,12 +219,13 @@ pub async fn connect(connection: &ConnectionArgs, args: &DeployArgs) -> anyhow::
             preflight(&sdk, &region, args).await?;
             Ok(Target { connection, sdk, region, endpoint: url, settings, emulator: None })
         }
-        Some(Connection::Aws { .. }) => Err(UsageError(
-            "--aws: running the experiment in a real account is not available yet (issue 9: image, IAM role \
-             and a network with NAT come first); use the embedded emulator or --endpoint-url"
-                .into(),
-        )
-        .into()),
+        Some(connection @ Connection::Aws { .. }) => {
+            // No call yet: the credentials are resolved lazily, on the first call (after the notice).
+            let sdk = connection.sdk_config().await;
+            let region = crate::aws::region(&sdk).map_err(|e| UsageError(e.to_string()))?;
+            let settings = Settings::real_account();
+            Ok(Target { connection, sdk, region, endpoint: "AWS".into(), settings, emulator: None })
+        }
         Some(Connection::Embedded) => unreachable!("ConnectionArgs never names the embedded emulator"),
     }
 }
@@ -282,6 +302,8 @@ pub struct Lab {
     pub progress: bool,
     /// Notes for the report.
     pub notes: Vec<String>,
+    /// A real account (`--aws`): what the deploy phase creates there besides the emulator's network.
+    pub aws: Option<aws::AwsRun>,
 }
 
 impl Lab {
@@ -309,6 +331,7 @@ impl Lab {
             load: None,
             progress: std::io::stderr().is_terminal(),
             notes: Vec::new(),
+            aws: None,
         })
     }
 
@@ -508,7 +531,13 @@ pub async fn verify(args: Args) -> anyhow::Result<Report> {
     }
     let run = RunId::new();
     print_settings(&run, &target);
+    let aws = match start_aws(&target, &args.deploy, &run).await? {
+        AwsStart::Planned => return Ok(planned_report(&run, &target)),
+        AwsStart::Run(aws) => Some(*aws),
+        AwsStart::NotAws => None,
+    };
     let mut lab = Lab::new(run, &target, args.deploy.clone(), args.concurrency)?;
+    lab.aws = aws;
     let started_at = eni_watch::now_rfc3339();
     let mut report = Report {
         run_id: lab.run.to_string(),
@@ -587,6 +616,45 @@ pub async fn verify(args: Args) -> anyhow::Result<Report> {
     Ok(report)
 }
 
+/// What a real-account run does before anything is created.
+pub enum AwsStart {
+    /// Not `--aws`.
+    NotAws,
+    /// `--aws --plan`: the calls were printed; nothing more happens.
+    Planned,
+    /// `--aws`: the notice was accepted, an existing network checked.
+    Run(Box<aws::AwsRun>),
+}
+
+/// With `--aws`: the cost notice and prompt, the existing network's check, or the whole `--plan`.
+pub async fn start_aws(target: &Target, deploy: &DeployArgs, run: &RunId) -> anyhow::Result<AwsStart> {
+    if !matches!(target.connection, Connection::Aws { .. }) {
+        return Ok(AwsStart::NotAws);
+    }
+    Ok(match aws::prepare(target, deploy, run).await? {
+        Some(aws) => AwsStart::Run(Box::new(aws)),
+        None => AwsStart::Planned,
+    })
+}
+
+/// The (unwritten) report of `--plan`: nothing ran, nothing failed.
+pub fn planned_report(run: &RunId, target: &Target) -> Report {
+    Report {
+        run_id: run.to_string(),
+        connection: "aws".into(),
+        region: target.region.clone(),
+        started_at: eni_watch::now_rfc3339(),
+        duration_s: 0.0,
+        settings: target.settings.lines(),
+        settings_json: serde_json::to_value(&target.settings).unwrap_or_default(),
+        selected: Vec::new(),
+        phases: Vec::new(),
+        matched: true,
+        first_mismatch: None,
+        notes: vec!["--plan: every call printed, none made".into()],
+    }
+}
+
 /// Without a teardown phase: the embedded emulator takes everything with it; an endpoint's
 /// resources are removed (unjudged) unless `--keep`.
 async fn finish_without_teardown(lab: &mut Lab, target: &Target, keep: bool) {
@@ -604,8 +672,9 @@ async fn finish_without_teardown(lab: &mut Lab, target: &Target, keep: bool) {
             let _ = lab.state.set_phase("emulator-stopped");
         }
         (_, true) => {
+            let aws = if lab.aws.is_some() { " --aws" } else { "" };
             eprintln!(
-                "--keep: the run's resources are left; remove them with: cargo xtask destroy --run-id {}",
+                "--keep: the run's resources are left; remove them with: cargo xtask destroy{aws} --run-id {}",
                 lab.run
             );
             lab.notes.push(format!("--keep: resources left; cargo xtask destroy --run-id {}", lab.run));

@@ -36,6 +36,9 @@ fn progress(lab: &Lab, len: u64, message: &str) -> ProgressBar {
 /// The network step of deploy: the emulator's minimal network. (`--aws`, issue 9, plugs its own in
 /// here: public subnets, internet gateway, NAT gateway.)
 async fn create_network(lab: &mut Lab) -> anyhow::Result<Network> {
+    if let Some(aws) = lab.aws.clone() {
+        return super::aws::create_network(lab, &aws).await;
+    }
     let subnets = lab.deploy_args.subnets as usize;
     network::create_minimal(&lab.ec2, &mut lab.state, &lab.region, subnets).await
 }
@@ -63,22 +66,45 @@ async fn create_runtime(lab: &mut Lab, index: usize, group: usize) -> anyhow::Re
     let network = lab.network()?;
     let name = lab.run.runtime_name(index);
     let tags: HashMap<String, String> = run_tags(&lab.run).into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-    let created = lab
-        .control
-        .create_agent_runtime()
-        .agent_runtime_name(&name)
-        .agent_runtime_artifact(artifact(lab)?)
-        .role_arn(&lab.artifacts.role_arn)
-        .network_configuration(sdk_network(network, group)?)
-        .description(format!("agentcore-eni-lab run {}", lab.run))
-        .set_tags(Some(tags))
-        .send()
-        .await
-        .map_err(|e| sdk_error("CreateAgentRuntime", e))?;
+    // A role this run just created may take seconds to be usable (IAM is eventually consistent):
+    // AgentCore then refuses with a ValidationException naming the role, retried for a while.
+    let role_wait = if lab.aws.as_ref().is_some_and(|aws| aws.creates_role) { ROLE_READY_WAIT } else { Duration::ZERO };
+    let started = Instant::now();
+    let created = loop {
+        let sent = lab
+            .control
+            .create_agent_runtime()
+            .agent_runtime_name(&name)
+            .agent_runtime_artifact(artifact(lab)?)
+            .role_arn(&lab.artifacts.role_arn)
+            .network_configuration(sdk_network(network, group)?)
+            .description(format!("agentcore-eni-lab run {}", lab.run))
+            .set_tags(Some(tags.clone()))
+            .send()
+            .await;
+        match sent {
+            Ok(created) => break created,
+            Err(e)
+                if started.elapsed() < role_wait
+                    && super::aws::role_not_ready(
+                        aws_sdk_bedrockagentcorecontrol::error::ProvideErrorMetadata::code(&e),
+                        aws_sdk_bedrockagentcorecontrol::error::ProvideErrorMetadata::message(&e),
+                    ) =>
+            {
+                tracing::info!(runtime = %name, "the execution role is not usable yet; retrying CreateAgentRuntime");
+                tokio::time::sleep(ROLE_RETRY_INTERVAL).await;
+            }
+            Err(e) => return Err(sdk_error("CreateAgentRuntime", e)),
+        }
+    };
     let (id, arn) = (created.agent_runtime_id().to_owned(), created.agent_runtime_arn().to_owned());
     lab.state.created(Kind::AgentRuntime, &id, Some(arn.clone()))?;
     Ok(Runtime { name, id, arn, security_group: group })
 }
+
+/// How long CreateAgentRuntime is retried while a freshly created execution role is not usable yet.
+pub const ROLE_READY_WAIT: Duration = Duration::from_secs(120);
+const ROLE_RETRY_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Polls GetAgentRuntime until every runtime in `ids` is READY; a failed state or the timeout is an error.
 async fn wait_ready(lab: &Lab, ids: &[String], message: &str) -> anyhow::Result<Duration> {
@@ -190,7 +216,10 @@ pub async fn deploy(lab: &mut Lab) -> anyhow::Result<PhaseReport> {
     let zones_ok = distinct.len() == zones.len() && zones.iter().all(|z| supported.contains(&z.as_str()));
     let (vpcs, subnets, groups) = tagged_ec2(lab).await?;
     let tagged = tagged_runtimes(lab).await?;
-    let expected_tags = format!("1 VPC, {} subnets, 1 security group, {count} runtimes", zones.len());
+    // What this run created (an existing --vpc-id network is not the run's, so not tagged by it).
+    let made = |kind: Kind| lab.state.resources.iter().filter(|r| r.kind == kind && !r.deleted).count();
+    let expected_tags =
+        format!("{} VPC, {} subnets, 1 security group, {count} runtimes", made(Kind::Vpc), made(Kind::Subnet));
     let observed_tags = format!("{vpcs} VPC, {subnets} subnets, {groups} security group, {tagged} runtimes");
     let checks = vec![
         Check::new(
@@ -350,7 +379,21 @@ pub async fn load(lab: &mut Lab) -> anyhow::Result<PhaseReport> {
     };
     let records = records.lock().expect("records lock").clone();
     let admission = load::check_admission(&records, load_origin, &arns, &policy, lab.settings.time_scale);
-    checks.extend(admission.checks());
+    let mut admission_checks = admission.checks();
+    if lab.aws.is_some() {
+        // A real account's quota is advisory: the report itself saw 768 successes with a quota of
+        // 500 (sessions end on the service side sooner than the client sees). A mismatch is a
+        // warning in the report, not a failed verdict.
+        for check in admission_checks.iter_mut().filter(|c| !c.matched) {
+            lab.notes.push(format!(
+                "load (--aws, advisory): {}: expected {}, observed {}",
+                check.what, check.expected, check.observed
+            ));
+            check.observed = format!("{} (warning only with --aws: the quota check is advisory)", check.observed);
+            check.matched = true;
+        }
+    }
+    checks.extend(admission_checks);
     lab.notes.push(format!(
         "load: quota counts may differ from the admission model by max(2, 2 % of the quota) = {} (sessions that end \
          on the service side free slots the client cannot see; see eni-lab/src/verify/load.rs); live sessions before \

@@ -63,7 +63,8 @@ pub struct Settings {
     /// Per-invocation timeout of the load (wall time).
     #[serde(with = "secs")]
     pub invoke_timeout: Duration,
-    /// How long teardown waits for lingering ENIs before it gives up (wall time).
+    /// How long teardown waits for lingering ENIs before it gives up (wall time; with `--aws` a
+    /// short look, then "pending destroy").
     #[serde(with = "secs")]
     pub teardown_wait: Duration,
 }
@@ -106,7 +107,9 @@ impl Settings {
             watch_interval: REPORT_WATCH_INTERVAL,
             load_duration: REPORT_LOAD,
             invoke_timeout: Duration::from_secs(60),
-            teardown_wait: Duration::from_secs(30 * 60),
+            // AWS keeps unused ENIs up to 8 h: teardown takes a short look after the runtimes are
+            // gone and leaves the rest to `cargo xtask destroy --aws --resume` ("pending destroy").
+            teardown_wait: Duration::from_secs(10),
         }
     }
 

@@ -13,7 +13,7 @@ use ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 use eni_lab::run::{Connection, RUN_TAG, RunId, run_tags};
 use eni_lab::state::{Kind, Resource, RunState};
 
-use crate::support::{emulator, eni_lab, run_eni_lab, scratch, sdk, start_moto};
+use crate::support::{FAST_VERIFY, emulator, endpoint_emulator, eni_lab, run_eni_lab, scratch, sdk, start_moto};
 
 const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/AgentRole";
 const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/agent:latest";
@@ -511,20 +511,9 @@ async fn against_moto_the_aws_only_kinds_are_deleted_in_order_and_untagged_ones_
     assert!(stdout(&again).contains("0 deleted, 0 left"), "{}", stdout(&again));
 }
 
-/// Flags for a short verify against the emulator of [`destroy_after_a_sigkilled_verify_leaves_nothing_and_twice_is_clean`].
-const FAST_VERIFY: &[&str] =
-    &["--time-scale", "20", "--emulator-max-vms", "20", "--concurrency", "10", "--duration", "3s", "--runtimes", "4"];
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn destroy_after_a_sigkilled_verify_leaves_nothing_and_twice_is_clean() {
-    let handle = emulator(agentcore_local::Config {
-        clock: agentcore_local::Clock::scaled(20.0).unwrap(),
-        status_delay: Duration::from_secs(30),
-        eni_linger: Duration::from_secs(60),
-        max_vms: 20,
-        ..Default::default()
-    })
-    .await;
+    let handle = endpoint_emulator().await;
     let url = handle.endpoint_url();
     let sdk = sdk(&url).await;
     let runs_dir = scratch("destroy-after-sigkill");

@@ -75,6 +75,24 @@ pub async fn emulator(config: agentcore_local::Config) -> agentcore_local::Handl
     agentcore_local::start(config).await.expect("agentcore-local starts")
 }
 
+/// Flags for a short verify against [`endpoint_emulator`] (its clock and quota) or the embedded one.
+pub const FAST_VERIFY: &[&str] =
+    &["--time-scale", "20", "--emulator-max-vms", "20", "--concurrency", "10", "--duration", "3s", "--runtimes", "4"];
+
+/// The agentcore-local that verify runs against through `--endpoint-url` in the tests: a 20× clock,
+/// 30 s (service time) from CREATING to READY, ENIs lingering 60 s, a quota of 20 microVMs. Verify is
+/// told the same values with its flags (it cannot read them through the SDK).
+pub async fn endpoint_emulator() -> agentcore_local::Handle {
+    emulator(agentcore_local::Config {
+        clock: agentcore_local::Clock::scaled(20.0).expect("a valid time scale"),
+        status_delay: Duration::from_secs(30),
+        eni_linger: Duration::from_secs(60),
+        max_vms: 20,
+        ..Default::default()
+    })
+    .await
+}
+
 /// A server process, killed and reaped on drop.
 pub struct Server {
     pub child: Child,

@@ -11,12 +11,7 @@ use eni_lab::run::RUN_TAG;
 use eni_lab::state::RunState;
 use serde_json::Value;
 
-use crate::support::{emulator, run_eni_lab, scratch, sdk};
-
-/// A short run: 20× clock (status changes 1.5 s, ENIs linger 3 s of wall time), a quota of 20
-/// sessions, a 3 s load.
-const FAST: &[&str] =
-    &["--time-scale", "20", "--emulator-max-vms", "20", "--concurrency", "10", "--duration", "3s", "--runtimes", "4"];
+use crate::support::{FAST_VERIFY, emulator, endpoint_emulator, run_eni_lab, scratch, sdk};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -73,7 +68,7 @@ fn svg_texts(svg: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_against_the_embedded_emulator_matches_every_phase() {
     let runs = scratch("verify-embedded");
-    let output = run_eni_lab(&runs, &[&["verify"], FAST].concat()).await;
+    let output = run_eni_lab(&runs, &[&["verify"], FAST_VERIFY].concat()).await;
     assert_eq!(output.status.code(), Some(0));
     let stdout = text(&output.stdout);
     assert!(stdout.contains("every phase matched"), "{stdout}");
@@ -193,7 +188,8 @@ async fn bad_flags_exit_2_with_a_clear_message() {
             &["verify", "--endpoint-url", "http://127.0.0.1:9", "--emulator-eni-policy", "per-runtime"],
             "configure the embedded emulator",
         ),
-        (&["verify", "--aws"], "not available yet"),
+        (&["verify", "--aws"], "--aws needs --image-uri"),
+        (&["deploy", "--plan"], "--plan go(es) with --aws"),
         (&["verify", "--subnets", "4"], "us-east-1 has only 3 zone(s)"),
         (&["deploy", "--subnets", "0"], "--subnets"),
     ];
@@ -209,17 +205,10 @@ async fn bad_flags_exit_2_with_a_clear_message() {
 /// nothing with the run's tag is left in the emulator, checked through the SDK.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_through_an_endpoint_url_leaves_nothing_behind() {
-    let handle = emulator(agentcore_local::Config {
-        clock: agentcore_local::Clock::scaled(20.0).unwrap(),
-        status_delay: Duration::from_secs(30),
-        eni_linger: Duration::from_secs(60),
-        max_vms: 20,
-        ..Default::default()
-    })
-    .await;
+    let handle = endpoint_emulator().await;
     let url = handle.endpoint_url();
     let runs = scratch("verify-endpoint");
-    let output = run_eni_lab(&runs, &[&["verify", "--endpoint-url", url.as_str()], FAST].concat()).await;
+    let output = run_eni_lab(&runs, &[&["verify", "--endpoint-url", url.as_str()], FAST_VERIFY].concat()).await;
     assert_eq!(output.status.code(), Some(0));
     let run = report(&run_dir(&runs))["runId"].as_str().unwrap().to_owned();
 
