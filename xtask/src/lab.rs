@@ -2,7 +2,8 @@
 //!
 //! The experiment needs the AWS SDK; xtask stays free of it (it is built before anything else, alone,
 //! and a dependency on the SDK here would compile the SDK a second time with xtask's own feature set).
-//! `eni-lab` is built in the dev profile like the tests, so the SDK compiled for them is reused.
+//! `eni-lab` is built in the dev profile; cargo shows the build (the first one compiles the AWS SDK:
+//! minutes), then eni-lab runs.
 
 use crate::util::cargo;
 
@@ -16,7 +17,7 @@ pub struct Args {
 /// Runs `eni-lab <task> <args…>` through `cargo run`, exiting with its exit code.
 pub fn run(task: &str, args: &Args) -> anyhow::Result<()> {
     let mut command = cargo();
-    command.args(["run", "--quiet", "--locked", "-p", "eni-lab", "--bin", "eni-lab", "--", task]).args(&args.args);
+    command.args(["run", "--locked", "-p", "eni-lab", "--bin", "eni-lab", "--", task]).args(&args.args);
     let shown = format!("cargo run -p eni-lab -- {task} {}", args.args.join(" "));
     eprintln!("$ {}", shown.trim_end());
     let status = command.status().map_err(|e| anyhow::anyhow!("could not start cargo: {e}"))?;

@@ -104,9 +104,7 @@ pub async fn teardown(lab: &mut Lab) -> anyhow::Result<PhaseReport> {
         "deleted": report.deleted,
         "left": left,
         "leftByTag": left_tagged,
-        "refusals": report.refusals.iter().map(|r| json!({
-            "kind": r.kind, "id": r.id, "code": r.code, "message": r.message, "afterS": r.after.as_secs_f64(),
-        })).collect::<Vec<_>>(),
+        "refusals": refusals_json(&report),
         "runtimesDeletedAtS": report.runtimes_deleted_at.map(|d| d.as_secs_f64()),
         "enisGoneAfterS": report.enis_gone_after.map(|d| d.as_secs_f64()),
         "waitedS": report.waited.as_secs_f64(),
@@ -193,9 +191,7 @@ async fn pending_destroy(lab: &mut Lab) -> anyhow::Result<PhaseReport> {
         "advice": advice,
         "deleted": report.deleted,
         "left": left,
-        "refusals": report.refusals.iter().map(|r| json!({
-            "kind": r.kind, "id": r.id, "code": r.code, "message": r.message, "afterS": r.after.as_secs_f64(),
-        })).collect::<Vec<_>>(),
+        "refusals": refusals_json(&report),
         "runtimesDeletedAtS": report.runtimes_deleted_at.map(|d| d.as_secs_f64()),
         "enisGoneAfterS": report.enis_gone_after.map(|d| d.as_secs_f64()),
         "waitedS": report.waited.as_secs_f64(),
@@ -207,4 +203,11 @@ async fn pending_destroy(lab: &mut Lab) -> anyhow::Result<PhaseReport> {
         ));
     }
     Ok(PhaseReport::judged(Phase::Teardown, checks, None, (started, lab.now_s()), facts))
+}
+
+/// The refusals teardown met (the security group's `DependencyViolation` while ENIs lingered), for
+/// the report's facts.
+fn refusals_json(report: &teardown::Report) -> Vec<serde_json::Value> {
+    let refusal = |r: &teardown::Refusal| json!({"kind": r.kind, "id": r.id, "code": r.code, "message": r.message, "afterS": r.after.as_secs_f64()});
+    report.refusals.iter().map(refusal).collect()
 }
