@@ -22,6 +22,24 @@ use crate::run::{Connection, ConnectionArgs, RunId};
 use crate::state::RunState;
 use plan::{Calls, Mode, sdk_error};
 
+/// The execution role (created, or `request.existing` checked) and the network (`checked`, or a new
+/// one like the report's), through `calls`: what `aws-setup`, `deploy --aws` and its `--plan` share.
+pub async fn role_and_network(
+    sdk: &SdkConfig,
+    calls: &mut Calls<'_>,
+    run: &RunId,
+    request: iam::RoleRequest<'_>,
+    checked: Option<&network::Checked>,
+) -> anyhow::Result<(iam::ExecutionRole, network::Network)> {
+    let region = request.region.to_owned();
+    let role = iam::ensure_execution_role(&aws_sdk_iam::Client::new(sdk), calls, run, request).await?;
+    let network = match checked {
+        Some(checked) => checked.network.clone(),
+        None => network::create(&aws_sdk_ec2::Client::new(sdk), &region, run, calls).await?,
+    };
+    Ok((role, network))
+}
+
 /// The account id of the credentials in `sdk` (STS GetCallerIdentity, which needs no permission).
 pub async fn account_id(sdk: &SdkConfig) -> anyhow::Result<String> {
     let out = aws_sdk_sts::Client::new(sdk).get_caller_identity().send().await.map_err(sdk_error)?;
@@ -105,7 +123,6 @@ pub async fn setup(args: &SetupArgs) -> anyhow::Result<Setup> {
     let sdk = connection.sdk_config().await;
     let region = region(&sdk)?;
     let ec2 = aws_sdk_ec2::Client::new(&sdk);
-    let iam_client = aws_sdk_iam::Client::new(&sdk);
 
     // An existing network is checked and shown before anything is created.
     let checked = match &existing {
@@ -128,22 +145,13 @@ pub async fn setup(args: &SetupArgs) -> anyhow::Result<Setup> {
     } else {
         eprintln!("run {run}: state file {}", RunState::path(&run).display());
     }
-    let role = iam::ensure_execution_role(
-        &iam_client,
-        &mut calls,
-        &run,
-        iam::RoleRequest {
-            account: &account,
-            region: &region,
-            repository: &args.repository,
-            existing: args.role_arn.as_deref(),
-        },
-    )
-    .await?;
-    let network = match checked {
-        Some(checked) => checked.network,
-        None => network::create(&ec2, &region, &run, &mut calls).await?,
+    let request = iam::RoleRequest {
+        account: &account,
+        region: &region,
+        repository: &args.repository,
+        existing: args.role_arn.as_deref(),
     };
+    let (role, network) = role_and_network(&sdk, &mut calls, &run, request, checked.as_ref()).await?;
     let made = calls.calls().len();
     if args.plan {
         println!("{made} mutating call(s) planned, none made");

@@ -135,13 +135,14 @@ async fn plan(target: &Target, deploy: &DeployArgs, run: &RunId, aws: &AwsRun) -
     println!("plan for run {run} in {} (account {}): no mutating call is made", target.region, aws.account);
     let mut state = RunState::new(run.clone(), target.connection.clone());
     let mut calls = Calls::new(Mode::Plan, &mut state);
-    let role =
-        iam::ensure_execution_role(&aws_sdk_iam::Client::new(&target.sdk), &mut calls, run, role_request(target, aws))
-            .await?;
-    let network = match &aws.checked {
-        Some(checked) => checked.network.clone(),
-        None => aws_network::create(&aws_sdk_ec2::Client::new(&target.sdk), &target.region, run, &mut calls).await?,
-    };
+    let (role, network) = crate::aws::role_and_network(
+        &target.sdk,
+        &mut calls,
+        run,
+        role_request(&target.region, aws),
+        aws.checked.as_ref(),
+    )
+    .await?;
     let group = calls
         .create(
             Call::new("ec2", "CreateSecurityGroup")
@@ -171,10 +172,10 @@ async fn plan(target: &Target, deploy: &DeployArgs, run: &RunId, aws: &AwsRun) -
     Ok(())
 }
 
-fn role_request<'a>(target: &'a Target, aws: &'a AwsRun) -> iam::RoleRequest<'a> {
+fn role_request<'a>(region: &'a str, aws: &'a AwsRun) -> iam::RoleRequest<'a> {
     iam::RoleRequest {
         account: &aws.account,
-        region: &target.region,
+        region,
         repository: &aws.args.repository,
         existing: aws.args.role_arn.as_deref(),
     }
@@ -184,21 +185,12 @@ fn role_request<'a>(target: &'a Target, aws: &'a AwsRun) -> iam::RoleRequest<'a>
 /// checked), the first security group; sets the lab's artifacts. Everything is in the state file
 /// right after it is created.
 pub async fn create_network(lab: &mut Lab, aws: &AwsRun) -> anyhow::Result<Network> {
-    let iam_client = aws_sdk_iam::Client::new(&lab.sdk);
     let run = lab.run.clone();
     let region = lab.region.clone();
-    let request = iam::RoleRequest {
-        account: &aws.account,
-        region: &region,
-        repository: &aws.args.repository,
-        existing: aws.args.role_arn.as_deref(),
-    };
     let mut calls = Calls::new(Mode::Execute, &mut lab.state);
-    let role = iam::ensure_execution_role(&iam_client, &mut calls, &run, request).await?;
-    let created = match &aws.checked {
-        Some(checked) => checked.network.clone(),
-        None => aws_network::create(&lab.ec2, &region, &run, &mut calls).await?,
-    };
+    let (role, created) =
+        crate::aws::role_and_network(&lab.sdk, &mut calls, &run, role_request(&region, aws), aws.checked.as_ref())
+            .await?;
     lab.artifacts.role_arn = role.arn;
     lab.artifacts.container_uri = aws.args.image_uri.clone().context("--aws needs --image-uri")?;
     let mut network = Network {
