@@ -42,13 +42,13 @@ fn args() -> anyhow::Result<Args> {
         let mut value = || it.next().ok_or_else(|| anyhow::anyhow!("{flag} needs a value"));
         match flag.as_str() {
             "--agent" => out.agent = value()?.into(),
-            "--duration" => out.duration = Duration::from_secs(value()?.parse()?),
+            "--duration" => out.duration = duration_flag::parse(&value()?)?,
             "--concurrency" => out.concurrency = value()?.parse()?,
             "--warm-sessions" => out.warm_sessions = value()?.parse()?,
             "--new-sessions" => out.new_sessions = value()?.parse()?,
             "--live-vms" => out.live_vms = value()?.parse()?,
             other => anyhow::bail!(
-                "unknown flag {other} (--agent PATH --duration SECS --concurrency N --warm-sessions N --new-sessions N --live-vms N)"
+                "unknown flag {other} (--agent PATH --duration DURATION --concurrency N --warm-sessions N --new-sessions N --live-vms N)"
             ),
         }
     }

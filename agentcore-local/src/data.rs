@@ -12,6 +12,7 @@
 
 pub mod agent;
 pub mod sessions;
+pub mod throttle;
 
 use std::sync::Arc;
 

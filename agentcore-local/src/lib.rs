@@ -116,8 +116,8 @@ pub struct Config {
     pub agent_command: Option<AgentCommand>,
     /// Live sessions (microVMs) allowed per region at once (`maxVms`).
     pub max_vms: u32,
-    /// Data-plane calls (InvokeAgentRuntime, StopRuntimeSession) allowed per wall-clock second;
-    /// `None`: unlimited.
+    /// Data-plane calls (InvokeAgentRuntime, StopRuntimeSession) allowed per wall-clock second, a
+    /// burst of up to N refilled evenly (GCRA, [`data::throttle`]); `None`: unlimited.
     pub invoke_tps: Option<u32>,
     /// Wall-clock time a new microVM gets to answer `GET /ping` with 200.
     pub agent_start_timeout: Duration,

@@ -33,10 +33,10 @@ struct Cli {
     #[arg(long, default_value_t = 1.0, value_name = "K")]
     time_scale: f64,
     /// Service time for CREATING/UPDATING → READY and DELETING → gone, e.g. `5s`, `30s`, `0s`.
-    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    #[arg(long, default_value = "5s", value_parser = duration_flag::parse)]
     status_delay: Duration,
     /// Service time an unused AgentCore ENI lingers before it is deleted, e.g. `8h`, `90m`.
-    #[arg(long, default_value = "8h", value_parser = parse_duration)]
+    #[arg(long, default_value = "8h", value_parser = duration_flag::parse)]
     eni_linger: Duration,
     /// `shared`: one ENI per (subnet, security-group set), AWS's documented behaviour.
     /// `per-runtime`: each runtime its own ENIs (a deliberately wrong world for negative controls).
@@ -54,14 +54,15 @@ struct Cli {
     /// Live sessions (microVMs) allowed per region; more → ServiceQuotaExceededException.
     #[arg(long, default_value_t = agentcore_local::DEFAULT_MAX_VMS)]
     max_vms: u32,
-    /// Data-plane calls allowed per second; more → ThrottlingException (default: unlimited).
+    /// Data-plane calls allowed per wall-clock second (not scaled by --time-scale), as a burst of up
+    /// to N that refills evenly at N per second; more → ThrottlingException (default: unlimited).
     #[arg(long, value_name = "N")]
     invoke_tps: Option<u32>,
     /// Wall-clock time a new microVM gets to answer GET /ping with 200 (then RuntimeClientError).
-    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    #[arg(long, default_value = "60s", value_parser = duration_flag::parse)]
     agent_start_timeout: Duration,
     /// Wall-clock time between SIGTERM and SIGKILL when a microVM ends.
-    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    #[arg(long, default_value = "2s", value_parser = duration_flag::parse)]
     agent_stop_grace: Duration,
     /// Inject errors: SERVICE:OPERATION:ERRORCODE:PROBABILITY, e.g.
     /// `ec2:DescribeNetworkInterfaces:RequestLimitExceeded:0.2` (SERVICE: ec2, control, data;
@@ -78,24 +79,6 @@ enum Sub {
     /// is found); it exits when its parent does.
     #[command(hide = true)]
     Agent,
-}
-
-/// `90`, `90s`, `1500ms`, `15m`, `8h`, `1d`, or fractions like `0.5s`.
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 =
-        number.parse().map_err(|_| format!("invalid duration {text:?}: expected e.g. 30s, 1500ms, 15m, 8h"))?;
-    let seconds = match unit {
-        "" | "s" => value,
-        "ms" => value / 1000.0,
-        "m" => value * 60.0,
-        "h" => value * 3600.0,
-        "d" => value * 86_400.0,
-        _ => return Err(format!("invalid duration unit {unit:?} in {text:?} (use ms, s, m, h, d)")),
-    };
-    Duration::try_from_secs_f64(seconds).map_err(|e| format!("invalid duration {text:?}: {e}"))
 }
 
 fn config(cli: Cli) -> anyhow::Result<Config> {
@@ -215,13 +198,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn durations() {
-        assert_eq!(parse_duration("8h").unwrap(), Duration::from_secs(28_800));
-        assert_eq!(parse_duration("1500ms").unwrap(), Duration::from_millis(1500));
-        assert_eq!(parse_duration("30").unwrap(), Duration::from_secs(30));
-        assert_eq!(parse_duration("0.5s").unwrap(), Duration::from_millis(500));
-        assert!(parse_duration("8 hours").is_err());
-        assert!(parse_duration("").is_err());
+    fn duration_flags_take_the_workspace_grammar() {
+        let cli = |args: &[&str]| Cli::try_parse_from([&["agentcore-local"], args].concat());
+        let c = cli(&["--eni-linger", "1h30m", "--status-delay", "0s", "--agent-start-timeout", "1.5"]).unwrap();
+        assert_eq!(c.eni_linger, Duration::from_secs(5400));
+        assert_eq!(c.status_delay, Duration::ZERO);
+        assert_eq!(c.agent_start_timeout, Duration::from_millis(1500));
+        let c = cli(&["--eni-linger", "1d", "--agent-stop-grace", "500ms"]).unwrap();
+        assert_eq!(c.eni_linger, Duration::from_secs(86_400));
+        assert_eq!(c.agent_stop_grace, Duration::from_millis(500));
+        let defaults = cli(&[]).unwrap();
+        assert_eq!(defaults.eni_linger, Duration::from_secs(28_800));
+        assert_eq!(defaults.status_delay, Duration::from_secs(5));
+        for bad in ["", "8 parsecs", "-1s"] {
+            let error = cli(&[&format!("--eni-linger={bad}")]).unwrap_err().to_string();
+            assert!(error.contains(duration_flag::GRAMMAR), "{bad:?}: {error}");
+        }
     }
 
     #[test]

@@ -24,15 +24,21 @@ struct Args {
     /// Largest accepted /invocations body in bytes (default: AgentCore's 100 MB payload limit).
     #[arg(long, env = "DUMMY_AGENT_BODY_LIMIT", default_value_t = dummy_agent::DEFAULT_BODY_LIMIT)]
     body_limit: usize,
-    /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
-    #[arg(long, env = "DUMMY_AGENT_DRAIN_TIMEOUT_SECS", default_value_t = 10.0)]
-    drain_timeout_secs: f64,
+    /// How long in-flight requests get to finish after SIGTERM/SIGINT (`500ms`, `10s`, `1m`, or bare
+    /// seconds).
+    #[arg(
+        long,
+        alias = "drain-timeout-secs",
+        env = "DUMMY_AGENT_DRAIN_TIMEOUT",
+        default_value = "10s",
+        value_name = "DURATION",
+        value_parser = duration_flag::parse
+    )]
+    drain_timeout: Duration,
 }
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let drain_timeout = Duration::try_from_secs_f64(args.drain_timeout_secs)
-        .context("--drain-timeout-secs must be a non-negative number of seconds")?;
     tracing_subscriber::fmt()
         .json()
         .flatten_event(true)
@@ -47,10 +53,11 @@ fn main() -> anyhow::Result<()> {
         .max_blocking_threads(2)
         .build()
         .context("could not start the tokio runtime")?
-        .block_on(run(args, drain_timeout))
+        .block_on(run(args))
 }
 
-async fn run(args: Args, drain_timeout: Duration) -> anyhow::Result<()> {
+async fn run(args: Args) -> anyhow::Result<()> {
+    let drain_timeout = args.drain_timeout;
     // Signal handlers before the socket, so a SIGTERM right after "listening" is a clean shutdown.
     let mut terminate = signal(SignalKind::terminate()).context("could not install SIGTERM")?;
     let mut interrupt = signal(SignalKind::interrupt()).context("could not install SIGINT")?;
@@ -93,5 +100,23 @@ fn parent_pid() -> Option<u32> {
             tracing::warn!(value = %text, "{} is not a pid: ignored", dummy_agent::PARENT_PID_ENV);
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drain_timeout_takes_the_workspace_duration_grammar() {
+        let drain = |argv: &[&str]| Args::try_parse_from([&["dummy-agent"], argv].concat()).map(|a| a.drain_timeout);
+        assert_eq!(drain(&[]).unwrap(), Duration::from_secs(10));
+        assert_eq!(drain(&["--drain-timeout", "1m"]).unwrap(), Duration::from_secs(60));
+        assert_eq!(drain(&["--drain-timeout", "1h30m"]).unwrap(), Duration::from_secs(5400));
+        assert_eq!(drain(&["--drain-timeout", "0"]).unwrap(), Duration::ZERO);
+        // The old flag name still works, with bare seconds as before.
+        assert_eq!(drain(&["--drain-timeout-secs", "0.3"]).unwrap(), Duration::from_millis(300));
+        let error = drain(&["--drain-timeout=-1"]).unwrap_err().to_string();
+        assert!(error.contains(duration_flag::GRAMMAR), "{error}");
     }
 }

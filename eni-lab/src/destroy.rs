@@ -49,18 +49,14 @@ pub struct DestroyArgs {
     pub all_tagged: bool,
     /// Stop waiting (for runtimes, lingering agentic_ai ENIs, NAT gateways) after this long, record
     /// what is left and exit 3 [default: 10m, 20m with --aws].
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, value_parser = duration_flag::parse, value_name = "DURATION")]
     pub wait: Option<Duration>,
     /// Interval between status polls.
-    #[arg(long, value_parser = parse_duration, default_value = "2s", value_name = "DURATION")]
+    #[arg(long, value_parser = duration_flag::parse, default_value = "2s", value_name = "DURATION")]
     pub poll: Duration,
     /// List what would be deleted and delete nothing.
     #[arg(long)]
     pub dry_run: bool,
-}
-
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    loadgen::schedule::parse_duration(text).map_err(|e| e.to_string())
 }
 
 /// Runs `destroy`; the process exit status: 0 nothing left, [`EXIT_LEFT`] something left,
@@ -281,4 +277,28 @@ fn left_table(left: &[(RunId, Resource, String)]) -> String {
         let _ = writeln!(out, "{:<20}  {:<16}  {:<28}  {why}", run.as_str(), kind_name(resource), resource.id);
     }
     out.trim_end().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: DestroyArgs,
+    }
+
+    #[test]
+    fn waits_take_the_workspace_duration_grammar() {
+        let args = |argv: &[&str]| Cli::try_parse_from([&["destroy"], argv].concat()).map(|cli| cli.args);
+        let parsed = args(&["--wait", "1d", "--poll", "1.5"]).unwrap();
+        assert_eq!((parsed.wait, parsed.poll), (Some(Duration::from_secs(86_400)), Duration::from_millis(1500)));
+        assert_eq!(args(&["--wait", "1h30m"]).unwrap().wait, Some(Duration::from_secs(5400)));
+        assert_eq!(args(&[]).unwrap().poll, Duration::from_secs(2));
+        let error = args(&["--wait", "soon"]).err().unwrap().to_string();
+        assert!(error.contains(duration_flag::GRAMMAR), "{error}");
+    }
 }

@@ -1,6 +1,7 @@
 //! `eni-lab`: the report's experiment end to end. `cargo xtask verify|deploy|destroy` run its binary
 //! (so that `xtask` itself stays free of the AWS SDK).
 //!
+//! - [`cli`]: the command line, and the help `cargo xtask` shows without building this crate.
 //! - [`aws`]: what a real account needs first: ECR image, execution role, network, cost notice, `iam-policy`.
 //! - [`run`]: run ids, the tags on everything a run creates, `target/verify/<run-id>/`, connections.
 //! - [`state`]: the state file that lets `destroy` finish what a run (even a killed one) left.
@@ -8,6 +9,7 @@
 //! - [`verify`]: `verify`, the experiment phase by phase against the model; [`deploy`]: its deploy phase alone.
 
 pub mod aws;
+pub mod cli;
 pub mod deploy;
 pub mod destroy;
 pub mod run;

@@ -1,32 +1,7 @@
 //! `eni-lab`: deploy, verify and destroy the report's experiment. Usually run as `cargo xtask verify`.
 
-use clap::{Parser, Subcommand};
-
-#[derive(Parser)]
-#[command(name = "eni-lab", about, long_about = None)]
-struct Cli {
-    #[command(subcommand)]
-    task: Task,
-}
-
-#[derive(Subcommand)]
-enum Task {
-    /// Create the execution role and the network of a new run in an AWS account (or with --plan, print
-    /// every call that would be made); recorded in a state file for `destroy`.
-    AwsSetup(eni_lab::aws::SetupArgs),
-    /// Push an image built by `cargo xtask build --image` to ECR (creating the repository if missing).
-    PushImage(eni_lab::aws::PushArgs),
-    /// Print the IAM policy this tool needs to deploy, verify and destroy in a real account.
-    IamPolicy(eni_lab::aws::permissions::Args),
-    /// The report's experiment end to end (deploy, idle, load, sg-split, teardown), each phase judged
-    /// against eni-model; offline against an embedded agentcore-local unless --endpoint-url / --aws.
-    Verify(eni_lab::verify::Args),
-    /// The deploy phase alone (network, runtimes, READY), leaving the resources for `destroy`.
-    Deploy(eni_lab::deploy::Args),
-    /// Delete what runs left (by state file under target/verify/ and by tag), waiting for lingering
-    /// agentic_ai ENIs up to --wait; exit 3 with `--resume` advice when something is left.
-    Destroy(eni_lab::destroy::DestroyArgs),
-}
+use clap::Parser;
+use eni_lab::cli::{Cli, Task};
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();

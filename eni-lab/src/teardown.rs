@@ -311,9 +311,9 @@ fn id_filter(kind: Kind, id: &str) -> Filter {
 
 async fn find_runtimes(clients: &Clients, scope: Scope<'_>) -> anyhow::Result<Vec<Found>> {
     let mut found = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = match clients.control.list_agent_runtimes().set_next_token(token.take()).send().await.map_err(api) {
+    let mut pages = clients.control.list_agent_runtimes().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = match page.map_err(api) {
             Ok(page) => page,
             Err(error) if clients.unsupported("bedrock-agentcore-control", &error) => return Ok(found),
             Err(error) => return Err(error.into()),
@@ -332,11 +332,8 @@ async fn find_runtimes(clients: &Clients, scope: Scope<'_>) -> anyhow::Result<Ve
                 found.push(Found { kind: Kind::AgentRuntime, id, arn: Some(arn.to_owned()), run });
             }
         }
-        match page.next_token() {
-            Some(next) => token = Some(next.to_owned()),
-            None => return Ok(found),
-        }
     }
+    Ok(found)
 }
 
 /// Prefix of the roles (and every other name) a run gives: only such roles have their tags read.
@@ -344,9 +341,9 @@ const NAME_PREFIX: &str = "eni-lab-";
 
 async fn find_roles(clients: &Clients, scope: Scope<'_>) -> anyhow::Result<Vec<Found>> {
     let mut found = Vec::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let page = match clients.iam.list_roles().set_marker(marker.take()).send().await.map_err(api) {
+    let mut pages = clients.iam.list_roles().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = match page.map_err(api) {
             Ok(page) => page,
             Err(error) if clients.unsupported("iam", &error) => return Ok(found),
             Err(error) => return Err(error.into()),
@@ -363,18 +360,15 @@ async fn find_roles(clients: &Clients, scope: Scope<'_>) -> anyhow::Result<Vec<F
                 found.push(Found { kind: Kind::IamRole, id: name.to_owned(), arn: Some(role.arn().to_owned()), run });
             }
         }
-        match page.marker().filter(|_| page.is_truncated()) {
-            Some(next) => marker = Some(next.to_owned()),
-            None => return Ok(found),
-        }
     }
+    Ok(found)
 }
 
 async fn find_repositories(clients: &Clients, scope: Scope<'_>) -> anyhow::Result<Vec<Found>> {
     let mut found = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = match clients.ecr.describe_repositories().set_next_token(token.take()).send().await.map_err(api) {
+    let mut pages = clients.ecr.describe_repositories().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = match page.map_err(api) {
             Ok(page) => page,
             Err(error) if clients.unsupported("ecr", &error) => return Ok(found),
             Err(error) => return Err(error.into()),
@@ -390,11 +384,8 @@ async fn find_repositories(clients: &Clients, scope: Scope<'_>) -> anyhow::Resul
                 found.push(Found { kind: Kind::EcrRepository, id: name.to_owned(), arn: Some(arn.to_owned()), run });
             }
         }
-        match page.next_token() {
-            Some(next) => token = Some(next.to_owned()),
-            None => return Ok(found),
-        }
     }
+    Ok(found)
 }
 
 async fn repository_run(clients: &Clients, arn: &str) -> Result<Option<String>, ApiError> {

@@ -25,8 +25,10 @@ pub const DEFAULT_MAX_VMS: u32 = 500;
 pub struct SessionPolicy {
     /// Live sessions allowed in the account at once.
     pub max_vms: u32,
+    /// A session ends once it has been idle this long (`idleRuntimeSessionTimeout`).
     #[serde(with = "crate::secs")]
     pub idle_timeout: Duration,
+    /// A session ends this long after it started, busy or not (`maxLifetime`).
     #[serde(with = "crate::secs")]
     pub max_lifetime: Duration,
 }
@@ -43,6 +45,7 @@ impl Default for SessionPolicy {
 pub enum CallKind {
     /// `InvokeAgentRuntime`, keeping the session busy (not idle) for `busy_for` after `at`.
     Invoke {
+        /// How long the invocation runs; the idle timeout counts from its end.
         #[serde(with = "crate::secs", default)]
         busy_for: Duration,
     },
@@ -53,10 +56,14 @@ pub enum CallKind {
 /// One call of a schedule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Call {
+    /// When the call reaches the service, as an offset from the start of the schedule.
     #[serde(with = "crate::secs")]
     pub at: Duration,
+    /// The runtime called (its name or ARN: any string that tells runtimes apart).
     pub runtime: String,
+    /// The `runtimeSessionId`; with `runtime`, it names one microVM.
     pub session: String,
+    /// Invoke or stop.
     #[serde(flatten)]
     pub kind: CallKind,
 }
@@ -79,10 +86,12 @@ pub struct Schedule {
 }
 
 impl Schedule {
+    /// An empty schedule.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// An empty schedule with room for `calls` calls.
     pub fn with_capacity(calls: usize) -> Self {
         Self { calls: Vec::with_capacity(calls), ..Self::default() }
     }
@@ -97,6 +106,7 @@ impl Schedule {
         self.push(at, runtime, session, CallKind::Stop);
     }
 
+    /// Adds a call of any kind. Calls may be pushed out of time order; [`admit`] sorts them.
     pub fn push(&mut self, at: Duration, runtime: &str, session: &str, kind: CallKind) {
         let r = match self.runtime_index.get(runtime) {
             Some(&r) => r,
@@ -120,10 +130,12 @@ impl Schedule {
         self.calls.push((at, id, kind));
     }
 
+    /// The number of calls pushed.
     pub fn len(&self) -> usize {
         self.calls.len()
     }
 
+    /// Whether no call was pushed.
     pub fn is_empty(&self) -> bool {
         self.calls.is_empty()
     }
@@ -157,18 +169,26 @@ impl From<Schedule> for Vec<Call> {
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Decision {
     /// Served: by a session already alive, or by a new one.
-    Admitted { new_session: bool },
+    Admitted {
+        /// The call started a new session (a new microVM) rather than reusing a live one.
+        new_session: bool,
+    },
     /// `ServiceQuotaExceededException`: a new session was needed and the quota was full.
     Refused,
     /// A stop; `ended` says whether a live session ended by it.
-    Stopped { ended: bool },
+    Stopped {
+        /// The session was live and the stop ended it.
+        ended: bool,
+    },
 }
 
 /// The live-session count from `at` on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LivePoint {
+    /// When the count changed, as an offset from the start of the schedule.
     #[serde(with = "crate::secs")]
     pub at: Duration,
+    /// Live sessions from `at` until the next point.
     pub live: u32,
 }
 
@@ -177,11 +197,15 @@ pub struct LivePoint {
 pub struct Admission {
     /// One decision per call, in the order the calls were pushed.
     pub decisions: Vec<Decision>,
+    /// Invocations admitted, by a live session or a new one.
     pub admitted: u64,
+    /// Invocations refused with `ServiceQuotaExceededException`.
     pub refused: u64,
+    /// New sessions (microVMs) started.
     pub sessions_started: u64,
     /// Sessions that ended by idle timeout or max lifetime (not by stop).
     pub sessions_expired: u64,
+    /// The most sessions live at once (never above the quota).
     pub peak_live: u32,
     /// Live sessions over time: a point wherever the count changes.
     pub live: Vec<LivePoint>,

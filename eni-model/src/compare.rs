@@ -16,11 +16,17 @@ pub const AGENTIC_AI: &str = "agentic_ai";
 /// needs to find it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObservedEni {
+    /// The network interface id (`eni-…`).
     pub id: String,
+    /// The subnet the ENI is in.
     pub subnet: SubnetId,
+    /// The security groups attached to the ENI, in the order EC2 listed them.
     pub security_groups: Vec<SecurityGroupId>,
+    /// EC2's `InterfaceType`; AgentCore's ENIs are [`AGENTIC_AI`].
     pub interface_type: String,
+    /// EC2's `Status` (`in-use`, `available`, …).
     pub status: String,
+    /// The primary private IPv4 address, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub private_ip: Option<String>,
 }
@@ -36,7 +42,9 @@ impl ObservedEni {
 /// may be lingering) at most once, nothing else.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Expected {
+    /// Keys that must each have exactly one ENI.
     pub required: BTreeSet<EniKey>,
+    /// Keys that may have one ENI or none (lingering after their last runtime went).
     pub optional: BTreeSet<EniKey>,
 }
 
@@ -55,7 +63,9 @@ impl Expected {
 /// An ENI that matched an expected key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MatchedKey {
+    /// The expected subnet and security-group set.
     pub key: EniKey,
+    /// The ENI that serves it.
     pub eni: ObservedEni,
     /// The key was only optional (a lingering ENI that has not vanished yet).
     pub lingering: bool,
@@ -66,14 +76,24 @@ pub struct MatchedKey {
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum Unexpected {
     /// No runtime uses its subnet and security-group set.
-    UnknownKey { eni: ObservedEni },
+    UnknownKey {
+        /// The ENI.
+        eni: ObservedEni,
+    },
     /// Its interface type is not `agentic_ai`.
-    WrongType { eni: ObservedEni },
+    WrongType {
+        /// The ENI.
+        eni: ObservedEni,
+    },
     /// A second (third, …) ENI on a key that should have one.
-    Extra { eni: ObservedEni },
+    Extra {
+        /// The ENI.
+        eni: ObservedEni,
+    },
 }
 
 impl Unexpected {
+    /// The ENI that matched nothing, whatever the reason.
     pub fn eni(&self) -> &ObservedEni {
         match self {
             Unexpected::UnknownKey { eni } | Unexpected::WrongType { eni } | Unexpected::Extra { eni } => eni,
@@ -84,12 +104,17 @@ impl Unexpected {
 /// The result of [`compare`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verdict {
+    /// The fewest ENIs that would have matched ([`Expected::min`]).
     pub expected_min: usize,
+    /// The most ENIs that would have matched ([`Expected::max`]).
     pub expected_max: usize,
+    /// The ENIs observed, of any interface type.
     pub observed: usize,
+    /// The observed ENIs that served an expected key, one per key.
     pub matched: Vec<MatchedKey>,
     /// Required keys with no ENI.
     pub missing: Vec<EniKey>,
+    /// Observed ENIs that match no key, with the reason.
     pub unexpected: Vec<Unexpected>,
 }
 

@@ -1,16 +1,17 @@
-//! A pure model of Amazon Bedrock AgentCore Runtime ENIs in VPC mode.
+#![doc = include_str!("../README.md")]
 //!
-//! AgentCore places elastic network interfaces (interface type `agentic_ai`) in the subnets of a runtime
-//! in VPC mode. They are shared: one ENI per subnet for every distinct *set* of security groups, whatever
-//! the number of runtimes or the load. An ENI whose last runtime is gone may linger for up to 8 hours.
-//! Each session id is a microVM, and the account's active-session quota refuses new ones when full.
+//! ## The API
 //!
-//! This crate predicts all of that without I/O:
-//! - [`plan`]: the ENIs a set of runtimes needs, with subnet IP headroom and warnings;
-//! - [`Lifecycle`]: runtimes created, re-networked and deleted over time, and the ENI count as a
-//!   `[min, max]` [`EniRange`] at any moment;
-//! - [`admit`]: which invocations of a [`Schedule`] the session quota admits;
-//! - [`compare`]: observed ENIs against a plan or a range, as a [`Verdict`] that prints like a diff.
+//! - [`plan`] (or [`plan_with`] and [`PlanOptions`]) turns an [`Inventory`] and [`Runtime`]s into an
+//!   [`EniPlan`]: [`PlannedEni`]s, [`SubnetUsage`], [`VpcUsage`] and [`Warning`]s; [`validate`] checks one
+//!   [`RuntimeNetwork`] alone;
+//! - [`Lifecycle`] applies [`LifecycleEvent`]s in time order and gives the [`EniRange`] at any moment;
+//! - [`admit`] runs a [`Schedule`] of calls under a [`SessionPolicy`] into an [`Admission`];
+//! - [`compare`] holds [`ObservedEni`]s against [`Expected`] keys (from [`EniPlan::expected`] or
+//!   [`EniRange::expected`]) into a [`Verdict`];
+//! - ids ([`SubnetId`], [`SecurityGroupId`], [`VpcId`], [`AzId`]) refuse bad input when parsed.
+//!
+//! A /24 subnet keeps 256 addresses less the 5 AWS reserves and one per ENI:
 //!
 //! ```
 //! use eni_model::*;
@@ -31,6 +32,8 @@
 //! assert_eq!(plan.subnets[0].headroom, 256 - 5 - 1);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+
+#![warn(missing_docs)]
 
 mod admission;
 mod compare;

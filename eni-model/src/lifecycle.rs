@@ -16,42 +16,77 @@ pub const DEFAULT_LINGER: Duration = Duration::from_secs(8 * 3600);
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum LifecycleEvent {
-    Create { runtime: String, network: RuntimeNetwork },
-    UpdateNetwork { runtime: String, network: RuntimeNetwork },
-    Delete { runtime: String },
+    /// `CreateAgentRuntime`: a new runtime with its network.
+    Create {
+        /// The runtime's name, unique in the account and region.
+        runtime: String,
+        /// Its `networkConfiguration`.
+        network: RuntimeNetwork,
+    },
+    /// `UpdateAgentRuntime` with a new network: its old keys lose a user, the new ones gain one.
+    UpdateNetwork {
+        /// The runtime's name.
+        runtime: String,
+        /// Its new `networkConfiguration`.
+        network: RuntimeNetwork,
+    },
+    /// `DeleteAgentRuntime`: the keys only it used start to linger.
+    Delete {
+        /// The runtime's name.
+        runtime: String,
+    },
 }
 
 /// Why an event cannot be applied.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LifecycleError {
+    /// A create named a runtime that is alive.
     #[error("runtime `{0}` already exists: runtime names are unique per account and region")]
     DuplicateRuntime(String),
+    /// An update or delete named a runtime that is not alive.
     #[error("runtime `{0}` does not exist (never created, or already deleted)")]
     UnknownRuntime(String),
+    /// The service would refuse the runtime's network.
     #[error("runtime `{runtime}`: {error}")]
-    Network { runtime: String, error: Box<NetworkError> },
+    Network {
+        /// The runtime's name.
+        runtime: String,
+        /// Why the network is refused.
+        error: Box<NetworkError>,
+    },
+    /// The inventory itself cannot be used (its region does not support VPC mode).
     #[error(transparent)]
     Inventory(Box<NetworkError>),
+    /// An event or query earlier than the last event applied.
     #[error("event at {at:?} is earlier than the previous one at {now:?}: apply events in time order")]
-    TimeWentBackwards { at: Duration, now: Duration },
+    TimeWentBackwards {
+        /// The time asked for.
+        at: Duration,
+        /// The time of the last event applied.
+        now: Duration,
+    },
 }
 
 /// The ENI count at a moment, with the keys behind each bound.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EniRange {
+    /// The moment, as an offset from the start of the experiment.
     #[serde(with = "crate::secs")]
     pub at: Duration,
     /// ENIs that must exist: keys some runtime uses.
     pub min: usize,
     /// ENIs that may exist: `min` plus the lingering ones.
     pub max: usize,
+    /// Keys some runtime uses: each has an ENI.
     pub in_use: Vec<EniKey>,
+    /// Keys no runtime uses any more whose ENI may not have vanished yet.
     pub lingering: Vec<LingeringEni>,
 }
 
 /// An ENI no runtime uses any more, which may still exist until `gone_by`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LingeringEni {
+    /// The subnet and security-group set the ENI served.
     pub key: EniKey,
     /// When its last runtime left.
     #[serde(with = "crate::secs")]
@@ -101,6 +136,7 @@ impl Lifecycle {
         Ok(Self { inventory, linger, now: Duration::ZERO, runtimes: BTreeMap::new(), keys: BTreeMap::new() })
     }
 
+    /// How long an unused ENI may linger before it is gone for sure.
     pub fn linger(&self) -> Duration {
         self.linger
     }

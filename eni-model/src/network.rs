@@ -19,16 +19,22 @@ pub const MAX_SECURITY_GROUPS: usize = 16;
 /// A subnet as EC2 describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Subnet {
+    /// The subnet id.
     pub id: SubnetId,
+    /// The VPC the subnet is in.
     pub vpc: VpcId,
+    /// The zone id (`use1-az1`), which decides whether AgentCore accepts the subnet.
     pub az_id: AzId,
+    /// The subnet's IPv4 CIDR block; its size bounds the ENIs it can hold.
     pub cidr: Ipv4Net,
 }
 
 /// A security group and the VPC it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SecurityGroup {
+    /// The security group id.
     pub id: SecurityGroupId,
+    /// The VPC the group belongs to.
     pub vpc: VpcId,
 }
 
@@ -37,7 +43,9 @@ pub struct SecurityGroup {
 pub struct Inventory {
     /// The region, e.g. `us-east-1`; decides which AZ ids AgentCore accepts.
     pub region: String,
+    /// The subnets runtimes may name.
     pub subnets: Vec<Subnet>,
+    /// The security groups runtimes may name.
     pub security_groups: Vec<SecurityGroup>,
     /// Addresses already taken in a subnet by things other than AgentCore ENIs (instances, NAT
     /// gateways, other ENIs). Subnets not listed are taken as empty.
@@ -46,15 +54,18 @@ pub struct Inventory {
 }
 
 impl Inventory {
+    /// An empty inventory of `region`.
     pub fn new(region: impl Into<String>) -> Self {
         Self { region: region.into(), ..Self::default() }
     }
 
+    /// Adds a subnet.
     pub fn with_subnet(mut self, subnet: Subnet) -> Self {
         self.subnets.push(subnet);
         self
     }
 
+    /// Adds a security group.
     pub fn with_security_group(mut self, security_group: SecurityGroup) -> Self {
         self.security_groups.push(security_group);
         self
@@ -70,7 +81,9 @@ pub enum RuntimeNetwork {
     Public,
     /// VPC mode: ENIs in the given subnets, with the given security groups.
     Vpc {
+        /// The subnets, as given (order and duplicates kept).
         subnets: Vec<SubnetId>,
+        /// The security groups, as given (order and duplicates kept).
         #[serde(rename = "securityGroups")]
         security_groups: Vec<SecurityGroupId>,
     },
@@ -122,30 +135,58 @@ fn check_counts(subnets: usize, security_groups: usize) -> Result<(), NetworkErr
 /// Why a runtime's network would be refused. Each message says what is wrong and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NetworkError {
+    /// VPC mode without a `networkModeConfig`.
     #[error("NetworkModeConfig is required for VPC mode: give at least one subnet and one security group")]
     MissingVpcConfig,
+    /// A `networkMode` other than `PUBLIC` or `VPC`.
     #[error("networkMode `{0}` is not PUBLIC or VPC")]
     UnknownMode(String),
+    /// A subnet or security group id of the wrong format.
     #[error(transparent)]
     BadId(#[from] IdError),
+    /// No subnets, or more than [`MAX_SUBNETS`].
     #[error("a VPC runtime takes 1 to {MAX_SUBNETS} subnets, got {0}: list between 1 and {MAX_SUBNETS} subnet ids")]
     SubnetCount(usize),
+    /// No security groups, or more than [`MAX_SECURITY_GROUPS`].
     #[error(
         "a VPC runtime takes 1 to {MAX_SECURITY_GROUPS} security groups, got {0}: list between 1 and {MAX_SECURITY_GROUPS} security group ids"
     )]
     SecurityGroupCount(usize),
+    /// A subnet the inventory does not have.
     #[error("subnet {0} does not exist in this account and region: check the id, or create the subnet first")]
     UnknownSubnet(SubnetId),
+    /// A security group the inventory does not have.
     #[error("security group {0} does not exist in this account and region: check the id, or create the group first")]
     UnknownSecurityGroup(SecurityGroupId),
+    /// Subnets and security groups from more than one VPC.
     #[error(
         "the subnets and security groups of one runtime must all be in one VPC, but {first} is in {first_vpc} and {second} is in {second_vpc}: pick subnets and groups of the same VPC"
     )]
-    MixedVpcs { first: String, first_vpc: VpcId, second: String, second_vpc: VpcId },
+    MixedVpcs {
+        /// The first subnet or security group id named.
+        first: String,
+        /// The VPC of `first`.
+        first_vpc: VpcId,
+        /// The first id named that is in another VPC.
+        second: String,
+        /// The VPC of `second`.
+        second_vpc: VpcId,
+    },
+    /// A subnet in a zone where AgentCore Runtime does not run.
     #[error(
         "subnet {subnet} is in zone {az_id}, where AgentCore Runtime does not run in {region}: use subnets in {supported}"
     )]
-    UnsupportedAz { subnet: SubnetId, az_id: AzId, region: String, supported: String },
+    UnsupportedAz {
+        /// The subnet.
+        subnet: SubnetId,
+        /// Its zone id.
+        az_id: AzId,
+        /// The inventory's region.
+        region: String,
+        /// The zone ids AgentCore supports in the region, comma-separated.
+        supported: String,
+    },
+    /// A region not known to support AgentCore Runtime VPC mode.
     #[error("AgentCore Runtime VPC mode is not known to be available in region `{0}`: use a supported region")]
     UnsupportedRegion(String),
 }
@@ -154,11 +195,14 @@ pub enum NetworkError {
 /// of security groups (order and duplicates do not matter).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct EniKey {
+    /// The subnet the ENI is in.
     pub subnet: SubnetId,
+    /// The set of security groups the ENI carries.
     pub security_groups: BTreeSet<SecurityGroupId>,
 }
 
 impl EniKey {
+    /// The key of `subnet` with the set of `security_groups` (order and duplicates dropped).
     pub fn new(subnet: SubnetId, security_groups: impl IntoIterator<Item = SecurityGroupId>) -> Self {
         Self { subnet, security_groups: security_groups.into_iter().collect() }
     }
@@ -180,8 +224,11 @@ impl fmt::Display for EniKey {
 /// A VPC network that passed validation, in set form.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Placement {
+    /// The one VPC of every subnet and security group.
     pub vpc: VpcId,
+    /// The distinct subnets.
     pub subnets: BTreeSet<SubnetId>,
+    /// The distinct security groups.
     pub security_groups: BTreeSet<SecurityGroupId>,
 }
 

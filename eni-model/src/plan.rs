@@ -19,11 +19,14 @@ pub const DEFAULT_ENI_QUOTA: u32 = 5_000;
 /// A runtime as the plan sees it: a name and its network.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Runtime {
+    /// The runtime's name, unique in the account and region.
     pub name: String,
+    /// Its `networkConfiguration`.
     pub network: RuntimeNetwork,
 }
 
 impl Runtime {
+    /// A runtime named `name` with `network`.
     pub fn new(name: impl Into<String>, network: RuntimeNetwork) -> Self {
         Self { name: name.into(), network }
     }
@@ -57,24 +60,33 @@ pub struct EniPlan {
     pub total_enis: usize,
     /// Runtimes in public mode: they need no ENI.
     pub public_runtimes: Vec<String>,
+    /// What the plan allows but should be looked at (IP headroom, single zone, ENI quota).
     pub warnings: Vec<Warning>,
 }
 
 /// One ENI of the plan and the runtimes that share it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlannedEni {
+    /// Its subnet and security-group set.
     pub key: EniKey,
+    /// The VPC of its subnet.
     pub vpc: VpcId,
+    /// The zone id of its subnet.
     pub az_id: AzId,
+    /// The runtimes that share it, in the order given to [`plan`].
     pub runtimes: Vec<String>,
 }
 
 /// A subnet's addresses under the plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubnetUsage {
+    /// The subnet id.
     pub subnet: SubnetId,
+    /// The VPC the subnet is in.
     pub vpc: VpcId,
+    /// The subnet's zone id.
     pub az_id: AzId,
+    /// The subnet's IPv4 CIDR block.
     pub cidr: Ipv4Net,
     /// Addresses in the CIDR less the 5 AWS reserves.
     pub usable_ips: u32,
@@ -89,8 +101,11 @@ pub struct SubnetUsage {
 /// ENIs and runtimes per VPC.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VpcUsage {
+    /// The VPC id.
     pub vpc: VpcId,
+    /// AgentCore ENIs planned in the VPC.
     pub enis: usize,
+    /// VPC-mode runtimes whose network is in the VPC.
     pub runtimes: usize,
 }
 
@@ -99,13 +114,37 @@ pub struct VpcUsage {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Warning {
     /// The subnet has fewer free addresses than the plan needs.
-    SubnetOutOfIps { subnet: SubnetId, needed: u32, available: i64 },
+    SubnetOutOfIps {
+        /// The subnet.
+        subnet: SubnetId,
+        /// AgentCore ENIs planned in it.
+        needed: u32,
+        /// Usable addresses not taken by other things.
+        available: i64,
+    },
     /// The subnet keeps less than the configured share of its addresses free.
-    SubnetLowOnIps { subnet: SubnetId, headroom: i64, usable: u32 },
+    SubnetLowOnIps {
+        /// The subnet.
+        subnet: SubnetId,
+        /// Addresses left after the plan.
+        headroom: i64,
+        /// Usable addresses in the subnet.
+        usable: u32,
+    },
     /// All subnets of a runtime sit in one zone: one zone's outage takes it down.
-    SingleAz { runtime: String, az_id: AzId },
+    SingleAz {
+        /// The runtime.
+        runtime: String,
+        /// The one zone id of its subnets.
+        az_id: AzId,
+    },
     /// More ENIs than the regional network-interface quota.
-    EniQuotaExceeded { planned: usize, quota: u32 },
+    EniQuotaExceeded {
+        /// ENIs the plan needs.
+        planned: usize,
+        /// [`PlanOptions::eni_quota`].
+        quota: u32,
+    },
 }
 
 impl fmt::Display for Warning {
@@ -132,10 +171,18 @@ impl fmt::Display for Warning {
 /// Why a set of runtimes cannot be planned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlanError {
+    /// The service would refuse a runtime's network.
     #[error("runtime `{runtime}`: {error}")]
-    Network { runtime: String, error: Box<NetworkError> },
+    Network {
+        /// The runtime's name.
+        runtime: String,
+        /// Why its network is refused.
+        error: Box<NetworkError>,
+    },
+    /// Two runtimes have the same name.
     #[error("runtime name `{0}` is used twice: runtime names are unique per account and region")]
     DuplicateRuntime(String),
+    /// The inventory itself cannot be used (its region does not support VPC mode).
     #[error(transparent)]
     Inventory(Box<NetworkError>),
 }

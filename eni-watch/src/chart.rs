@@ -21,10 +21,13 @@ fn chart_error(e: impl std::fmt::Display) -> ChartError {
 pub struct Series {
     /// Label → points `(t, count)`.
     pub per_set: BTreeMap<String, Vec<(f64, f64)>>,
+    /// Points `(t, count)` of every ENI together.
     pub total: Vec<(f64, f64)>,
     /// `(t, code)` of each gap.
     pub gaps: Vec<(f64, String)>,
+    /// The last moment recorded, in seconds since the watch started (the x axis's end).
     pub t_max: f64,
+    /// The largest ENI count of any sample (the y axis's end).
     pub max_count: usize,
 }
 

@@ -124,8 +124,12 @@ pub enum FailureKind {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct PollError {
+    /// The AWS error code, `HTTP <status>` for an error without one, or the SDK's failure kind
+    /// (`Timeout`, `ConnectError`, …).
     pub code: String,
+    /// The error message, with its root cause.
     pub message: String,
+    /// What kind of failure it is, which decides whether to retry.
     pub kind: FailureKind,
 }
 
@@ -208,6 +212,7 @@ where
 
 /// The HTTP status of a raw response (implemented for the SDK's response type).
 pub trait HttpStatus {
+    /// The response's HTTP status code.
     fn http_status(&self) -> u16;
 }
 
@@ -225,24 +230,24 @@ fn display_order(eni: &Eni) -> (String, String, Option<std::net::Ipv4Addr>, Stri
     (zone, eni.subnet.to_string(), ip, eni.id.clone())
 }
 
-/// Hard stop for a paginator that never ends (an endpoint repeating a token).
+/// Hard stop for a paginator that never ends (an endpoint cycling through tokens).
 const MAX_PAGES: u32 = 100_000;
 
-/// Lists every ENI in `scope`, following `NextToken` to the last page.
+/// Lists every ENI in `scope`, following `NextToken` to the last page (the SDK's paginator).
 pub async fn describe(client: &Client, scope: &Scope) -> Result<Snapshot, PollError> {
     let filters = scope.filters();
     let mut enis = Vec::new();
-    let mut token: Option<String> = None;
     let mut pages = 0u32;
-    loop {
-        let out = client
-            .describe_network_interfaces()
-            .set_filters((!filters.is_empty()).then(|| filters.clone()))
-            .set_max_results(scope.page_size)
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|e| classify(&e))?;
+    // A token repeated page after page is a loop too: reported below, not taken for the last page.
+    let mut stream = client
+        .describe_network_interfaces()
+        .set_filters((!filters.is_empty()).then_some(filters))
+        .set_max_results(scope.page_size)
+        .into_paginator()
+        .stop_on_duplicate_token(false)
+        .send();
+    while let Some(page) = stream.next().await {
+        let out = page.map_err(|e| classify(&e))?;
         pages += 1;
         for ni in out.network_interfaces() {
             let eni = from_sdk(ni).map_err(|message| PollError {
@@ -254,18 +259,12 @@ pub async fn describe(client: &Client, scope: &Scope) -> Result<Snapshot, PollEr
                 enis.push(eni);
             }
         }
-        match out.next_token() {
-            Some(next) if !next.is_empty() => {
-                if pages >= MAX_PAGES {
-                    return Err(PollError {
-                        code: "PaginationLoop".into(),
-                        message: format!("still getting a NextToken after {pages} pages"),
-                        kind: FailureKind::Client,
-                    });
-                }
-                token = Some(next.to_string());
-            }
-            _ => break,
+        if pages >= MAX_PAGES && out.next_token().is_some_and(|next| !next.is_empty()) {
+            return Err(PollError {
+                code: "PaginationLoop".into(),
+                message: format!("still getting a NextToken after {pages} pages"),
+                kind: FailureKind::Client,
+            });
         }
     }
     enis.sort_by_cached_key(display_order);

@@ -8,21 +8,29 @@ use serde::{Deserialize, Serialize};
 /// An ENI in a sample: what `DescribeNetworkInterfaces` says about it that matters here.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Eni {
+    /// The network interface id (`eni-…`).
     pub id: String,
+    /// The subnet the ENI is in.
     pub subnet: SubnetId,
     /// Zone name (`us-east-1a`), as the AWS CLI table shows it.
     pub az: String,
     /// Zone id (`use1-az1`), the same physical zone in every account.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub az_id: String,
+    /// The VPC the ENI is in.
     pub vpc: VpcId,
     /// Sorted, without duplicates.
     pub security_groups: Vec<SecurityGroupId>,
+    /// The primary private IPv4 address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub private_ip: Option<String>,
+    /// EC2's `InterfaceType` (`agentic_ai` for AgentCore Runtime).
     pub interface_type: String,
+    /// EC2's `Status` (`in-use`, `available`, …).
     pub status: String,
+    /// Whether an AWS service (here AgentCore) manages the ENI on the account's behalf.
     pub requester_managed: bool,
+    /// The ENI's tags, key → value.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
 }

@@ -14,7 +14,12 @@ use crate::timeline::Check;
 #[derive(Clone)]
 pub enum Expectation {
     /// Only the number of ENIs, within `min..=max` (`--expect-count N` is `N..=N`).
-    Count { min: usize, max: usize },
+    Count {
+        /// The fewest ENIs that match.
+        min: usize,
+        /// The most ENIs that match.
+        max: usize,
+    },
     /// Exact keys: `plan.expected()`, or `range.expected()` of one moment.
     Keys(Expected),
     /// A range per moment of the watch: at `t` seconds the last range with `at <= t` applies
@@ -47,7 +52,9 @@ impl From<&EniRange> for Expectation {
 #[derive(Debug, thiserror::Error)]
 #[error("{path}: not an eni-model plan (EniPlan JSON), ENI range (EniRange JSON) or list of ranges: {plan_error}")]
 pub struct ExpectationFileError {
+    /// The file.
     pub path: String,
+    /// Why it is not an `EniPlan` (the most common kind of file, so the most useful error).
     pub plan_error: serde_json::Error,
 }
 

@@ -29,6 +29,8 @@
 //! # Ok(()) }
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod chart;
 #[cfg(feature = "client")]
 mod describe;

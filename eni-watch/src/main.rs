@@ -116,11 +116,11 @@ struct WatchArgs {
     /// MaxResults per DescribeNetworkInterfaces page (5-1000; all pages are read).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(5..=1000))]
     page_size: Option<i32>,
-    /// Time between polls (`500ms`, `5s`, `1m`).
-    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    /// Time between polls (`500ms`, `5s`, `1m`, or bare seconds; more than zero).
+    #[arg(long, default_value = "5s", value_parser = duration_flag::parse_positive)]
     interval: Duration,
-    /// Stop after this long (`2m`, `1h30m`); default: until Ctrl-C (or, with --until-gone, until none is left).
-    #[arg(long, value_parser = parse_duration)]
+    /// Stop after this long (`2m`, `1h30m`, `1d`); default: until Ctrl-C (or, with --until-gone, until none is left).
+    #[arg(long, value_parser = duration_flag::parse_positive)]
     duration: Option<Duration>,
     /// Take one snapshot and exit.
     #[arg(long, conflicts_with_all = ["until_gone", "duration"])]
@@ -144,40 +144,6 @@ struct WatchArgs {
     /// Print a summary at the end.
     #[arg(long)]
     summary: bool,
-}
-
-/// `500ms`, `5s`, `2m`, `1h30m`, or plain seconds.
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let bad = || format!("`{text}` is not a duration: use a number with a unit, like 500ms, 5s, 2m, 1h30m");
-    let text = text.trim();
-    if text.is_empty() {
-        return Err(bad());
-    }
-    if let Ok(secs) = text.parse::<f64>() {
-        return if secs.is_finite() && secs > 0.0 { Ok(Duration::from_secs_f64(secs)) } else { Err(bad()) };
-    }
-    let mut total = Duration::ZERO;
-    let mut rest = text;
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(bad)?;
-        if digits == 0 {
-            return Err(bad());
-        }
-        let value: f64 = rest[..digits].parse().map_err(|_| bad())?;
-        rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
-        let unit = match &rest[..unit_len] {
-            "ms" => 0.001,
-            "s" => 1.0,
-            "m" | "min" => 60.0,
-            "h" => 3600.0,
-            "d" => 86400.0,
-            _ => return Err(bad()),
-        };
-        rest = &rest[unit_len..];
-        total += Duration::from_secs_f64(value * unit);
-    }
-    if total.is_zero() { Err(bad()) } else { Ok(total) }
 }
 
 fn main() -> ExitCode {
@@ -527,14 +493,24 @@ mod tests {
 
     #[test]
     fn durations_read_like_the_issue_writes_them() {
-        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
-        for bad in ["", "0", "0s", "5x", "m", "-1s", "5 s"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
+        let interval = |text: &str| {
+            Cli::try_parse_from(["eni-watch", &format!("--interval={text}")]).map(|cli| cli.watch.interval)
+        };
+        assert_eq!(interval("5s").unwrap(), Duration::from_secs(5));
+        assert_eq!(interval("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(interval("1h30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(interval("1d").unwrap(), Duration::from_secs(86_400));
+        assert_eq!(interval("2m 30s").unwrap(), Duration::from_secs(150));
+        assert_eq!(interval("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(interval("1.5").unwrap(), Duration::from_millis(1500));
+        // A zero interval (or duration) would poll in a busy loop (or never).
+        for bad in ["", "0", "0s", "5x", "m", "-1s"] {
+            let error = interval(bad).unwrap_err().to_string();
+            assert!(error.contains("invalid duration") || error.contains("empty duration"), "{bad}: {error}");
         }
+        let duration = Cli::try_parse_from(["eni-watch", "--duration", "1d"]).unwrap().watch.duration;
+        assert_eq!(duration, Some(Duration::from_secs(86_400)));
+        assert!(Cli::try_parse_from(["eni-watch", "--duration", "0s"]).is_err());
     }
 
     #[test]

@@ -8,6 +8,7 @@ use crate::timeline::Item;
 
 /// Receives each item as soon as the watcher produces it.
 pub trait Sink {
+    /// Takes one item; an error stops the watch.
     fn write(&mut self, item: &Item) -> io::Result<()>;
 }
 
@@ -19,10 +20,12 @@ pub struct JsonLines<W: Write> {
 }
 
 impl<W: Write> JsonLines<W> {
+    /// Writes to `out`.
     pub fn new(out: W) -> Self {
         Self { out }
     }
 
+    /// The writer back.
     pub fn into_inner(self) -> W {
         self.out
     }
@@ -81,15 +84,23 @@ impl<F: FnMut(&Item) -> io::Result<()>> Sink for FnSink<F> {
 /// A line of a recording that is not a timeline item.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
+    /// The recording could not be read.
     #[error("cannot read the recording: {0}")]
     Io(#[from] io::Error),
+    /// A line that is not a timeline item.
     #[error("line {line}: not a timeline item: {error}")]
-    Line { line: usize, error: serde_json::Error },
+    Line {
+        /// The line number, from 1.
+        line: usize,
+        /// Why it does not parse.
+        error: serde_json::Error,
+    },
 }
 
 /// A recording read back.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recording {
+    /// The items, in file order.
     pub items: Vec<Item>,
     /// The last line was cut short (the writer was killed mid-line) and was skipped.
     pub truncated_last_line: bool,

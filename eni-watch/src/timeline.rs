@@ -11,10 +11,15 @@ use crate::eni::Eni;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Item {
+    /// The first line: what is watched.
     Start(Start),
+    /// A successful poll.
     Sample(Sample),
+    /// A change since the last good sample.
     Event(Event),
+    /// A failed poll.
     Gap(Gap),
+    /// The last line.
     Summary(Summary),
 }
 
@@ -28,6 +33,7 @@ pub struct Start {
     /// ENIs of other interface types are dropped client-side (`None`: every type is kept).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interface_type: Option<String>,
+    /// The expectation samples are checked against, described in words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expectation: Option<String>,
 }
@@ -37,14 +43,17 @@ pub struct Start {
 pub struct Sample {
     /// Poll number, counting gaps too (1, 2, …).
     pub seq: u64,
+    /// When the poll answered, RFC 3339, UTC.
     pub at: String,
     /// Seconds since the watch started.
     pub t: f64,
+    /// The number of ENIs.
     pub count: usize,
     /// Sorted by zone, subnet, private IP, id.
     pub enis: Vec<Eni>,
     /// `DescribeNetworkInterfaces` calls this sample took (pages).
     pub pages: u32,
+    /// How the sample compares with the expectation, when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub check: Option<Check>,
 }
@@ -52,9 +61,13 @@ pub struct Sample {
 /// A change between two good samples (the previous one and the one at `seq`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
+    /// The poll number of the sample that showed the change.
     pub seq: u64,
+    /// When that sample was taken, RFC 3339, UTC.
     pub at: String,
+    /// Seconds since the watch started.
     pub t: f64,
+    /// What changed.
     #[serde(flatten)]
     pub change: Change,
 }
@@ -63,11 +76,43 @@ pub struct Event {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "change", rename_all = "snake_case")]
 pub enum Change {
-    Added { eni: Eni },
-    Removed { eni: Eni },
-    IpChanged { id: String, from: Option<String>, to: Option<String> },
-    StatusChanged { id: String, from: String, to: String },
-    SecurityGroupsChanged { id: String, from: Vec<String>, to: Vec<String> },
+    /// A new ENI.
+    Added {
+        /// The ENI as first seen.
+        eni: Eni,
+    },
+    /// An ENI gone.
+    Removed {
+        /// The ENI as last seen.
+        eni: Eni,
+    },
+    /// The primary private IP changed.
+    IpChanged {
+        /// The ENI id.
+        id: String,
+        /// The address before.
+        from: Option<String>,
+        /// The address after.
+        to: Option<String>,
+    },
+    /// EC2's status changed (`in-use` → `available`, …).
+    StatusChanged {
+        /// The ENI id.
+        id: String,
+        /// The status before.
+        from: String,
+        /// The status after.
+        to: String,
+    },
+    /// The set of security groups changed.
+    SecurityGroupsChanged {
+        /// The ENI id.
+        id: String,
+        /// The group ids before.
+        from: Vec<String>,
+        /// The group ids after.
+        to: Vec<String>,
+    },
 }
 
 impl Change {
@@ -97,24 +142,33 @@ impl Change {
 /// the last good one, so no change is lost.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Gap {
+    /// Poll number (samples and gaps share the count).
     pub seq: u64,
+    /// When the poll failed, RFC 3339, UTC.
     pub at: String,
+    /// Seconds since the watch started.
     pub t: f64,
     /// The AWS error code (`RequestLimitExceeded`, `InternalError`, …), or `HTTP 500` for an error
     /// without one, `ConnectError`, `Timeout`.
     pub code: String,
+    /// The error message.
     pub message: String,
     /// Failed polls in a row, this one included.
     pub consecutive: u32,
+    /// Seconds of backoff before the next poll.
     pub retry_in_s: f64,
 }
 
 /// How a sample compares with the expectation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Check {
+    /// Whether the sample matches.
     pub ok: bool,
+    /// The fewest ENIs that match.
     pub expected_min: usize,
+    /// The most ENIs that match.
     pub expected_max: usize,
+    /// The ENIs in the sample.
     pub observed: usize,
     /// The diff (`eni_model::Verdict` display) when the sample does not match.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -140,26 +194,37 @@ pub enum StopReason {
 /// Counts of one subnet or one security-group set over the samples.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Counts {
+    /// The fewest ENIs in any sample.
     pub min: usize,
+    /// The most ENIs in any sample.
     pub max: usize,
+    /// The ENIs in the last sample.
     pub last: usize,
 }
 
 /// The first sample that did not match the expectation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Mismatch {
+    /// The sample's poll number.
     pub seq: u64,
+    /// When it was taken, RFC 3339, UTC.
     pub at: String,
+    /// Seconds since the watch started.
     pub t: f64,
+    /// The verdict's diff.
     pub diff: String,
 }
 
 /// How the samples held up against the expectation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExpectationSummary {
+    /// Samples checked.
     pub checked: u64,
+    /// Samples that did not match.
     pub mismatched: u64,
+    /// Whether every checked sample matched.
     pub all_matched: bool,
+    /// The first sample that did not match.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_mismatch: Option<Mismatch>,
 }
@@ -167,30 +232,41 @@ pub struct ExpectationSummary {
 /// The last line of a watch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
+    /// Why the watch ended.
     pub stop: StopReason,
+    /// When the watch started, RFC 3339, UTC.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<String>,
+    /// When it ended, RFC 3339, UTC.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended_at: Option<String>,
     /// Seconds from the start to the last item.
     pub duration_s: f64,
+    /// Successful polls.
     pub samples: u64,
+    /// Failed polls.
     pub gaps: u64,
+    /// Changes seen.
     pub events: u64,
+    /// The fewest ENIs in a sample (`None` without samples).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_count: Option<usize>,
+    /// The most ENIs in a sample.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_count: Option<usize>,
+    /// The ENIs in the last sample.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_count: Option<usize>,
     /// Distinct ENI ids ever seen.
     pub distinct_enis: usize,
+    /// ENI counts per subnet id.
     pub per_subnet: BTreeMap<String, Counts>,
     /// Keyed by the sorted security-group ids joined by commas.
     pub per_security_group_set: BTreeMap<String, Counts>,
     /// Gaps by error code.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub gap_codes: BTreeMap<String, u64>,
+    /// How the samples held up, when an expectation was checked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expectation: Option<ExpectationSummary>,
 }
@@ -237,10 +313,12 @@ fn update_counts(table: &mut BTreeMap<String, Counts>, now: BTreeMap<String, usi
 }
 
 impl Tally {
+    /// Nothing counted yet.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Counts one item (a summary item is ignored).
     pub fn add(&mut self, item: &Item) {
         match item {
             Item::Start(start) => {

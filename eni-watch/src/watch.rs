@@ -20,7 +20,9 @@ use crate::timeline::{Event, Gap, Item, Sample, Start, StopReason, Summary, Tall
 /// with "equal jitter" (half fixed, half random) so that many watchers do not retry in step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Backoff {
+    /// The wait after the first failure.
     pub initial: Duration,
+    /// The longest wait.
     pub max: Duration,
 }
 
@@ -96,11 +98,13 @@ impl Watcher {
         self
     }
 
+    /// Waits after failed polls as `backoff` says.
     pub fn backoff(mut self, backoff: Backoff) -> Self {
         self.backoff = backoff;
         self
     }
 
+    /// What is watched.
     pub fn scope(&self) -> &Scope {
         &self.scope
     }
@@ -201,8 +205,10 @@ impl Default for RunOptions {
 /// Why a watch could not go on.
 #[derive(Debug, thiserror::Error)]
 pub enum WatchError {
+    /// The sink refused an item.
     #[error("cannot write the timeline: {0}")]
     Sink(#[from] io::Error),
+    /// The first poll failed for a reason waiting will not fix ([`RunOptions::fail_fast`]).
     #[error("the first poll failed: {0}")]
     FirstPoll(PollError),
 }

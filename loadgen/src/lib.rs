@@ -5,7 +5,7 @@
 //!   `InvokeAgentRuntime` target (AWS SDK, errors classified by AWS error code).
 //! - [`schedule`]: rates, durations and `--stages` (plateaus and ramps) and the intended send time of
 //!   every request of the open model.
-//! - [`run`]: the closed model (`concurrency` workers) and the open model (paced by `governor`, one
+//! - [`run`](mod@run): the closed model (`concurrency` workers) and the open model (paced by `governor`, one
 //!   task per request so a slow target never slows the schedule, `max_in_flight` cap with drops
 //!   counted), the per-second series and the drain on Ctrl-C.
 //! - [`record`]: counts per class, error samples, HDR histograms (corrected from the intended send time,
@@ -14,6 +14,8 @@
 //! - [`sessions`]: session ids (`unique`, `pool:K`, `per-worker`) and shards (`I/N`).
 //!
 //! Always `total == ok + failed + cancelled`.
+
+#![warn(missing_docs)]
 
 #[cfg(feature = "agentcore")]
 pub mod agentcore;

@@ -109,9 +109,9 @@ struct LoadArgs {
     /// e.g. `10/s:30s,10->200/s:1m,200/s:2m`.
     #[arg(long, help_heading = "Load")]
     stages: Option<String>,
-    /// How long to send (`30s`, `2m`, `1h`); with --rate or --concurrency.
-    #[arg(long, short = 'd', help_heading = "Load")]
-    duration: Option<String>,
+    /// How long to send (`30s`, `2m`, `1h30m`, `1d`, or bare seconds); with --rate or --concurrency.
+    #[arg(long, short = 'd', value_parser = schedule::parse_duration, help_heading = "Load")]
+    duration: Option<Duration>,
     /// Stop after this many requests (over all shards).
     #[arg(long, short = 'n', help_heading = "Load")]
     requests: Option<u64>,
@@ -123,11 +123,11 @@ struct LoadArgs {
     #[arg(long, help_heading = "Load")]
     sessions: Option<Sessions>,
     /// Per-request timeout.
-    #[arg(long, default_value = "60s", help_heading = "Load")]
-    timeout: String,
+    #[arg(long, default_value = "60s", value_parser = schedule::parse_duration, help_heading = "Load")]
+    timeout: Duration,
     /// After the end or Ctrl-C, how long in-flight requests may finish before they are cancelled.
-    #[arg(long, default_value = "10s", help_heading = "Load")]
-    drain_timeout: String,
+    #[arg(long, default_value = "10s", value_parser = schedule::parse_duration, help_heading = "Load")]
+    drain_timeout: Duration,
     /// Request payload, JSON (repeat for several: request n sends payload n mod count).
     #[arg(long, help_heading = "Payload")]
     payload: Vec<String>,
@@ -232,7 +232,7 @@ fn plan_concurrency(plan: &Plan) -> usize {
 
 /// Builds the plan from the flags, with the errors users need.
 fn plan(args: &LoadArgs, target: &str, default_sessions: Option<Sessions>) -> anyhow::Result<Plan> {
-    let duration = args.duration.as_deref().map(schedule::parse_duration).transpose()?;
+    let duration = args.duration;
     if duration.is_some_and(|d| d.is_zero()) {
         bail!("--duration must be more than zero");
     }
@@ -280,8 +280,8 @@ fn plan(args: &LoadArgs, target: &str, default_sessions: Option<Sessions>) -> an
     }
     plan.sessions = args.sessions.or(default_sessions);
     plan.shard = shard;
-    plan.timeout = Some(schedule::parse_duration(&args.timeout).context("--timeout")?);
-    plan.drain_timeout = schedule::parse_duration(&args.drain_timeout).context("--drain-timeout")?;
+    plan.timeout = Some(args.timeout);
+    plan.drain_timeout = args.drain_timeout;
     plan.max_samples = args.error_samples;
     plan.series_path = args.series.clone().or_else(|| args.out.as_deref().map(series_next_to));
     plan.progress = !args.quiet && std::io::stderr().is_terminal();

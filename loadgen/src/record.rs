@@ -49,6 +49,7 @@ impl Default for Histograms {
 }
 
 impl Histograms {
+    /// Adds every histogram of `other` to the same one of `self`.
     pub fn add(&mut self, other: &Self) {
         for (mine, theirs) in [
             (&mut self.corrected, &other.corrected),
@@ -64,19 +65,25 @@ impl Histograms {
 /// Count and first messages of one error class.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ClassCount {
+    /// Requests that failed with this class.
     pub count: u64,
+    /// The first messages, capped at the run's `max_samples`.
     pub samples: Vec<String>,
 }
 
 /// Everything recorded, summed over the run.
 #[derive(Debug, Clone, Default)]
 pub struct Totals {
+    /// Requests that succeeded.
     pub ok: u64,
+    /// Failed requests by error class.
     pub failed: BTreeMap<String, ClassCount>,
+    /// Latencies of every completed request.
     pub histograms: Histograms,
 }
 
 impl Totals {
+    /// Failed requests over every class.
     pub fn failed_total(&self) -> u64 {
         self.failed.values().map(|c| c.count).sum()
     }
@@ -100,9 +107,13 @@ impl Totals {
 /// What happened during one reporting interval.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Interval {
+    /// Requests that succeeded.
     pub ok: u64,
+    /// Requests that failed, of any class.
     pub failed: u64,
+    /// Sum of corrected latencies (µs), for the interval's mean.
     pub latency_sum_us: u64,
+    /// Largest corrected latency (µs).
     pub latency_max_us: u64,
 }
 
@@ -115,8 +126,11 @@ struct Shard {
 /// The timestamps of one completed request.
 #[derive(Debug, Clone, Copy)]
 pub struct Timing {
+    /// When the request should have been sent (the schedule's time, or the send in the closed model).
     pub intended: Instant,
+    /// When it was sent.
     pub sent: Instant,
+    /// When its response was complete (or it failed).
     pub done: Instant,
     /// Whether `intended` comes from a schedule (open model): then the schedule lag is recorded.
     pub scheduled: bool,
@@ -133,6 +147,7 @@ pub struct Recorder {
 }
 
 impl Recorder {
+    /// An empty recorder keeping up to `max_samples` messages per error class.
     pub fn new(max_samples: usize) -> Self {
         Self {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
@@ -158,6 +173,7 @@ impl Recorder {
         self.dropped.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Records the outcome of a `StopRuntimeSession`.
     pub fn session_stopped(&self, result: &Result<(), Failure>) {
         let counter = if result.is_ok() { &self.stop_ok } else { &self.stop_failed };
         counter.fetch_add(1, Ordering::Relaxed);
@@ -216,6 +232,7 @@ impl Recorder {
         self.started.load(Ordering::Relaxed)
     }
 
+    /// Requests the open model dropped so far.
     pub fn dropped_count(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
     }

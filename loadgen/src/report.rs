@@ -19,29 +19,40 @@ pub struct Second {
     pub second: u64,
     /// Requests started in the interval.
     pub sent: u64,
+    /// Requests that succeeded in the interval.
     pub ok: u64,
+    /// Requests that failed in the interval, of any class.
     pub failed: u64,
     /// Requests the open model skipped (`--max-in-flight` reached).
     pub dropped: u64,
-    /// Mean and max corrected latency of the requests that finished in the interval.
+    /// Mean corrected latency of the requests that finished in the interval.
     pub mean_ms: f64,
+    /// Largest corrected latency of the requests that finished in the interval.
     pub max_ms: f64,
 }
 
 /// Percentiles of one histogram, in milliseconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Percentiles {
+    /// Values recorded.
     pub count: u64,
+    /// Their mean.
     pub mean: f64,
+    /// The median.
     pub p50: f64,
+    /// The 90th percentile.
     pub p90: f64,
+    /// The 99th percentile.
     pub p99: f64,
+    /// The 99.9th percentile.
     #[serde(rename = "p99.9")]
     pub p99_9: f64,
+    /// The largest value.
     pub max: f64,
 }
 
 impl Percentiles {
+    /// The percentiles of a histogram of microseconds (all zero when it is empty).
     pub fn of(histogram: &Histogram<u64>) -> Self {
         if histogram.is_empty() {
             return Self::default();
@@ -59,6 +70,7 @@ impl Percentiles {
     }
 }
 
+/// The report's latency figures, one set of percentiles per histogram.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Latency {
     /// From the intended send time (coordinated omission corrected).
@@ -74,37 +86,51 @@ pub struct Latency {
 /// HDR histograms (µs), V2-serialized and base64-encoded.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EncodedHistograms {
+    /// The unit of the recorded values (`microseconds`).
     pub unit: String,
+    /// See [`Histograms::corrected`].
     pub corrected: String,
+    /// See [`Histograms::uncorrected`].
     pub uncorrected: String,
+    /// See [`Histograms::ttfb`].
     pub ttfb: String,
+    /// See [`Histograms::schedule_lag`].
     pub schedule_lag: String,
 }
 
 /// Stopped sessions (`--stop-sessions`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stops {
+    /// `StopRuntimeSession` calls that succeeded.
     pub ok: u64,
+    /// `StopRuntimeSession` calls that failed.
     pub failed: u64,
 }
 
 /// The whole results document. `total == ok + failed_total + cancelled` always.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
+    /// The version of loadgen that wrote the report.
     pub loadgen_version: String,
+    /// What the load was sent to (`agentcore`, `http`, `noop`, or a library target's name).
     pub target: String,
     /// The load model, as given (`rate 200/s for 2m`, `concurrency 50 for 120s`, …).
     pub model: String,
+    /// How session ids were picked (`unique`, `pool:K`, `per-worker`, `none`).
     pub sessions: String,
     /// Shards merged into this report (`[0/1]` for a single run).
     pub shards: Vec<Shard>,
+    /// When the run started, in milliseconds since the Unix epoch (the earliest shard's, merged).
     pub started_unix_ms: u64,
+    /// How long the run took, drain included, in seconds (the longest shard's, merged).
     pub duration_s: f64,
     /// Requests started (and so accounted for).
     pub total: u64,
+    /// Requests that succeeded.
     pub ok: u64,
     /// Error class → count.
     pub failed: BTreeMap<String, u64>,
+    /// Failed requests over every class.
     pub failed_total: u64,
     /// Started but not finished before the drain deadline (Ctrl-C or end of run).
     pub cancelled: u64,
@@ -112,35 +138,53 @@ pub struct Report {
     pub dropped: u64,
     /// SDK retries (with `--retries N`).
     pub retries: u64,
+    /// Sessions stopped after their request (`--stop-sessions`).
     pub stopped_sessions: Stops,
     /// Whether the run was interrupted (Ctrl-C).
     pub interrupted: bool,
+    /// Requests completed (ok or failed) per second of the run.
     pub achieved_rps: f64,
+    /// Latency percentiles, in milliseconds.
     pub latency_ms: Latency,
     /// First messages of each error class.
     pub error_samples: BTreeMap<String, Vec<String>>,
+    /// The per-second series.
     pub series: Vec<Second>,
+    /// The full histograms, so that shards merge exactly.
     pub histograms: EncodedHistograms,
 }
 
 /// Everything but the totals that goes into a report.
 #[derive(Debug, Clone, Default)]
 pub struct RunFacts {
+    /// See [`Report::target`].
     pub target: String,
+    /// See [`Report::model`].
     pub model: String,
+    /// See [`Report::sessions`].
     pub sessions: String,
+    /// The shard that ran.
     pub shard: Shard,
+    /// See [`Report::started_unix_ms`].
     pub started_unix_ms: u64,
+    /// See [`Report::duration_s`].
     pub duration_s: f64,
+    /// Requests started; those that did not finish are counted as cancelled.
     pub started: u64,
+    /// See [`Report::dropped`].
     pub dropped: u64,
+    /// See [`Report::retries`].
     pub retries: u64,
+    /// See [`Report::stopped_sessions`].
     pub stops: Stops,
+    /// See [`Report::interrupted`].
     pub interrupted: bool,
+    /// See [`Report::series`].
     pub series: Vec<Second>,
 }
 
 impl Report {
+    /// The report of one run from its facts and what the recorder summed.
     pub fn new(facts: RunFacts, totals: &Totals) -> Self {
         let failed_total = totals.failed_total();
         let finished = totals.ok + failed_total;

@@ -25,15 +25,26 @@ use crate::target::{Call, Failure, Target};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Model {
     /// `concurrency` workers, each sending its next request when the last one is done.
-    Closed { concurrency: u32, duration: Option<Duration> },
+    Closed {
+        /// Workers over all shards (this shard runs its share).
+        concurrency: u32,
+        /// Stop sending after this long (`None`: only the request limit ends the run).
+        duration: Option<Duration>,
+    },
     /// Requests sent on a schedule whatever the target does; at most `max_in_flight` at once
     /// (the schedule's requests beyond that are dropped and counted).
-    Open { stages: Vec<Stage>, max_in_flight: usize },
+    Open {
+        /// The rate over time, in plateaus and ramps (over all shards).
+        stages: Vec<Stage>,
+        /// Requests allowed in flight at once.
+        max_in_flight: usize,
+    },
 }
 
 /// A whole run: model, limits, payloads, sessions and outputs.
 #[derive(Debug, Clone)]
 pub struct Plan {
+    /// How load is offered.
     pub model: Model,
     /// Stop after this many requests (over all shards; this shard sends its share).
     pub requests: Option<u64>,
@@ -43,6 +54,7 @@ pub struct Plan {
     pub sessions: Option<Sessions>,
     /// Stop each unique session once its request is done.
     pub stop_sessions: bool,
+    /// Which part of the load this process sends.
     pub shard: Shard,
     /// Tags session ids of this run.
     pub run_tag: String,
@@ -126,6 +138,7 @@ impl Plan {
 /// What the run is told from outside (Ctrl-C).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Stop {
+    /// Keep going.
     #[default]
     Run,
     /// Send nothing new; let in-flight requests finish until the drain deadline.
@@ -134,12 +147,20 @@ pub enum Stop {
     Abort,
 }
 
+/// Why a run could not start or finish.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
+    /// The plan is invalid; the message says what to change.
     #[error("{0}")]
     Plan(String),
+    /// The per-second series file could not be written.
     #[error("could not write the per-second series to {path}: {source}")]
-    Series { path: PathBuf, source: std::io::Error },
+    Series {
+        /// The series file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
 }
 
 /// Shared by the sending tasks.

@@ -16,12 +16,16 @@ pub const RAMP_STEP: Duration = Duration::from_millis(100);
 /// A stage of the open model: `from` requests/s rising (or falling) linearly to `to` over `duration`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Stage {
+    /// Requests per second at the start of the stage.
     pub from: f64,
+    /// Requests per second at its end (equal to `from` for a plateau).
     pub to: f64,
+    /// How long the stage lasts.
     pub duration: Duration,
 }
 
 impl Stage {
+    /// A constant `rate` requests/s for `duration`.
     pub fn plateau(rate: f64, duration: Duration) -> Self {
         Self { from: rate, to: rate, duration }
     }
@@ -45,12 +49,23 @@ impl fmt::Display for Stage {
 /// Why a rate, duration or stage list was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScheduleError {
+    /// A rate that is not a non-negative number with an optional `/s`, `/m` or `/h`.
     #[error("invalid rate {0:?}: expected a number of requests per second such as `200`, `200/s` or `600/m`")]
     Rate(String),
-    #[error("invalid duration {0:?}: expected a number with a unit such as `500ms`, `30s`, `2m`, `1h` or `1m30s`")]
-    Duration(String),
+    /// A duration outside the workspace's grammar ([`duration_flag`]).
+    #[error(transparent)]
+    Duration(#[from] duration_flag::DurationError),
+    /// One stage of a `--stages` list is invalid.
     #[error("stage {index} ({text:?}): {reason}")]
-    Stage { index: usize, text: String, reason: String },
+    Stage {
+        /// Its position in the list, from 1.
+        index: usize,
+        /// The stage as written.
+        text: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An empty stage list.
     #[error("no stages given: expected a comma-separated list such as `10/s:30s,10->200/s:1m,200/s:2m`")]
     Empty,
 }
@@ -78,34 +93,11 @@ pub fn parse_rate(text: &str) -> Result<f64, ScheduleError> {
     Ok(value / per)
 }
 
-/// Parses a duration: `500ms`, `30s`, `2m`, `1h`, `1m30s`, `1.5s`; a bare number is seconds.
+/// Parses a duration in the workspace's one grammar ([`duration_flag::parse`]): `500ms`, `30s`,
+/// `2m`, `1m30s`, `1h30m`, `1d`, `0.5s`; a bare number is seconds. Zero is accepted here; the
+/// flags that need more say so.
 pub fn parse_duration(text: &str) -> Result<Duration, ScheduleError> {
-    let bad = || ScheduleError::Duration(text.to_string());
-    let trimmed = text.trim();
-    if trimmed.is_empty() {
-        return Err(bad());
-    }
-    if let Ok(seconds) = trimmed.parse::<f64>() {
-        return Duration::try_from_secs_f64(seconds).map_err(|_| bad());
-    }
-    let mut total = 0.0;
-    let mut rest = trimmed;
-    while !rest.is_empty() {
-        let number_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(bad)?;
-        let number: f64 = rest[..number_end].parse().map_err(|_| bad())?;
-        rest = &rest[number_end..];
-        let unit_end = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
-        let scale = match &rest[..unit_end] {
-            "ms" => 0.001,
-            "s" => 1.0,
-            "m" | "min" => 60.0,
-            "h" => 3600.0,
-            _ => return Err(bad()),
-        };
-        total += number * scale;
-        rest = &rest[unit_end..];
-    }
-    Duration::try_from_secs_f64(total).map_err(|_| bad())
+    Ok(duration_flag::parse(text)?)
 }
 
 /// Parses `--stages`: comma-separated `RATE:DURATION` plateaus and `FROM->TO:DURATION` ramps, e.g.
@@ -150,10 +142,13 @@ pub fn parse_stages(text: &str) -> Result<Vec<Stage>, ScheduleError> {
 pub struct Step {
     /// Start of the step, from the start of the run.
     pub offset: Duration,
+    /// How long the step lasts.
     pub duration: Duration,
+    /// Requests per second during the step.
     pub rate: f64,
     /// Index of the step's first request in the whole schedule.
     pub first: u64,
+    /// Requests the step sends.
     pub count: u64,
     /// Delay from the step's start to its first request.
     pub lead: Duration,
@@ -249,7 +244,12 @@ mod tests {
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
         assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
         assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
+        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_duration("1d").unwrap(), Duration::from_secs(86_400));
+        assert_eq!(parse_duration("2m 30s").unwrap(), Duration::from_secs(150));
+        assert_eq!(parse_duration("1.5").unwrap(), Duration::from_millis(1500));
         assert!(parse_duration("10x").is_err());
+        assert!(parse_duration("-1s").is_err());
         assert!(parse_duration("s").is_err());
         assert!(parse_duration("").is_err());
     }
@@ -278,6 +278,8 @@ mod tests {
         assert!(error.contains("stage 2") && error.contains("invalid rate \"fast\""), "{error}");
         let error = parse_stages("10/s:30q").unwrap_err().to_string();
         assert!(error.contains("invalid duration \"30q\""), "{error}");
+        assert!(error.contains("1h30m, 1d, or bare seconds"), "{error}");
+        assert_eq!(parse_stages("10->200/s:1d").unwrap()[0].duration, Duration::from_secs(86_400));
         assert!(parse_stages("10/s:30s,").unwrap_err().to_string().contains("empty stage"));
         assert!(parse_stages("10/s:0s").unwrap_err().to_string().contains("more than zero"));
     }

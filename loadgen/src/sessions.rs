@@ -69,6 +69,7 @@ impl SessionIds {
         pad(id)
     }
 
+    /// How these ids are picked.
     pub fn sessions(&self) -> Sessions {
         self.sessions
     }
@@ -89,7 +90,9 @@ pub fn run_tag() -> String {
 /// This process's part of a multi-machine run: shard `index` of `count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Shard {
+    /// This shard's index, from 0.
     pub index: u32,
+    /// The number of shards in the run.
     pub count: u32,
 }
 
@@ -137,6 +140,7 @@ impl Shard {
         Self::new(index, count)
     }
 
+    /// Shard `index` of `count`; refuses `count == 0` and `index >= count`.
     pub fn new(index: u32, count: u32) -> Result<Self, String> {
         if count == 0 {
             return Err("the number of shards must be at least 1".into());

@@ -11,6 +11,7 @@ use bytes::Bytes;
 pub struct Call {
     /// Global request number (unique across shards).
     pub seq: u64,
+    /// The request body (JSON for the `http` and `agentcore` targets).
     pub payload: Bytes,
     /// `runtimeSessionId` (the `X-Amzn-Bedrock-AgentCore-Runtime-Session-Id` header for `http`).
     pub session_id: Option<String>,
@@ -21,6 +22,7 @@ pub struct Call {
 pub struct Answer {
     /// When the first body byte (or the response head, for an empty body) arrived.
     pub first_byte: Instant,
+    /// Body bytes received.
     pub bytes: u64,
 }
 
@@ -30,6 +32,7 @@ pub struct Failure {
     /// The AWS error code (`ServiceQuotaExceededException`, …), `HTTP 503`, or one of [`TIMEOUT`],
     /// [`CONNECT`], [`OTHER`].
     pub class: String,
+    /// What went wrong, as the target reported it (kept in the report's error samples).
     pub message: String,
 }
 
@@ -41,10 +44,12 @@ pub const CONNECT: &str = "Connect";
 pub const OTHER: &str = "Other";
 
 impl Failure {
+    /// A failure of `class` (an AWS error code or one of the constants above) with `message`.
     pub fn new(class: impl Into<String>, message: impl Into<String>) -> Self {
         Self { class: class.into(), message: message.into() }
     }
 
+    /// A [`TIMEOUT`] after waiting `after` for the response.
     pub fn timeout(after: Duration) -> Self {
         Self::new(TIMEOUT, format!("no complete response within {:.3} s", after.as_secs_f64()))
     }
@@ -105,6 +110,7 @@ impl Http {
         Ok(Self { client, url })
     }
 
+    /// The URL requests are posted to.
     pub fn url(&self) -> &reqwest::Url {
         &self.url
     }

@@ -31,6 +31,7 @@ use serde_json::{Value, json};
 use tokio::sync::{Notify, OnceCell};
 
 use super::agent::{self, AgentCommand, Process, StartFailure};
+use super::throttle::InvokeRate;
 use crate::error::AwsError;
 use crate::{Clock, Config, ids};
 
@@ -189,7 +190,8 @@ pub struct Sessions {
     dying: Mutex<HashSet<u32>>,
     reaping: tokio::sync::Mutex<()>,
     wake: Notify,
-    throttle: Mutex<(Instant, u32)>,
+    /// `--invoke-tps`; `None`: unlimited.
+    invoke_rate: Option<InvokeRate>,
     generation: AtomicU64,
     me: Weak<Sessions>,
 }
@@ -220,7 +222,7 @@ impl Sessions {
             dying: Mutex::new(HashSet::new()),
             reaping: tokio::sync::Mutex::new(()),
             wake: Notify::new(),
-            throttle: Mutex::new((Instant::now(), 0)),
+            invoke_rate: config.invoke_tps.map(InvokeRate::per_second),
             generation: AtomicU64::new(0),
             me: me.clone(),
         })
@@ -235,20 +237,15 @@ impl Sessions {
         self.agent.as_ref().map_err(String::as_str)
     }
 
-    /// Counts a data-plane call against `--invoke-tps` (per wall-clock second).
+    /// Counts a data-plane call against `--invoke-tps` (per wall-clock second; see [`InvokeRate`]).
     pub fn throttle(&self) -> Result<(), AwsError> {
-        let Some(tps) = self.invoke_tps else { return Ok(()) };
-        let mut window = self.throttle.lock().unwrap_or_else(|e| e.into_inner());
-        if window.0.elapsed() >= Duration::from_secs(1) {
-            *window = (Instant::now(), 0);
+        match &self.invoke_rate {
+            Some(rate) if !rate.admit() => {
+                self.table().counters.throttled += 1;
+                Err(AwsError::new(StatusCode::TOO_MANY_REQUESTS, "ThrottlingException", "Rate exceeded"))
+            }
+            _ => Ok(()),
         }
-        if window.1 >= tps {
-            drop(window);
-            self.table().counters.throttled += 1;
-            return Err(AwsError::new(StatusCode::TOO_MANY_REQUESTS, "ThrottlingException", "Rate exceeded"));
-        }
-        window.1 += 1;
-        Ok(())
     }
 
     /// The live session `key`, or a new one if the quota allows (reaping what is due first).

@@ -202,7 +202,7 @@ fn sigterm_stops_accepting_finishes_the_in_flight_request_and_exits_0() {
 
 #[test]
 fn sigterm_with_a_request_outliving_the_drain_deadline_still_exits_0_at_the_deadline() {
-    let mut agent = Agent::start(&["--drain-timeout-secs", "0.3"]);
+    let mut agent = Agent::start(&["--drain-timeout", "300ms"]);
     let answer = slow_invocation(agent.address, 20_000);
     wait_for_busy(agent.address);
     agent.terminate();

@@ -100,10 +100,6 @@ impl fmt::Display for Phase {
     }
 }
 
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    loadgen::schedule::parse_duration(text).map_err(|e| e.to_string())
-}
-
 fn parse_time_scale(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(k) if k.is_finite() && k > 0.0 => Ok(k),
@@ -132,7 +128,7 @@ pub struct DeployArgs {
     pub emulator_max_vms: u32,
     /// How long an unused ENI lingers, in service time (embedded emulator; with `--endpoint-url`,
     /// the endpoint's `--eni-linger`). AWS: up to 8 h.
-    #[arg(long, value_parser = parse_duration, default_value = "60s", value_name = "DURATION")]
+    #[arg(long, value_parser = duration_flag::parse, default_value = "60s", value_name = "DURATION")]
     pub emulator_eni_linger: Duration,
     /// Embedded emulator's ENI policy. `per-runtime` is a deliberately wrong world (each runtime its
     /// own ENIs): verify must then fail at the idle phase (the negative control).
@@ -162,7 +158,7 @@ pub struct Args {
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub concurrency: u32,
     /// Load duration, wall time (default: the report's 120 s divided by the time scale).
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, value_parser = duration_flag::parse, value_name = "DURATION")]
     pub duration: Option<Duration>,
     /// Phases to run, comma-separated, always in the order deploy,idle,load,sg-split,teardown.
     /// deploy is required (the others work on what it creates).

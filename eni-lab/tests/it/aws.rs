@@ -418,11 +418,15 @@ const SDK_SERVICES: &[(&str, &str)] = &[
 
 /// For each SDK crate: its client methods (`create_vpc`) and operation names (`CreateVpc`), read from
 /// the crate sources cargo resolved (`src/operation/<method>.rs` holds `Layer::new("<Operation>")`).
+///
+/// `cargo metadata` runs offline and filtered to the host platform: the build downloaded exactly the
+/// packages of this platform, so a fresh `CARGO_HOME` has those and nothing else (a Windows-only crate
+/// such as `anstyle-wincon` would otherwise have to be downloaded).
 fn sdk_operations() -> BTreeMap<&'static str, BTreeMap<String, String>> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let output = std::process::Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--offline"])
+        .args(["metadata", "--format-version", "1", "--offline", "--filter-platform", &host_triple()])
         .current_dir(root)
         .output()
         .expect("run cargo metadata");
@@ -449,6 +453,15 @@ fn sdk_operations() -> BTreeMap<&'static str, BTreeMap<String, String>> {
         assert!(operations.get(crate_name).is_some_and(|ops| ops.len() > 5), "no operations found for {crate_name}");
     }
     operations
+}
+
+/// The platform the tests run on, as rustc names it (`x86_64-unknown-linux-gnu`).
+fn host_triple() -> String {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let output = std::process::Command::new(rustc).arg("-vV").output().expect("run rustc -vV");
+    let text = String::from_utf8(output.stdout).unwrap();
+    let host = text.lines().find_map(|line| line.strip_prefix("host: "));
+    host.unwrap_or_else(|| panic!("no host line in rustc -vV:\n{text}")).trim().to_owned()
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -639,6 +652,41 @@ fn dockerfile_builds_an_arm64_non_root_agent_on_port_8080() {
     let readme = std::fs::read_to_string(root.join("dummy-agent/README.md")).unwrap();
     assert!(readme.contains("--platform linux/arm64"), "the README shows the arm64 build");
     assert!(readme.contains("cargo xtask build --image"), "the README shows `cargo xtask build --image`");
+}
+
+/// The image build empties the workspace-hack (as `cargo hakari disable` does), so that dummy-agent's
+/// image compiles only dummy-agent's own dependencies: pure Rust, no C toolchain for the arm64 target.
+/// Without that step the hack would bring the AWS SDK's C crypto (aws-lc-sys) into the image build.
+#[test]
+fn the_image_build_leaves_out_the_workspace_hack_and_its_c_crates() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let dockerfile = std::fs::read_to_string(root.join("dummy-agent/Dockerfile")).unwrap();
+    let disable = "sed -i '/^### BEGIN HAKARI SECTION/,/^### END HAKARI SECTION/{//!d}' workspace-hack/Cargo.toml";
+    let build = dockerfile.find("cargo build --release -p dummy-agent").expect("the image builds dummy-agent");
+    assert!(dockerfile.find(disable).is_some_and(|at| at < build), "the hack is emptied before the build");
+    let hack = std::fs::read_to_string(root.join("workspace-hack/Cargo.toml")).unwrap();
+    assert!(hack.contains("\n### BEGIN HAKARI SECTION\n") && hack.contains("\n### END HAKARI SECTION\n"), "{hack}");
+
+    let packages = |prune: bool| -> BTreeSet<String> {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut command = std::process::Command::new(cargo);
+        command.current_dir(root).args(["tree", "--offline", "-p", "dummy-agent", "-e", "normal,build"]);
+        command.args(["--target", &host_triple(), "--prefix", "none", "--format", "{p}"]);
+        if prune {
+            command.args(["--prune", "workspace-hack"]);
+        }
+        let output = command.output().expect("run cargo tree");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let text = String::from_utf8(output.stdout).unwrap();
+        text.lines().filter_map(|line| line.split_whitespace().next()).map(str::to_owned).collect()
+    };
+    let with_hack = packages(false);
+    assert!(with_hack.contains("aws-lc-sys"), "the hack brings the SDK's C crypto: {with_hack:?}");
+    let own = packages(true);
+    assert!(own.contains("tokio") && own.contains("axum"), "{own:?}");
+    for c_crate in ["aws-lc-sys", "ring", "cc", "cmake", "openssl-sys"] {
+        assert!(!own.contains(c_crate), "dummy-agent's own dependencies need {c_crate}: {own:?}");
+    }
 }
 
 /// The push with a stand-in `docker` on PATH that records its arguments and stdin: the password goes

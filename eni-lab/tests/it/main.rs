@@ -3,5 +3,6 @@
 
 mod aws;
 mod destroy;
+mod help;
 mod support;
 mod verify;

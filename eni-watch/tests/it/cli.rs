@@ -141,7 +141,8 @@ async fn bad_input_gets_one_clear_error_and_exit_2() {
     let home = temp_dir("errors");
     let cases: &[(&[&str], &str)] = &[
         (&["--sg", "default"], "sg-0123456789abcdef0"),
-        (&["--interval", "5x"], "not a duration"),
+        (&["--interval", "5x"], "invalid duration \"5x\": unknown unit \"x\"; use a number with a unit"),
+        (&["--interval", "0s"], "must be more than zero"),
         (&["--once", "--until-gone"], "cannot be used with"),
         (&["--expect-count", "2", "--expect-plan", "p.json"], "cannot be used with"),
         (&["--page-size", "3"], "5..=1000"),

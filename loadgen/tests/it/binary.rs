@@ -161,6 +161,8 @@ async fn bad_flags_and_unreachable_targets_get_clear_errors() {
     let cases: &[(&[&str], &str)] = &[
         (&["noop", "--stages", "10/s:30s,10->200/s"], "stage 2 (\"10->200/s\")"),
         (&["noop", "--rate", "fast", "-d", "1s"], "invalid rate \"fast\""),
+        (&["noop", "-c", "2", "-d", "soon"], "invalid duration \"soon\""),
+        (&["noop", "-c", "2", "-d", "0s"], "--duration must be more than zero"),
         (&["noop", "--requests", "5"], "choose a load model"),
         (&["noop", "-c", "2"], "--duration or --requests"),
         (&["noop", "-c", "2", "-n", "2", "--shard", "2/2"], "out of range"),

@@ -9,9 +9,8 @@ use std::time::SystemTime;
 
 use anyhow::Context;
 
-use super::Settings;
-use super::loadgen::number_after;
 use super::summary::{Better, Reference, Row};
+use super::{Settings, number_at, read_json};
 use crate::util::{self, cargo, project_root};
 
 const BENCH: &str = "criterion";
@@ -102,24 +101,21 @@ fn figure(goal: &Goal, new: &Path, not_before: SystemTime) -> anyhow::Result<f64
     Ok(match goal.measure {
         Measure::Milliseconds => nanoseconds / 1e6,
         Measure::ElementsPerSecond => {
-            let benchmark = fs::read_to_string(new.join("benchmark.json"))?;
+            let benchmark = read_json(&new.join("benchmark.json"))?;
             let elements =
-                number_after(&benchmark, &["\"Elements\""]).context("the bench declares no Throughput::Elements")?;
+                number_at(&benchmark, "/throughput/Elements").context("the bench declares no Throughput::Elements")?;
             elements / (nanoseconds / 1e9)
         }
     })
 }
 
-/// Criterion's typical time per iteration in nanoseconds: the slope (linear sampling), else the mean.
+/// Criterion's typical time per iteration in nanoseconds: the slope (linear sampling), else the mean
+/// (`"slope": null` when criterion used flat sampling).
 fn typical_nanoseconds(estimates: &str) -> Option<f64> {
-    ["\"slope\"", "\"mean\""].into_iter().find_map(|key| {
-        // `"slope":null` when criterion used flat sampling.
-        let rest = &estimates[estimates.find(key)? + key.len()..];
-        if rest.trim_start_matches([':', ' ']).starts_with("null") {
-            return None;
-        }
-        number_after(rest, &["\"point_estimate\""]).ok()
-    })
+    let estimates: serde_json::Value = serde_json::from_str(estimates).ok()?;
+    ["/slope/point_estimate", "/mean/point_estimate"]
+        .into_iter()
+        .find_map(|pointer| estimates.pointer(pointer)?.as_f64())
 }
 
 #[cfg(test)]
@@ -135,6 +131,9 @@ mod tests {
         let flat = ESTIMATES.replace(r#""slope":{"#, r#""slope":null,"unused":{"#);
         assert_eq!(typical_nanoseconds(&flat), Some(19544471.85));
         assert_eq!(typical_nanoseconds("{}"), None);
+        // A slope without a point estimate: the mean's, not the next object's that has one.
+        let odd = r#"{"slope":{"standard_error":1.0},"median":{"point_estimate":7.0},"mean":{"point_estimate":5.0}}"#;
+        assert_eq!(typical_nanoseconds(odd), Some(5.0));
     }
 
     fn bench_dir(name: &str) -> std::path::PathBuf {
@@ -152,7 +151,9 @@ mod tests {
             let new = criterion.join(goal.directory).join("new");
             fs::create_dir_all(&new).unwrap();
             fs::write(new.join("estimates.json"), ESTIMATES).unwrap();
-            fs::write(new.join("benchmark.json"), r#"{"group_id":"g","throughput":{"Elements":200000}}"#).unwrap();
+            // The title names "Elements" too: only the throughput's counts.
+            let benchmark = r#"{"group_id":"g","title":"Elements","throughput":{"Elements":200000}}"#;
+            fs::write(new.join("benchmark.json"), benchmark).unwrap();
         }
         let rows: Vec<Row> = GOALS.iter().map(|goal| row(goal, &criterion, before)).collect();
         let ours: Vec<f64> = rows

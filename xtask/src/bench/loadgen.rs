@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use super::Settings;
 use super::summary::{Better, Reference, Row};
+use super::{Settings, number_at, read_json};
 use crate::util::{self, cargo, project_root};
 
 const POST_SCRIPT: &str = r#"wrk.method = "POST"
@@ -135,8 +135,7 @@ pub fn run(args: &Settings) -> anyhow::Result<Vec<Row>> {
             .args(["--payload", r#"{"prompt":"load 1"}"#])
             .stdout(Stdio::null()),
     )?;
-    let closed = fs::read_to_string(&closed_json)?;
-    let loadgen_rps = number_after(&closed, &["\"achieved_rps\""])?;
+    let loadgen_rps = number_at(&read_json(&closed_json)?, "/achieved_rps")?;
     record(
         Figure {
             label: format!("loadgen http, closed c={connections}"),
@@ -184,10 +183,10 @@ pub fn run(args: &Settings) -> anyhow::Result<Vec<Row>> {
             .args(["--payload", r#"{"prompt":"load 1"}"#])
             .stdout(Stdio::null()),
     )?;
-    let open = fs::read_to_string(&open_json)?;
-    let achieved = number_after(&open, &["\"achieved_rps\""])?;
-    let lag_p99 = number_after(&open, &["\"schedule_lag\"", "\"p99\""])?;
-    let corrected_p99 = number_after(&open, &["\"corrected\"", "\"p99\""])?;
+    let open = read_json(&open_json)?;
+    let achieved = number_at(&open, "/achieved_rps")?;
+    let lag_p99 = number_at(&open, "/latency_ms/schedule_lag/p99")?;
+    let corrected_p99 = number_at(&open, "/latency_ms/corrected/p99")?;
     let error = (achieved - 2000.0).abs() / 2000.0 * 100.0;
     record(
         Figure {
@@ -309,7 +308,9 @@ fn oha_rps(url: &str, connections: &str, duration: &str) -> anyhow::Result<f64> 
         .arg(format!("{url}/invocations"))
         .output()
         .context("running oha")?;
-    number_after(&String::from_utf8_lossy(&result.stdout), &["\"requestsPerSec\""])
+    let summary: serde_json::Value = serde_json::from_slice(&result.stdout)
+        .with_context(|| format!("oha's output is not JSON: {}", String::from_utf8_lossy(&result.stdout).trim()))?;
+    number_at(&summary, "/summary/requestsPerSec")
 }
 
 /// (loadgen, boto3) invocations/s against a release agentcore-local.
@@ -346,14 +347,13 @@ fn agentcore_side_by_side(
     if !pool.status.success() {
         bail!("the boto3 pool failed: {}", String::from_utf8_lossy(&pool.stderr));
     }
-    let arn = text
-        .split("\"arn\": \"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .with_context(|| format!("no arn in {text}"))?
-        .to_string();
-    let boto3_ok = number_after(&text, &["\"ok\""])?;
-    let boto3_seconds = number_after(&text, &["\"seconds\""])?;
+    // The pool's last line: {"arn": …, "ok": …, "failed": …, "seconds": …}.
+    let last = text.lines().rev().find(|line| !line.trim().is_empty()).unwrap_or_default();
+    let pool: serde_json::Value =
+        serde_json::from_str(last).with_context(|| format!("the boto3 pool printed no result: {text}"))?;
+    let arn = pool["arn"].as_str().with_context(|| format!("no arn in {last}"))?.to_owned();
+    let boto3_ok = number_at(&pool, "/ok")?;
+    let boto3_seconds = number_at(&pool, "/seconds")?;
     let json = out.join("agentcore.json");
     util::run(
         Command::new(loadgen)
@@ -366,24 +366,8 @@ fn agentcore_side_by_side(
             .env_remove("AWS_PROFILE")
             .stdout(Stdio::null()),
     )?;
-    let report = fs::read_to_string(&json)?;
-    let ours = number_after(&report, &["\"achieved_rps\""])?;
+    let ours = number_at(&read_json(&json)?, "/achieved_rps")?;
     Ok((ours, boto3_ok / boto3_seconds))
-}
-
-/// The number after the last of `keys`, each searched after the previous one (pretty JSON).
-pub(super) fn number_after(text: &str, keys: &[&str]) -> anyhow::Result<f64> {
-    let mut rest = text;
-    for key in keys {
-        let at = rest.find(key).with_context(|| format!("no {key} in the results"))?;
-        rest = &rest[at + key.len()..];
-    }
-    let value: String = rest
-        .trim_start_matches([':', ' '])
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | 'e' | 'E' | '+'))
-        .collect();
-    value.parse().with_context(|| format!("{keys:?} is not a number: {value:?}"))
 }
 
 fn free_port() -> anyhow::Result<u16> {
@@ -415,24 +399,4 @@ fn verdict(target: &str, met: bool) -> String {
 
 fn format_value(value: f64) -> String {
     if value >= 100.0 { format!("{value:.0}") } else { format!("{value:.3}") }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_numbers_from_pretty_json() {
-        let text = r#"{
-  "achieved_rps": 1999.5,
-  "latency_ms": {
-    "corrected": { "p50": 0.4, "p99": 1.25 },
-    "schedule_lag": { "p50": 0.1, "p99": 0.75 }
-  }
-}"#;
-        assert_eq!(number_after(text, &["\"achieved_rps\""]).unwrap(), 1999.5);
-        assert_eq!(number_after(text, &["\"schedule_lag\"", "\"p99\""]).unwrap(), 0.75);
-        assert_eq!(number_after(text, &["\"corrected\"", "\"p99\""]).unwrap(), 1.25);
-        assert!(number_after(text, &["\"missing\""]).is_err());
-    }
 }

@@ -6,6 +6,8 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
 
+use serde_json::{Value, json};
+
 /// Which way a figure improves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Better {
@@ -314,79 +316,51 @@ pub fn render_terminal(info: &RunInfo, rows: &[Row]) -> String {
 }
 
 pub fn render_json(info: &RunInfo, rows: &[Row]) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{{\n  \"quick\": {},\n  \"cores\": {},\n  \"load_average\": {},\n  \"finished_at\": {},\n  \"rows\": [",
-        info.quick,
-        info.cores,
-        json_string(&info.load_average),
-        info.finished_at
-    );
-    for (i, row) in rows.iter().enumerate() {
-        let (ours, reference, skipped) = match &row.outcome {
-            Outcome::Measured { ours, reference } => {
-                let reference = match reference {
-                    Reference::Peer { name, value, at_least } => format!(
-                        "{{\"kind\": \"peer\", \"name\": {}, \"value\": {}, \"at_least\": {}}}",
-                        json_string(name),
-                        json_number(*value),
-                        at_least.map_or("null".to_owned(), json_number)
-                    ),
-                    Reference::Target { value } => {
-                        format!("{{\"kind\": \"target\", \"value\": {}}}", json_number(*value))
-                    }
-                };
-                (json_number(*ours), reference, "null".to_owned())
-            }
-            Outcome::Skipped(why) => ("null".to_owned(), "null".to_owned(), json_string(why)),
-        };
-        let _ = writeln!(
-            out,
-            "    {{\"bench\": {}, \"comparison\": {}, \"unit\": {}, \"better\": \"{}\", \"ours\": {ours}, \
-             \"reference\": {reference}, \"factor\": {}, \"ratio\": {}, \"verdict\": \"{}\", \"skipped\": {skipped}}}{}",
-            json_string(row.bench),
-            json_string(&row.comparison),
-            json_string(row.unit),
-            match row.better {
-                Better::Higher => "higher",
-                Better::Lower => "lower",
-            },
-            row.factor().map_or("null".to_owned(), json_number),
-            json_string(&row.ratio_text()),
-            match row.verdict() {
-                Verdict::Missed => "missed",
-                other => other.as_str(),
-            },
-            if i + 1 < rows.len() { "," } else { "" }
-        );
-    }
-    out.push_str("  ]\n}\n");
+    let rows: Vec<Value> = rows.iter().map(row_json).collect();
+    let document = json!({
+        "quick": info.quick,
+        "cores": info.cores,
+        "load_average": info.load_average,
+        "finished_at": info.finished_at,
+        "rows": rows,
+    });
+    let mut out = serde_json::to_string_pretty(&document).expect("a JSON value always serializes");
+    out.push('\n');
     out
 }
 
-fn json_number(value: f64) -> String {
-    if value.is_finite() { format!("{value}") } else { "null".to_owned() }
-}
-
-fn json_string(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
+/// One row of `summary.json`; figures that are not finite (0 ÷ 0) are `null`.
+fn row_json(row: &Row) -> Value {
+    let (ours, reference, skipped) = match &row.outcome {
+        Outcome::Measured { ours, reference } => {
+            let reference = match reference {
+                Reference::Peer { name, value, at_least } => {
+                    json!({"kind": "peer", "name": name, "value": value, "at_least": at_least})
+                }
+                Reference::Target { value } => json!({"kind": "target", "value": value}),
+            };
+            (json!(ours), reference, Value::Null)
         }
-    }
-    out.push('"');
-    out
+        Outcome::Skipped(why) => (Value::Null, Value::Null, json!(why)),
+    };
+    json!({
+        "bench": row.bench,
+        "comparison": row.comparison,
+        "unit": row.unit,
+        "better": match row.better {
+            Better::Higher => "higher",
+            Better::Lower => "lower",
+        },
+        "ours": ours,
+        "reference": reference,
+        "factor": row.factor(),
+        "ratio": row.ratio_text(),
+        "verdict": match row.verdict() {
+            Verdict::Missed => "missed",
+            other => other.as_str(),
+        },
+        "skipped": skipped,
+    })
 }
 
 /// Writes `summary.json` and `summary.md` into `dir` (called after every bench, so an interrupted
@@ -494,13 +468,15 @@ mod tests {
         assert!(table.contains("| skipped: `wrk` is not on PATH |"), "{table}");
         assert!(table.contains("1 met, 0 missed, 0 for information, 1 skipped"), "{table}");
         assert!(table.contains("not for the record"), "{table}");
-        let json = render_json(&info(), &rows);
-        assert!(json.contains(r#""verdict": "skipped", "skipped": "`wrk` is not on PATH""#), "{json}");
-        assert!(
-            json.contains(r#""ours": 6000, "reference": {"kind": "target", "value": 5000}, "factor": 1.2"#),
-            "{json}"
-        );
-        assert!(json.contains(r#""verdict": "met""#), "{json}");
+        let json: Value = serde_json::from_str(&render_json(&info(), &rows)).unwrap();
+        assert_eq!(json["rows"][1]["verdict"], "skipped");
+        assert_eq!(json["rows"][1]["skipped"], "`wrk` is not on PATH");
+        assert_eq!(json["rows"][1]["ours"], Value::Null);
+        assert_eq!(json["rows"][0]["ours"], 6000.0);
+        assert_eq!(json["rows"][0]["reference"], json!({"kind": "target", "value": 5000.0}));
+        assert_eq!(json["rows"][0]["factor"], 1.2);
+        assert_eq!(json["rows"][0]["verdict"], "met");
+        assert_eq!(json["load_average"], info().load_average);
     }
 
     #[test]
@@ -529,9 +505,18 @@ mod tests {
     }
 
     #[test]
-    fn json_strings_are_escaped() {
-        assert_eq!(json_string("a \"b\"\n\\c\u{1}"), r#""a \"b\"\n\\c\u0001""#);
-        assert_eq!(json_number(f64::INFINITY), "null");
+    fn the_json_keeps_odd_text_and_writes_non_finite_figures_as_null() {
+        let odd = "a \"b\"\n\\c\u{1}";
+        let rows = [Row::measured("agent", odd, "ms", Better::Lower, 0.0, Reference::peer(odd, 0.0, Some(2.0)))];
+        let json: Value = serde_json::from_str(&render_json(&info(), &rows)).unwrap();
+        assert_eq!(json["rows"][0]["comparison"], odd);
+        assert_eq!(json["rows"][0]["reference"]["name"], odd);
+        assert_eq!(json["rows"][0]["factor"], Value::Null, "0 ÷ 0");
+        assert_eq!(json["rows"][0]["verdict"], "missed");
+    }
+
+    #[test]
+    fn values_and_bounds_read_well() {
         assert_eq!(format_value(1_234_567.0, ""), "1,234,567");
         assert_eq!(format_value(-1_234.0, "ms"), "-1,234 ms");
         assert_eq!(format_value(4.091, "MiB"), "4.09 MiB");
