@@ -126,27 +126,21 @@ fn compiled_units(command: &mut Command) -> anyhow::Result<BTreeSet<String>> {
     for line in String::from_utf8_lossy(&output.stdout).lines() {
         let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else { continue };
         if message["reason"] == "compiler-artifact" && message["fresh"] == false {
-            let target = &message["target"];
-            compiled.insert(package_name(&message["package_id"], target));
+            compiled.insert(package_name(&message["package_id"]));
         }
     }
     Ok(compiled)
 }
 
-/// The package name of a `compiler-artifact` message (`package_id` is a Package ID Spec such as
-/// `registry+https://…#serde@1.0.219` or `path+file:///…/eni-watch#0.1.0`; build scripts' targets are
-/// named `build-script-build`, so the name is read from the id).
-fn package_name(package_id: &serde_json::Value, target: &serde_json::Value) -> String {
+/// The package name of a `compiler-artifact` message's `package_id`, a Package ID Spec such as
+/// `registry+https://…#serde@1.0.219`, `path+file:///…/dummy#dummy-agent@0.1.0`, or
+/// `path+file:///…/eni-watch#0.1.0` (the name left out where it is the last path segment).
+fn package_name(package_id: &serde_json::Value) -> String {
     let id = package_id.as_str().unwrap_or_default();
-    let fragment = id.rsplit_once('#').map_or(id, |(_, fragment)| fragment);
+    let (url, fragment) = id.rsplit_once('#').unwrap_or((id, ""));
     match fragment.split_once('@') {
         Some((name, _)) => name.to_owned(),
-        // `path+file:///work/main/eni-watch#0.1.0`: the name is the last path segment.
-        None => id
-            .split('#')
-            .next()
-            .and_then(|url| url.rsplit('/').next())
-            .map_or_else(|| target["name"].as_str().unwrap_or_default().to_owned(), str::to_owned),
+        None => url.rsplit('/').next().unwrap_or(url).to_owned(),
     }
 }
 
@@ -204,13 +198,12 @@ mod tests {
 
     #[test]
     fn package_names_come_from_registry_and_path_ids() {
-        let target = json!({"name": "build-script-build"});
         let registry = json!("registry+https://github.com/rust-lang/crates.io-index#serde@1.0.219");
-        assert_eq!(package_name(&registry, &target), "serde");
+        assert_eq!(package_name(&registry), "serde");
         let path = json!("path+file:///work/main/eni-watch#0.1.0");
-        assert_eq!(package_name(&path, &json!({"name": "eni_watch"})), "eni-watch");
+        assert_eq!(package_name(&path), "eni-watch");
         let renamed = json!("path+file:///work/main/dummy#dummy-agent@0.1.0");
-        assert_eq!(package_name(&renamed, &target), "dummy-agent");
+        assert_eq!(package_name(&renamed), "dummy-agent");
     }
 
     #[test]
