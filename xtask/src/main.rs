@@ -5,6 +5,7 @@
 
 mod bench;
 mod build;
+mod fuzz;
 mod lab;
 mod test;
 mod util;
@@ -42,6 +43,9 @@ enum Task {
     /// Run every comparison benchmark (or those named: agent, emulator, loadgen, criterion) and print one
     /// summary table of ratios against the peers and targets (`--quick` for a smoke run).
     Bench(bench::Args),
+    /// Run every fuzz target (the property tests named `fuzz_*`) with many more cases than CI
+    /// (`--cases`, default 10 000), one at a time, and print a table: target, cases, seconds, result.
+    Fuzz(fuzz::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -50,6 +54,7 @@ fn main() -> anyhow::Result<()> {
         Task::Test(args) => test::run(&args),
         Task::Build(args) => build::run(&args),
         Task::Bench(args) => bench::run(&args),
+        Task::Fuzz(args) => fuzz::run(&args),
         Task::Verify(args) => lab::run("verify", &args),
         Task::Deploy(args) => lab::run("deploy", &args),
         Task::Destroy(args) => lab::run("destroy", &args),
