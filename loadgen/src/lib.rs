@@ -7,13 +7,15 @@
 //!   every request of the open model.
 //! - [`run`](mod@run): the closed model (`concurrency` workers) and the open model (paced by `governor`, one
 //!   task per request so a slow target never slows the schedule, `max_in_flight` cap with drops
-//!   counted), the per-second series and the drain on Ctrl-C.
+//!   counted), the per-second series and the drain on [`Stop`] (SIGINT or SIGTERM in the binary).
 //! - [`record`]: counts per class, error samples, HDR histograms (corrected from the intended send time,
 //!   uncorrected from the actual send, time to first byte, schedule lag).
 //! - [`report`]: the results document, the summary table and the exact merge of shards.
 //! - [`sessions`]: session ids (`unique`, `pool:K`, `per-worker`) and shards (`I/N`).
 //!
-//! Always `total == ok + failed + cancelled`.
+//! Every started request ends in exactly one recorded outcome (ok, failed, cancelled), each counted
+//! where it happens; `total == ok + failed + cancelled` is checked at the end of a run
+//! ([`Report::check_accounting`], [`RunError::Unaccounted`]), never derived.
 
 #![warn(missing_docs)]
 

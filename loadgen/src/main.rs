@@ -10,7 +10,7 @@ use bytes::Bytes;
 use clap::{Args, Parser, Subcommand};
 use loadgen::report::{self, Report};
 use loadgen::schedule::{self, Stage};
-use loadgen::{Model, Plan, Sessions, Shard, Stop, Target};
+use loadgen::{Model, Plan, RunError, Sessions, Shard, Stop, Target};
 use tokio::sync::watch;
 use tracing_subscriber::EnvFilter;
 
@@ -18,8 +18,9 @@ use tracing_subscriber::EnvFilter;
 ///
 /// Load models: closed (`--concurrency N`: N workers in a loop) or open (`--rate R/s` or
 /// `--stages "10/s:30s,10->200/s:1m,200/s:2m"`: requests sent on schedule whatever the target does,
-/// latency measured from the intended send time). Ctrl-C stops sending, drains in-flight requests
-/// (Ctrl-C again cancels them) and still writes every result.
+/// latency measured from the intended send time). SIGINT (Ctrl-C) or SIGTERM (how Kubernetes and AWS
+/// Batch stop a job) stops sending and drains in-flight requests for --drain-timeout; a second signal
+/// cancels them at once. Either way every result is written (--out, the series, the table).
 #[derive(Parser, Debug)]
 #[command(version, about, long_about)]
 struct Cli {
@@ -125,7 +126,9 @@ struct LoadArgs {
     /// Per-request timeout.
     #[arg(long, default_value = "60s", value_parser = schedule::parse_duration, help_heading = "Load")]
     timeout: Duration,
-    /// After the end or Ctrl-C, how long in-flight requests may finish before they are cancelled.
+    /// After the end or a first SIGINT/SIGTERM, how long in-flight requests may finish before they are
+    /// cancelled (keep it under the platform's grace period: Kubernetes' terminationGracePeriodSeconds
+    /// and ECS/AWS Batch's stop timeout both default to 30 s).
     #[arg(long, default_value = "10s", value_parser = schedule::parse_duration, help_heading = "Load")]
     drain_timeout: Duration,
     /// Request payload, JSON (repeat for several: request n sends payload n mod count).
@@ -176,21 +179,53 @@ fn main_inner() -> anyhow::Result<()> {
         match cli.command {
             Command::Merge(args) => merge(&args),
             Command::Noop(args) => {
+                let stop = stop_on_signals()?;
                 let plan = plan(&args.load, "noop", None)?;
-                execute(loadgen::Noop, plan, &args.load).await
+                execute(loadgen::Noop, plan, &args.load, stop).await
             }
             Command::Http(args) => {
+                let stop = stop_on_signals()?;
                 let plan = plan(&args.load, "http", None)?;
                 let target = loadgen::Http::new(&args.url, plan_concurrency(&plan)).map_err(anyhow::Error::msg)?;
                 preflight_http(target.url()).await?;
-                execute(target, plan, &args.load).await
+                execute(target, plan, &args.load, stop).await
             }
-            Command::Agentcore(args) => agentcore(args).await,
+            Command::Agentcore(args) => {
+                let stop = stop_on_signals()?;
+                agentcore(args, stop).await
+            }
         }
     })
 }
 
-async fn agentcore(args: AgentCoreArgs) -> anyhow::Result<()> {
+/// The first SIGINT or SIGTERM drains the run, the second aborts it (installed before any setup, so a
+/// signal during setup still ends in a written, empty report rather than a killed process).
+fn stop_on_signals() -> anyhow::Result<watch::Receiver<Stop>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
+    let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    let (stop_tx, stop_rx) = watch::channel(Stop::Run);
+    tokio::spawn(async move {
+        for stop in [Stop::Drain, Stop::Abort] {
+            let name = tokio::select! {
+                _ = interrupt.recv() => "SIGINT",
+                _ = terminate.recv() => "SIGTERM",
+            };
+            match stop {
+                Stop::Drain => eprintln!(
+                    "\n{name}: no new requests; draining in-flight ones (a second SIGINT/SIGTERM cancels them)"
+                ),
+                _ => eprintln!("{name}: cancelling in-flight requests; writing the results"),
+            }
+            let _ = stop_tx.send(stop);
+        }
+        // Keep the sender alive so the run never mistakes a dropped sender for a signal.
+        std::future::pending::<()>().await;
+    });
+    Ok(stop_rx)
+}
+
+async fn agentcore(args: AgentCoreArgs, stop: watch::Receiver<Stop>) -> anyhow::Result<()> {
     let mut plan = plan(&args.load, "agentcore", Some(Sessions::Unique))?;
     plan.stop_sessions = args.stop_sessions;
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
@@ -220,7 +255,7 @@ async fn agentcore(args: AgentCoreArgs) -> anyhow::Result<()> {
     };
     plan.target_name = format!("agentcore ({} runtimes)", runtimes.len());
     let target = loadgen::agentcore::AgentCore::new(&sdk, runtimes, args.qualifier.clone(), args.retries);
-    execute(target, plan, &args.load).await
+    execute(target, plan, &args.load, stop).await
 }
 
 fn plan_concurrency(plan: &Plan) -> usize {
@@ -306,33 +341,29 @@ async fn preflight_http(url: &reqwest::Url) -> anyhow::Result<()> {
     }
 }
 
-async fn execute<T: Target>(target: T, plan: Plan, args: &LoadArgs) -> anyhow::Result<()> {
-    let (stop_tx, stop_rx) = watch::channel(Stop::Run);
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("\ninterrupted: no new requests; draining in-flight ones (Ctrl-C again cancels them)");
-            let _ = stop_tx.send(Stop::Drain);
-        }
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("cancelling in-flight requests");
-            let _ = stop_tx.send(Stop::Abort);
-        }
-        // Keep the sender alive so the run never mistakes a dropped sender for a signal.
-        std::future::pending::<()>().await;
-    });
-    let report = loadgen::run(target, plan, stop_rx).await?;
-    if let Some(out) = &args.out {
-        write_json(out, &report)?;
-    }
+/// Runs the load and writes everything it has (`--out`, the table) even when part of it failed; then
+/// fails if anything did (the series file, the `--out` file, the accounting check, an unreachable target).
+async fn execute<T: Target>(target: T, plan: Plan, args: &LoadArgs, stop: watch::Receiver<Stop>) -> anyhow::Result<()> {
+    let (report, mut problems) = match loadgen::run(target, plan, stop).await {
+        Ok(report) => (report, Vec::new()),
+        Err(RunError::Unaccounted { message, report }) => (*report, vec![message]),
+        Err(error) => return Err(error.into()),
+    };
+    let written = args.out.as_deref().map(|out| write_json(out, &report));
     println!("{}", report::summary(&report));
-    if let Some(out) = &args.out {
-        println!("results: {}", out.display());
+    match (&args.out, written) {
+        (Some(out), Some(Ok(()))) => println!("results: {}", out.display()),
+        (_, Some(Err(error))) => problems.insert(0, format!("{error:#}")),
+        _ => {}
+    }
+    if let Some(series) = &report.series_error {
+        problems.push(format!("the per-second series could not be written to {}: {}", series.path, series.error));
     }
     let only_connect = report.failed.keys().all(|class| class == loadgen::target::CONNECT);
     if report.total > 0 && report.ok == 0 && report.failed_total > 0 && only_connect {
-        bail!("the target could not be reached: every request failed to connect");
+        problems.push("the target could not be reached: every request failed to connect".into());
     }
-    Ok(())
+    if problems.is_empty() { Ok(()) } else { bail!("{}", problems.join("; ")) }
 }
 
 /// Writes `value` as pretty JSON through a temporary file and a rename (never half a file).

@@ -1,10 +1,16 @@
 //! Recording outcomes: counts per class, error samples and HDR histograms (microseconds), sharded
 //! behind a few mutexes so many tasks record without contending; plus the per-second interval counts.
 //! Memory is bounded: histograms have fixed precision, samples are capped.
+//!
+//! Every call is counted where each thing happens to it: [`Recorder::start`] counts it started (the
+//! scheduler calls it before the call is spawned or sent) and hands back an [`InFlight`];
+//! [`InFlight::finish`] records it ok or failed; an [`InFlight`] dropped unfinished (its task
+//! aborted at the drain deadline, or spawned and never polled) records it cancelled. No count is
+//! derived from the others, so `started == ok + failed + cancelled` is a check that can fail.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -140,6 +146,7 @@ pub struct Timing {
 pub struct Recorder {
     shards: Vec<Mutex<Shard>>,
     started: AtomicU64,
+    cancelled: AtomicU64,
     dropped: AtomicU64,
     stop_ok: AtomicU64,
     stop_failed: AtomicU64,
@@ -152,6 +159,7 @@ impl Recorder {
         Self {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
             started: AtomicU64::new(0),
+            cancelled: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             stop_ok: AtomicU64::new(0),
             stop_failed: AtomicU64::new(0),
@@ -163,9 +171,11 @@ impl Recorder {
         self.shards[(key % SHARDS as u64) as usize].lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A request is about to be sent (it will end as ok, failed or, if never finished, cancelled).
-    pub fn started(&self) {
+    /// Counts a call started, before it is spawned or sent; the [`InFlight`] records how it ends
+    /// (ok or failed with [`InFlight::finish`], cancelled when dropped unfinished).
+    pub fn start(self: &Arc<Self>) -> InFlight {
         self.started.fetch_add(1, Ordering::Relaxed);
+        InFlight { recorder: Arc::clone(self), finished: false }
     }
 
     /// The open model had to skip a request: `--max-in-flight` were already in flight.
@@ -180,7 +190,7 @@ impl Recorder {
     }
 
     /// Records a finished request; `key` picks the shard (request number or worker).
-    pub fn finished(&self, key: u64, timing: Timing, result: Result<Instant, Failure>) {
+    fn finished(&self, key: u64, timing: Timing, result: Result<Instant, Failure>) {
         let corrected = micros(timing.done.saturating_duration_since(timing.intended));
         let uncorrected = micros(timing.done.saturating_duration_since(timing.sent));
         let mut shard = self.shard(key);
@@ -232,6 +242,11 @@ impl Recorder {
         self.started.load(Ordering::Relaxed)
     }
 
+    /// Requests cancelled so far (still in flight at the drain deadline or on a second signal).
+    pub fn cancelled_count(&self) -> u64 {
+        self.cancelled.load(Ordering::Relaxed)
+    }
+
     /// Requests the open model dropped so far.
     pub fn dropped_count(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
@@ -250,5 +265,52 @@ impl Recorder {
             totals.add(&shard.totals, self.max_samples);
         }
         totals
+    }
+}
+
+/// A started call on its way to its one outcome. [`finish`](Self::finish) records it ok or failed;
+/// dropped without that (its task aborted, or spawned and never run), it is recorded cancelled.
+#[must_use = "dropping an InFlight records its call as cancelled"]
+pub struct InFlight {
+    recorder: Arc<Recorder>,
+    finished: bool,
+}
+
+impl InFlight {
+    /// Records the call's outcome; `key` spreads recording over the recorder's shards.
+    pub fn finish(mut self, key: u64, timing: Timing, result: Result<Instant, Failure>) {
+        self.finished = true;
+        self.recorder.finished(key, timing, result);
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.recorder.cancelled.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn timing() -> Timing {
+        let now = Instant::now();
+        Timing { intended: now, sent: now, done: now, scheduled: false }
+    }
+
+    #[test]
+    fn each_started_call_ends_in_exactly_one_outcome() {
+        let recorder = Arc::new(Recorder::new(2));
+        recorder.start().finish(0, timing(), Ok(Instant::now()));
+        recorder.start().finish(1, timing(), Err(Failure::new("HTTP 503", "busy")));
+        drop(recorder.start());
+        let never_finished = recorder.start();
+        assert_eq!((recorder.started_count(), recorder.cancelled_count()), (4, 1));
+        drop(never_finished);
+        let totals = recorder.totals();
+        assert_eq!((totals.ok, totals.failed_total(), recorder.cancelled_count()), (1, 1, 2));
     }
 }

@@ -23,6 +23,9 @@ pub struct Second {
     pub ok: u64,
     /// Requests that failed in the interval, of any class.
     pub failed: u64,
+    /// Requests cancelled in the interval (in flight at the drain deadline or on a second signal).
+    #[serde(default)]
+    pub cancelled: u64,
     /// Requests the open model skipped (`--max-in-flight` reached).
     pub dropped: u64,
     /// Mean corrected latency of the requests that finished in the interval.
@@ -107,7 +110,18 @@ pub struct Stops {
     pub failed: u64,
 }
 
-/// The whole results document. `total == ok + failed_total + cancelled` always.
+/// The per-second series file could not be written: the run went on and kept the series in the
+/// report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeriesError {
+    /// The series file (`--series`, or next to `--out`).
+    pub path: String,
+    /// The first I/O error; nothing more was written to the file after it.
+    pub error: String,
+}
+
+/// The whole results document. Each count is taken where it happens, so
+/// `total == ok + failed_total + cancelled` is checked ([`Report::check_accounting`]), not assumed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     /// The version of loadgen that wrote the report.
@@ -124,7 +138,7 @@ pub struct Report {
     pub started_unix_ms: u64,
     /// How long the run took, drain included, in seconds (the longest shard's, merged).
     pub duration_s: f64,
-    /// Requests started (and so accounted for).
+    /// Requests started, counted by the scheduler before each was spawned or sent.
     pub total: u64,
     /// Requests that succeeded.
     pub ok: u64,
@@ -132,7 +146,8 @@ pub struct Report {
     pub failed: BTreeMap<String, u64>,
     /// Failed requests over every class.
     pub failed_total: u64,
-    /// Started but not finished before the drain deadline (Ctrl-C or end of run).
+    /// Started but not finished before the drain deadline (end of run, SIGINT or SIGTERM) or a second
+    /// signal, counted as each was dropped unfinished.
     pub cancelled: u64,
     /// Never sent: the open model's `--max-in-flight` was reached.
     pub dropped: u64,
@@ -140,7 +155,7 @@ pub struct Report {
     pub retries: u64,
     /// Sessions stopped after their request (`--stop-sessions`).
     pub stopped_sessions: Stops,
-    /// Whether the run was interrupted (Ctrl-C).
+    /// Whether the run was interrupted (SIGINT or SIGTERM).
     pub interrupted: bool,
     /// Requests completed (ok or failed) per second of the run.
     pub achieved_rps: f64,
@@ -152,6 +167,9 @@ pub struct Report {
     pub series: Vec<Second>,
     /// The full histograms, so that shards merge exactly.
     pub histograms: EncodedHistograms,
+    /// Set when the per-second series file could not be written (the `series` above is complete).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series_error: Option<SeriesError>,
 }
 
 /// Everything but the totals that goes into a report.
@@ -169,8 +187,10 @@ pub struct RunFacts {
     pub started_unix_ms: u64,
     /// See [`Report::duration_s`].
     pub duration_s: f64,
-    /// Requests started; those that did not finish are counted as cancelled.
+    /// See [`Report::total`].
     pub started: u64,
+    /// See [`Report::cancelled`].
+    pub cancelled: u64,
     /// See [`Report::dropped`].
     pub dropped: u64,
     /// See [`Report::retries`].
@@ -181,6 +201,8 @@ pub struct RunFacts {
     pub interrupted: bool,
     /// See [`Report::series`].
     pub series: Vec<Second>,
+    /// See [`Report::series_error`].
+    pub series_error: Option<SeriesError>,
 }
 
 impl Report {
@@ -196,11 +218,11 @@ impl Report {
             shards: vec![facts.shard],
             started_unix_ms: facts.started_unix_ms,
             duration_s: facts.duration_s,
-            total: facts.started.max(finished),
+            total: facts.started,
             ok: totals.ok,
             failed: totals.failed.iter().map(|(class, c)| (class.clone(), c.count)).collect(),
             failed_total,
-            cancelled: facts.started.saturating_sub(finished),
+            cancelled: facts.cancelled,
             dropped: facts.dropped,
             retries: facts.retries,
             stopped_sessions: facts.stops,
@@ -210,7 +232,30 @@ impl Report {
             error_samples: totals.failed.iter().map(|(class, c)| (class.clone(), c.samples.clone())).collect(),
             series: facts.series,
             histograms: encode(&totals.histograms),
+            series_error: facts.series_error,
         }
+    }
+
+    /// Checks that every started request has exactly one recorded outcome
+    /// (`total == ok + failed_total + cancelled`) and that the classes sum to `failed_total`; the
+    /// error says which counts disagree.
+    pub fn check_accounting(&self) -> Result<(), String> {
+        let classes: u64 = self.failed.values().sum();
+        if classes != self.failed_total {
+            return Err(format!(
+                "accounting mismatch: the error classes sum to {classes} but failed_total is {}",
+                self.failed_total
+            ));
+        }
+        let outcomes = self.ok + self.failed_total + self.cancelled;
+        if outcomes != self.total {
+            return Err(format!(
+                "accounting mismatch: {} requests started but {outcomes} outcomes recorded (ok {} + failed {} + \
+                 cancelled {})",
+                self.total, self.ok, self.failed_total, self.cancelled
+            ));
+        }
+        Ok(())
     }
 
     /// The decoded histograms.
@@ -262,6 +307,9 @@ pub fn decode(text: &str) -> Result<Histogram<u64>, String> {
 /// Merges shard reports exactly: counts are summed, histograms added, the series summed second by
 /// second; the achieved rate is the merged count over the longest shard duration (shards run side by side).
 pub fn merge(reports: &[Report], max_samples: usize) -> Result<Report, String> {
+    for (n, report) in reports.iter().enumerate() {
+        report.check_accounting().map_err(|e| format!("report {}: {e}", n + 1))?;
+    }
     let (first, rest) = reports.split_first().ok_or("nothing to merge")?;
     let mut totals = Totals { ok: first.ok, failed: classes(first), histograms: first.decode_histograms()? };
     let mut merged = first.clone();
@@ -278,6 +326,9 @@ pub fn merge(reports: &[Report], max_samples: usize) -> Result<Report, String> {
         merged.stopped_sessions.ok += report.stopped_sessions.ok;
         merged.stopped_sessions.failed += report.stopped_sessions.failed;
         merged.interrupted |= report.interrupted;
+        if merged.series_error.is_none() {
+            merged.series_error.clone_from(&report.series_error);
+        }
         if merged.target != report.target {
             merged.target = format!("{}, {}", merged.target, report.target);
         }
@@ -292,6 +343,7 @@ pub fn merge(reports: &[Report], max_samples: usize) -> Result<Report, String> {
     merged.histograms = encode(&totals.histograms);
     let finished = merged.ok + merged.failed_total;
     merged.achieved_rps = if merged.duration_s > 0.0 { finished as f64 / merged.duration_s } else { 0.0 };
+    merged.check_accounting()?;
     Ok(merged)
 }
 
@@ -318,6 +370,7 @@ fn merge_series(into: &mut Vec<Second>, other: &[Second]) {
                 mine.sent += second.sent;
                 mine.ok += second.ok;
                 mine.failed += second.failed;
+                mine.cancelled += second.cancelled;
                 mine.dropped += second.dropped;
             }
             None => into.push(*second),
@@ -341,7 +394,11 @@ pub fn summary(report: &Report) -> String {
         out,
         "{:.1} s{}",
         report.duration_s,
-        if report.interrupted { ", interrupted (Ctrl-C): in-flight requests drained" } else { "" }
+        if report.interrupted {
+            ", interrupted (SIGINT/SIGTERM): sending stopped, in-flight requests drained"
+        } else {
+            ""
+        }
     );
     let _ = writeln!(out, "\n  total      {:>10}", report.total);
     let _ = writeln!(out, "  ok         {:>10}", report.ok);
@@ -361,6 +418,21 @@ pub fn summary(report: &Report) -> String {
         let _ = writeln!(out, "  sessions stopped {} ok, {} failed", stops.ok, stops.failed);
     }
     let _ = writeln!(out, "  achieved   {:>10.1} req/s", report.achieved_rps);
+    match report.check_accounting() {
+        Ok(()) => {
+            let _ = writeln!(out, "  accounting total = ok + failed + cancelled");
+        }
+        Err(mismatch) => {
+            let _ = writeln!(out, "  ACCOUNTING {mismatch}");
+        }
+    }
+    if let Some(series) = &report.series_error {
+        let _ = writeln!(
+            out,
+            "  WARNING    the per-second series could not be written to {}: {}",
+            series.path, series.error
+        );
+    }
     let _ = writeln!(
         out,
         "\n  latency ms   {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
@@ -398,5 +470,38 @@ fn shards(report: &Report) -> String {
         [one] if one.count == 1 => "one shard".into(),
         [one] => format!("shard {one}"),
         many => format!("{} shards merged", many.len()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(started: u64, ok: u64, failed: u64, cancelled: u64) -> Report {
+        let mut totals = Totals { ok, ..Totals::default() };
+        if failed > 0 {
+            totals.failed.insert("HTTP 503".into(), ClassCount { count: failed, samples: vec![] });
+        }
+        Report::new(RunFacts { started, cancelled, ..RunFacts::default() }, &totals)
+    }
+
+    #[test]
+    fn the_accounting_check_fails_when_an_outcome_is_missing_or_extra() {
+        assert_eq!(report(10, 6, 3, 1).check_accounting(), Ok(()));
+        let missing = report(10, 6, 3, 0).check_accounting().unwrap_err();
+        assert!(missing.contains("10 requests started but 9 outcomes recorded"), "{missing}");
+        assert!(report(10, 6, 3, 2).check_accounting().is_err());
+        let mut classes = report(10, 6, 3, 1);
+        classes.failed_total = 4;
+        assert!(classes.check_accounting().unwrap_err().contains("error classes sum to 3"));
+    }
+
+    #[test]
+    fn merge_refuses_a_report_that_does_not_add_up() {
+        let good = report(10, 6, 3, 1);
+        let merged = merge(&[good.clone(), good.clone()], 5).unwrap();
+        assert_eq!((merged.total, merged.ok, merged.failed_total, merged.cancelled), (20, 12, 6, 2));
+        let error = merge(&[good, report(10, 6, 3, 0)], 5).unwrap_err();
+        assert!(error.starts_with("report 2: accounting mismatch"), "{error}");
     }
 }

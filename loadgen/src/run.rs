@@ -1,6 +1,17 @@
 //! Running a load: the closed model (`concurrency` workers in a loop) and the open model (requests
 //! sent on a schedule paced by `governor`, each in its own task so a slow target never slows the
-//! schedule), the per-second reporter, and the drain at the end or on Ctrl-C.
+//! schedule), the per-second reporter, and the drain at the end or on [`Stop`] (SIGINT/SIGTERM in the
+//! binary).
+//!
+//! Accounting: the scheduler (the open model's loop, or a closed-model worker before each call)
+//! counts a call started before spawning or sending it ([`Recorder::start`]); the call records ok or
+//! failed when it ends; a call still in flight when the run cancels it (drain deadline or
+//! [`Stop::Abort`]), including one spawned and never polled, is recorded cancelled as it is dropped.
+//! The run then checks `started == ok + failed + cancelled` and returns [`RunError::Unaccounted`]
+//! (with the report) if it does not hold.
+//!
+//! A per-second series file that cannot be created or written does not end the run: writing it stops,
+//! the series is still kept in the report, and [`Report::series_error`] names the file and the error.
 
 use std::fs::File;
 use std::io::{BufWriter, Write as _};
@@ -15,8 +26,8 @@ use governor::{Quota, RateLimiter};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
-use crate::record::{Recorder, Timing};
-use crate::report::{Report, RunFacts, Second, Stops};
+use crate::record::{InFlight, Recorder, Timing};
+use crate::report::{Report, RunFacts, Second, SeriesError, Stops};
 use crate::schedule::{self, Stage};
 use crate::sessions::{SessionIds, Sessions, Shard};
 use crate::target::{Call, Failure, Target};
@@ -60,7 +71,7 @@ pub struct Plan {
     pub run_tag: String,
     /// Per-request timeout (`None`: none).
     pub timeout: Option<Duration>,
-    /// How long in-flight requests may finish after the end or Ctrl-C.
+    /// How long in-flight requests may finish after the end or a first [`Stop::Drain`] (SIGINT/SIGTERM).
     pub drain_timeout: Duration,
     /// Messages kept per error class.
     pub max_samples: usize,
@@ -135,7 +146,7 @@ impl Plan {
     }
 }
 
-/// What the run is told from outside (Ctrl-C).
+/// What the run is told from outside (the binary: the first SIGINT or SIGTERM drains, the second aborts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Stop {
     /// Keep going.
@@ -153,20 +164,21 @@ pub enum RunError {
     /// The plan is invalid; the message says what to change.
     #[error("{0}")]
     Plan(String),
-    /// The per-second series file could not be written.
-    #[error("could not write the per-second series to {path}: {source}")]
-    Series {
-        /// The series file.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
+    /// Some started request has no recorded outcome, or one has two: `total != ok + failed +
+    /// cancelled`. The report is kept, to be written and looked at.
+    #[error("{message}")]
+    Unaccounted {
+        /// Which counts disagree.
+        message: String,
+        /// The report as recorded.
+        report: Box<Report>,
     },
 }
 
 /// Shared by the sending tasks.
 struct Context<T> {
     target: T,
-    recorder: Recorder,
+    recorder: Arc<Recorder>,
     plan: Plan,
     ids: Option<SessionIds>,
 }
@@ -177,8 +189,8 @@ impl<T: Target> Context<T> {
         Call { seq, payload, session_id: self.ids.as_ref().map(|ids| ids.id(seq, worker)) }
     }
 
-    async fn send(&self, call: Call, intended: Instant, scheduled: bool, key: u64) {
-        self.recorder.started();
+    /// Sends a call the scheduler has already counted (`in_flight`) and records its outcome.
+    async fn send(&self, call: Call, in_flight: InFlight, intended: Instant, scheduled: bool, key: u64) {
         let sent = Instant::now();
         let result = match self.plan.timeout {
             Some(limit) => tokio::time::timeout(limit, self.target.invoke(&call))
@@ -187,7 +199,7 @@ impl<T: Target> Context<T> {
             None => self.target.invoke(&call).await,
         };
         let done = Instant::now();
-        self.recorder.finished(key, Timing { intended, sent, done, scheduled }, result.map(|a| a.first_byte));
+        in_flight.finish(key, Timing { intended, sent, done, scheduled }, result.map(|a| a.first_byte));
         if self.plan.stop_sessions && self.ids.as_ref().is_some_and(|ids| ids.sessions() == Sessions::Unique) {
             let stopped = self.target.stop_session(&call).await;
             self.recorder.session_stopped(&stopped);
@@ -199,7 +211,7 @@ impl<T: Target> Context<T> {
 pub async fn run<T: Target>(target: T, plan: Plan, mut stop: watch::Receiver<Stop>) -> Result<Report, RunError> {
     plan.validate()?;
     let ids = plan.sessions.map(|sessions| SessionIds::new(sessions, &plan.run_tag, plan.shard));
-    let context = Arc::new(Context { target, recorder: Recorder::new(plan.max_samples), plan, ids });
+    let context = Arc::new(Context { target, recorder: Arc::new(Recorder::new(plan.max_samples)), plan, ids });
     let started_unix_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
     let start = Instant::now();
 
@@ -229,7 +241,7 @@ pub async fn run<T: Target>(target: T, plan: Plan, mut stop: watch::Receiver<Sto
     while tasks.join_next().await.is_some() {}
     let duration = start.elapsed();
     let _ = done_tx.send(true);
-    let series = reporter.await.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
+    let (series, series_error) = reporter.await.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
 
     let context = Arc::into_inner(context).expect("every task has ended");
     let (stop_ok, stop_failed) = context.recorder.stops();
@@ -241,13 +253,19 @@ pub async fn run<T: Target>(target: T, plan: Plan, mut stop: watch::Receiver<Sto
         started_unix_ms,
         duration_s: duration.as_secs_f64(),
         started: context.recorder.started_count(),
+        cancelled: context.recorder.cancelled_count(),
         dropped: context.recorder.dropped_count(),
         retries: context.target.retries(),
         stops: Stops { ok: stop_ok, failed: stop_failed },
         interrupted: *stop.borrow() != Stop::Run,
         series,
+        series_error,
     };
-    Ok(Report::new(facts, &context.recorder.totals()))
+    let report = Report::new(facts, &context.recorder.totals());
+    match report.check_accounting() {
+        Ok(()) => Ok(report),
+        Err(message) => Err(RunError::Unaccounted { message, report: Box::new(report) }),
+    }
 }
 
 /// Resolves once `stop` reaches `level` (or its sender is gone while below it: then never).
@@ -294,8 +312,9 @@ async fn closed<T: Target>(
                     break;
                 }
                 let seq = context.plan.shard.global(local);
+                let in_flight = context.recorder.start();
                 let call = context.call(seq, Some(worker));
-                context.send(call, now, false, u64::from(worker)).await;
+                context.send(call, in_flight, now, false, u64::from(worker)).await;
             }
         });
     }
@@ -305,7 +324,7 @@ async fn closed<T: Target>(
             None => std::future::pending().await,
         }
     };
-    // Sending ends when every worker is done (request limit), at the deadline, or on Ctrl-C.
+    // Sending ends when every worker is done (request limit), at the deadline, or on a stop (signal).
     let all_done = async {
         // Workers only leave on their own; wait without taking them out of the set.
         while !tasks.is_empty() {
@@ -371,10 +390,12 @@ async fn open<T: Target>(
             local += 1;
             match Arc::clone(&in_flight).try_acquire_owned() {
                 Ok(permit) => {
+                    // Counted here, before the spawn: a task aborted before it ever ran is cancelled, not lost.
+                    let in_flight = context.recorder.start();
                     let context = Arc::clone(context);
                     let call = context.call(seq, None);
                     tasks.spawn(async move {
-                        context.send(call, intended, true, seq).await;
+                        context.send(call, in_flight, intended, true, seq).await;
                         drop(permit);
                     });
                 }
@@ -387,19 +408,49 @@ async fn open<T: Target>(
     (Instant::now(), *stop.borrow() == Stop::Abort)
 }
 
+/// The per-second series file, written line by line until the first error (then left alone).
+struct SeriesFile {
+    path: PathBuf,
+    file: Option<BufWriter<File>>,
+    error: Option<SeriesError>,
+}
+
+impl SeriesFile {
+    fn open(path: Option<&PathBuf>) -> Option<Self> {
+        let path = path?.clone();
+        let (file, error) = match File::create(&path) {
+            Ok(file) => (Some(BufWriter::new(file)), None),
+            Err(e) => (None, Some(SeriesError { path: path.display().to_string(), error: e.to_string() })),
+        };
+        if let Some(error) = &error {
+            tracing::warn!(path = %error.path, error = %error.error, "cannot create the per-second series file");
+        }
+        Some(Self { path, file, error })
+    }
+
+    fn append(&mut self, line: &Second) {
+        let Some(file) = &mut self.file else { return };
+        let written = serde_json::to_writer(&mut *file, line)
+            .map_err(std::io::Error::from)
+            .and_then(|()| file.write_all(b"\n"))
+            .and_then(|()| file.flush());
+        if let Err(e) = written {
+            tracing::warn!(path = %self.path.display(), error = %e, "cannot write the per-second series file");
+            self.error = Some(SeriesError { path: self.path.display().to_string(), error: e.to_string() });
+            self.file = None;
+        }
+    }
+}
+
 /// Every second: one series line (to the JSON Lines file as it is produced) and the progress line.
+/// Returns the series and, if the file could not be written, why.
 async fn report_seconds<T: Target>(
     context: Arc<Context<T>>,
     start: Instant,
     mut done: watch::Receiver<bool>,
-) -> Result<Vec<Second>, RunError> {
+) -> (Vec<Second>, Option<SeriesError>) {
     let plan = &context.plan;
-    let mut file = match &plan.series_path {
-        Some(path) => {
-            Some(BufWriter::new(File::create(path).map_err(|source| RunError::Series { path: path.clone(), source })?))
-        }
-        None => None,
-    };
+    let mut file = SeriesFile::open(plan.series_path.as_ref());
     let progress = if plan.progress {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.set_style(
@@ -415,7 +466,7 @@ async fn report_seconds<T: Target>(
         tokio::time::Instant::from_std(start + Duration::from_secs(1)),
         Duration::from_secs(1),
     );
-    let (mut sent_before, mut dropped_before) = (0, 0);
+    let (mut sent_before, mut cancelled_before, mut dropped_before) = (0, 0, 0);
     let (mut ok_total, mut failed_total) = (0, 0);
     let mut second = 0;
     loop {
@@ -427,26 +478,24 @@ async fn report_seconds<T: Target>(
         let interval = context.recorder.take_interval();
         let sent = context.recorder.started_count();
         let dropped = context.recorder.dropped_count();
+        let cancelled = context.recorder.cancelled_count();
         let completed = interval.ok + interval.failed;
         let line = Second {
             second,
             sent: sent - sent_before,
             ok: interval.ok,
             failed: interval.failed,
+            cancelled: cancelled - cancelled_before,
             dropped: dropped - dropped_before,
             mean_ms: if completed == 0 { 0.0 } else { interval.latency_sum_us as f64 / completed as f64 / 1000.0 },
             max_ms: interval.latency_max_us as f64 / 1000.0,
         };
-        (sent_before, dropped_before) = (sent, dropped);
+        (sent_before, cancelled_before, dropped_before) = (sent, cancelled, dropped);
         ok_total += interval.ok;
         failed_total += interval.failed;
-        if !finished || line.sent + completed + line.dropped > 0 {
-            if let (Some(file), Some(path)) = (&mut file, &plan.series_path) {
-                let write = serde_json::to_writer(&mut *file, &line)
-                    .map_err(std::io::Error::from)
-                    .and_then(|()| file.write_all(b"\n"))
-                    .and_then(|()| file.flush());
-                write.map_err(|source| RunError::Series { path: path.clone(), source })?;
+        if !finished || line.sent + completed + line.cancelled + line.dropped > 0 {
+            if let Some(file) = &mut file {
+                file.append(&line);
             }
             series.push(line);
         }
@@ -458,7 +507,7 @@ async fn report_seconds<T: Target>(
         progress.tick();
         if finished {
             progress.finish_and_clear();
-            return Ok(series);
+            return (series, file.and_then(|f| f.error));
         }
     }
 }

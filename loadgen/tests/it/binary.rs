@@ -1,4 +1,5 @@
-//! The `loadgen` binary: Ctrl-C, shards and `merge`, errors for bad flags and unreachable targets.
+//! The `loadgen` binary: SIGINT and SIGTERM, a series file that cannot be written, shards and `merge`,
+//! errors for bad flags and unreachable targets.
 
 use std::path::Path;
 use std::process::Output;
@@ -7,7 +8,7 @@ use std::time::{Duration, Instant};
 use loadgen::Report;
 use tokio::process::Command;
 
-use crate::support::{assert_accounted, dummy_agent, scratch};
+use crate::support::{assert_accounted, assert_matches_server, counting_agent, dummy_agent, scratch};
 
 fn loadgen() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_loadgen"));
@@ -35,6 +36,97 @@ async fn interrupt_after_first_second(mut child: tokio::process::Child, series: 
     let kill = std::process::Command::new("kill").args(["-INT", &pid]).status().expect("kill");
     assert!(kill.success());
     tokio::time::timeout(Duration::from_secs(30), child.wait()).await.expect("exits after SIGINT").expect("wait")
+}
+
+/// Sends `signal` (`TERM`, `INT`) to the child with the `kill` command (no nix or libc dev-dependency).
+fn send_signal(child: &tokio::process::Child, signal: &str) {
+    let pid = child.id().expect("running").to_string();
+    let kill = std::process::Command::new("kill").args([&format!("-{signal}"), &pid]).status().expect("kill");
+    assert!(kill.success());
+}
+
+async fn exits(mut child: tokio::process::Child, within: Duration) -> std::process::ExitStatus {
+    tokio::time::timeout(within, child.wait()).await.expect("loadgen exits").expect("wait")
+}
+
+/// Open-model load against the counting agent, every other call sleeping 30 s in the agent.
+fn half_slow_load(url: &str, out: &Path, drain: &str) -> tokio::process::Child {
+    loadgen()
+        .args(["http", "--url", url, "--rate", "50/s", "--duration", "5m", "-q", "--drain-timeout", drain])
+        .args(["--payload", r#"{"sleep_ms":0}"#, "--payload", r#"{"sleep_ms":30000}"#, "--out"])
+        .arg(out)
+        .spawn()
+        .expect("spawn")
+}
+
+/// SIGTERM (how Kubernetes and AWS Batch stop a job) drains like SIGINT and leaves a complete `--out`
+/// file. Compared with the server: ok ≤ answered (a full response was read only for what the server
+/// answered) and answered − ok ≤ cancelled (what the server answered but loadgen did not read to the
+/// end was in flight when loadgen cancelled it); every call the server still held is cancelled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_and_writes_results_matching_the_server() {
+    let (url, served) = counting_agent().await;
+    let dir = scratch("sigterm");
+    let out = dir.join("results.json");
+    let child = half_slow_load(&url, &out, "300ms");
+    served.wait_for_received(20).await;
+    send_signal(&child, "TERM");
+    let status = exits(child, Duration::from_secs(30)).await;
+    assert!(status.success(), "{status}");
+    let report = read_report(&out);
+    assert_accounted(&report);
+    assert!(report.interrupted);
+    assert!(report.cancelled >= 9 && report.ok >= 9, "{report:#?}");
+    assert_matches_server(&report, &served);
+    let series = std::fs::read_to_string(dir.join("results.series.jsonl")).expect("the series file");
+    let sent: u64 = series.lines().map(|l| serde_json::from_str::<loadgen::report::Second>(l).unwrap().sent).sum();
+    assert_eq!(sent, report.total, "the series file has every second");
+}
+
+/// A second signal cancels in-flight calls at once (well before a 5-minute drain) and still writes them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_signal_cancels_at_once_and_still_writes() {
+    let (url, served) = counting_agent().await;
+    let dir = scratch("sigterm-twice");
+    let out = dir.join("results.json");
+    let child = half_slow_load(&url, &out, "5m");
+    served.wait_for_received(10).await;
+    send_signal(&child, "TERM");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    send_signal(&child, "INT");
+    let status = exits(child, Duration::from_secs(20)).await;
+    assert!(status.success(), "{status}");
+    let report = read_report(&out);
+    assert_accounted(&report);
+    assert!(report.interrupted && report.cancelled >= 5, "{report:#?}");
+    assert_matches_server(&report, &served);
+}
+
+/// A per-second series file that cannot be written (its directory is missing, or it is a directory)
+/// does not lose the run: the `--out` report is complete and names the failure, and the exit code
+/// says something failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unwritable_series_file_keeps_the_report_and_names_the_failure() {
+    let dir = scratch("series-failure");
+    for (name, series) in [("missing-dir.json", dir.join("missing").join("s.jsonl")), ("a-dir.json", dir.clone())] {
+        let out = dir.join(name);
+        let done = output(
+            loadgen().args(["noop", "-c", "2", "-n", "500", "-q", "--out"]).arg(&out).arg("--series").arg(&series),
+        )
+        .await;
+        let stderr = String::from_utf8_lossy(&done.stderr);
+        assert!(!done.status.success(), "{name}: {stderr}");
+        let named = format!("the per-second series could not be written to {}", series.display());
+        assert!(stderr.contains(&named), "{name}: {stderr}");
+        let report = read_report(&out);
+        assert_accounted(&report);
+        assert_eq!((report.total, report.ok), (500, 500));
+        assert!(!report.series.is_empty());
+        let failure = report.series_error.expect("the report names the failure");
+        assert_eq!(failure.path, series.display().to_string());
+        assert!(!failure.error.is_empty());
+        assert!(String::from_utf8_lossy(&done.stdout).contains("WARNING    the per-second series"), "{name}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,8 +2,9 @@
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use loadgen::{Model, Plan, Report, Stop};
@@ -41,6 +42,71 @@ pub async fn session_recorder() -> (String, Arc<Mutex<HashSet<String>>>) {
     (serve(app).await, seen)
 }
 
+/// What a [`counting_agent`] saw, counted by the server itself.
+#[derive(Debug, Default)]
+pub struct Served {
+    /// Invocations whose handler started.
+    pub received: AtomicU64,
+    /// Invocations whose handler finished and handed its 200 to the HTTP server. A client that goes
+    /// away during the handler's sleep drops the handler (hyper cancels it), so it is not counted.
+    pub answered: AtomicU64,
+}
+
+impl Served {
+    pub fn received(&self) -> u64 {
+        self.received.load(Ordering::SeqCst)
+    }
+
+    pub fn answered(&self) -> u64 {
+        self.answered.load(Ordering::SeqCst)
+    }
+
+    /// Waits (at most 20 s) until the server has received `n` invocations.
+    pub async fn wait_for_received(&self, n: u64) {
+        let started = Instant::now();
+        while self.received() < n {
+            assert!(started.elapsed() < Duration::from_secs(20), "the server received only {}", self.received());
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+/// An agent that counts the invocations it receives and answers; a body `{"sleep_ms": N}` makes it
+/// sleep N ms before answering `{}`.
+pub async fn counting_agent() -> (String, Arc<Served>) {
+    let served = Arc::new(Served::default());
+    let counts = Arc::clone(&served);
+    let app = axum::Router::new().route(
+        "/invocations",
+        axum::routing::post(move |body: Bytes| {
+            let counts = Arc::clone(&counts);
+            async move {
+                counts.received.fetch_add(1, Ordering::SeqCst);
+                let sleep_ms = serde_json::from_slice::<serde_json::Value>(&body)
+                    .ok()
+                    .and_then(|v| v["sleep_ms"].as_u64())
+                    .unwrap_or(0);
+                tokio::time::sleep(Duration::from_millis(sleep_ms)).await;
+                counts.answered.fetch_add(1, Ordering::SeqCst);
+                "{}"
+            }
+        }),
+    );
+    (serve(app).await, served)
+}
+
+/// The server's counts bound loadgen's: every ok was answered; every answered invocation loadgen did
+/// not count ok (there are no failures here) was one it cancelled after the server answered; every
+/// invocation the server still held was cancelled; nothing reached the server that was not started.
+pub fn assert_matches_server(report: &Report, served: &Served) {
+    let (received, answered) = (served.received(), served.answered());
+    assert_eq!(report.failed_total, 0, "{report:#?}");
+    assert!(report.ok <= answered, "ok {} > answered {answered}", report.ok);
+    assert!(answered - report.ok <= report.cancelled, "answered {answered}, {report:#?}");
+    assert!(received - answered <= report.cancelled, "received {received}, answered {answered}: {report:#?}");
+    assert!(received <= report.total, "received {received}: {report:#?}");
+}
+
 pub fn payloads(texts: &[&str]) -> Vec<Bytes> {
     texts.iter().map(|t| Bytes::from(t.to_string())).collect()
 }
@@ -59,8 +125,10 @@ pub async fn run<T: loadgen::Target>(target: T, plan: Plan) -> Report {
     report
 }
 
-/// total == ok + failed + cancelled, and the failed map sums to failed_total.
+/// total == ok + failed + cancelled, and the failed map sums to failed_total (the same check the run
+/// makes, here also on reports read back from files).
 pub fn assert_accounted(report: &Report) {
+    assert_eq!(report.check_accounting(), Ok(()), "{report:#?}");
     assert_eq!(report.failed.values().sum::<u64>(), report.failed_total, "{report:#?}");
     assert_eq!(report.total, report.ok + report.failed_total + report.cancelled, "{report:#?}");
 }
