@@ -145,10 +145,10 @@ async fn create_agent_runtime(
 ) -> Result<Response> {
     let body = parse_object(&body)?;
     let config = &state.config;
-    let (mut world, now) = state.world();
-    let region = world.region(&ctx.caller.region);
     let token = validate::client_token(&body)?;
     let request = fingerprint(&body);
+    let (mut world, now) = state.world();
+    let region = world.region(&ctx.caller.region);
     if let Some(response) = replay(&region.create_tokens, token.as_deref(), &request)? {
         return Ok(accepted(response));
     }
@@ -244,10 +244,10 @@ async fn update_agent_runtime(
 ) -> Result<Response> {
     let body = parse_object(&body)?;
     let config = &state.config;
-    let (mut world, now) = state.world();
-    let region = world.region(&ctx.caller.region);
     let token = validate::client_token(&body)?;
     let request = fingerprint(&body);
+    let (mut world, now) = state.world();
+    let region = world.region(&ctx.caller.region);
     let runtime = region.runtimes.get(&id).ok_or_else(|| not_found(&id))?;
     if let Some(response) = replay(&runtime.update_tokens, token.as_deref(), &request)? {
         return Ok(accepted(response));
@@ -300,18 +300,24 @@ async fn delete_agent_runtime(
     let (mut world, now) = state.world();
     let region = world.region(&ctx.caller.region);
     let runtime = region.runtimes.get_mut(&id).ok_or_else(|| not_found(&id))?;
-    if runtime.status != RuntimeStatus::Deleting {
-        // Deleting a runtime ends its sessions (their microVMs are terminated).
-        state.sessions.end_runtime(&ctx.caller.region, &id);
+    let newly_deleting = runtime.status != RuntimeStatus::Deleting;
+    if newly_deleting {
         runtime.status = RuntimeStatus::Deleting;
         runtime.last_updated_at = now;
         runtime.pending = Some(Pending { at: now + config.status_delay, transition: Transition::Gone });
     }
-    Ok(accepted(json!({
+    let answer = json!({
         "status": "DELETING",
         "agentRuntimeId": runtime.id,
         "agentRuntimeVersion": runtime.current_version().version.to_string(),
-    })))
+    });
+    drop(world);
+    if newly_deleting {
+        // Deleting a runtime ends its sessions (their microVMs are terminated). Outside the world
+        // lock: a DELETING runtime accepts no new invocation, so no new session can start.
+        state.sessions.end_runtime(&ctx.caller.region, &id);
+    }
+    Ok(accepted(answer))
 }
 
 #[derive(serde::Deserialize)]

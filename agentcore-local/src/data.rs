@@ -215,9 +215,9 @@ async fn invoke_agent_runtime(
     }
     let (runtime_id, info) = resolve_runtime(&state, &ctx, &target, &query, true)?;
     let key = SessionKey { region: ctx.caller.region.clone(), runtime_id, session_id: session_id.clone() };
-    let session = sessions.session(key, &info).await?;
-    // In flight from now on: a session is not idle while its first call waits for the start.
-    let in_flight = sessions.begin(&session);
+    // In flight from the moment it enters (a session is not idle while its first call waits for
+    // the start, and the reaper never ends a session with a call in flight).
+    let (session, in_flight) = sessions.enter(key, &info).await?;
     let process = sessions.process(&session).await?;
 
     let mut forwarded = reqwest::header::HeaderMap::new();

@@ -3,11 +3,16 @@
 //!
 //! Requests are `POST /` with a form body (`Action=…&Version=2016-11-15&…`); responses are XML as
 //! EC2 writes it ([`xml`]); errors are `<Response><Errors><Error><Code>…`.
+//!
+//! **Locking.** Each call runs on tokio's blocking pool. Describe calls take the world lock only
+//! to apply due transitions and copy their region, then check, filter, paginate and render the
+//! copy without it (filters are bounded and linear-time, see [`query`]); writes hold the lock for
+//! their checks and changes, which are bounded by the region's size and never await.
 
 pub mod query;
 pub mod xml;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -25,7 +30,7 @@ use crate::catalog;
 use crate::eni;
 use crate::error::AwsError;
 use crate::ids;
-use crate::router::RequestContext;
+use crate::router::{RequestContext, Service};
 use crate::state::{AppState, NetworkInterface, RegionState, SecurityGroup, Subnet, Vpc};
 
 /// `POST /` with a form body.
@@ -34,7 +39,7 @@ pub async fn handle_post(
     Extension(ctx): Extension<RequestContext>,
     body: Bytes,
 ) -> Response {
-    respond(&state, &ctx, Params::parse(&body))
+    off_the_runtime(state, ctx, move |state, ctx| respond(state, ctx, Params::parse(&body))).await
 }
 
 /// `GET /?Action=…` (the query protocol allows it; the AWS SDKs use POST).
@@ -43,7 +48,24 @@ pub async fn handle_get(
     Extension(ctx): Extension<RequestContext>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    respond(&state, &ctx, Params::parse(query.unwrap_or_default().as_bytes()))
+    let query = query.unwrap_or_default();
+    off_the_runtime(state, ctx, move |state, ctx| respond(state, ctx, Params::parse(query.as_bytes()))).await
+}
+
+/// Runs one EC2 call on tokio's blocking pool: filtering many resources with many patterns is
+/// bounded but not free, and must not stall the async workers that serve every other request.
+async fn off_the_runtime(
+    state: Arc<AppState>,
+    ctx: RequestContext,
+    call: impl FnOnce(&AppState, &RequestContext) -> Response + Send + 'static,
+) -> Response {
+    let request_id = ctx.request_id.clone();
+    match tokio::task::spawn_blocking(move || call(&state, &ctx)).await {
+        Ok(response) => response,
+        // A panic goes on to the router's panic layer, which answers it in EC2's shape.
+        Err(join_error) if join_error.is_panic() => std::panic::resume_unwind(join_error.into_panic()),
+        Err(_cancelled) => Service::Ec2.internal_error().into_ec2_response(&request_id),
+    }
 }
 
 fn respond(state: &AppState, ctx: &RequestContext, params: Result<Params, AwsError>) -> Response {
@@ -100,6 +122,14 @@ fn dispatch(state: &AppState, ctx: &RequestContext, params: &Params) -> Result<S
             "Request would have succeeded, but DryRun flag is set.",
         ));
     }
+    if action.starts_with("Describe") {
+        // Reads never filter or render under the world lock: they work on a copy of the region.
+        let (mut region, now) = snapshot_region(state, &ctx.caller.region);
+        let op = Op { region: &mut region, config: &state.config, now, request_id: &ctx.request_id, params };
+        return describe(&op, action);
+    }
+    // Writes hold the lock for their own checks and changes: bounded by the region's size, no
+    // pattern matching, no await.
     let (mut world, now) = state.world();
     let mut op = Op {
         region: world.region(&ctx.caller.region),
@@ -110,23 +140,44 @@ fn dispatch(state: &AppState, ctx: &RequestContext, params: &Params) -> Result<S
     };
     match action {
         "CreateVpc" => create_vpc(&mut op),
-        "DescribeVpcs" => describe_vpcs(&op),
         "DeleteVpc" => delete_vpc(&mut op),
         "CreateSubnet" => create_subnet(&mut op),
-        "DescribeSubnets" => describe_subnets(&op),
         "DeleteSubnet" => delete_subnet(&mut op),
-        "DescribeAvailabilityZones" => describe_availability_zones(&op),
         "CreateSecurityGroup" => create_security_group(&mut op),
-        "DescribeSecurityGroups" => describe_security_groups(&op),
         "DeleteSecurityGroup" => delete_security_group(&mut op),
         "CreateTags" => create_tags(&mut op),
         "DeleteTags" => delete_tags(&mut op),
-        "DescribeTags" => describe_tags(&op),
         "CreateNetworkInterface" => create_network_interface(&mut op),
-        "DescribeNetworkInterfaces" => describe_network_interfaces(&op),
         "DeleteNetworkInterface" => delete_network_interface(&mut op),
         _ => unreachable!("checked against ACTIONS"),
     }
+}
+
+/// A copy of `region` as of now, taken under the world lock (held only for the due transitions
+/// and the copy).
+fn snapshot_region(state: &AppState, region: &str) -> (RegionState, SystemTime) {
+    let (mut world, now) = state.world();
+    let copy = world.region(region).clone();
+    (copy, now)
+}
+
+fn describe(op: &Op<'_>, action: &str) -> Result<String, AwsError> {
+    match action {
+        "DescribeVpcs" => describe_vpcs(op),
+        "DescribeSubnets" => describe_subnets(op),
+        "DescribeAvailabilityZones" => describe_availability_zones(op),
+        "DescribeSecurityGroups" => describe_security_groups(op),
+        "DescribeTags" => describe_tags(op),
+        "DescribeNetworkInterfaces" => describe_network_interfaces(op),
+        _ => unreachable!("checked against ACTIONS"),
+    }
+}
+
+/// The ids a Describe call asks for (`KEY.N`), as a set.
+fn wanted_ids(params: &Params, key: &str) -> (Vec<String>, BTreeSet<String>) {
+    let list = params.list(key);
+    let set = list.iter().cloned().collect();
+    (list, set)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -244,7 +295,7 @@ fn create_vpc(op: &mut Op<'_>) -> Result<String, AwsError> {
 }
 
 fn describe_vpcs(op: &Op<'_>) -> Result<String, AwsError> {
-    let wanted = op.params.list("VpcId");
+    let (wanted, wanted_set) = wanted_ids(op.params, "VpcId");
     check_ids(&VPC, &wanted, &op.region.vpcs)?;
     let filters = filters(
         op.params,
@@ -253,7 +304,7 @@ fn describe_vpcs(op: &Op<'_>) -> Result<String, AwsError> {
     let account = op.account();
     let items: Vec<&Vpc> = sorted_by_seq(op.region.vpcs.values(), |v| v.seq)
         .into_iter()
-        .filter(|v| wanted.is_empty() || wanted.contains(&v.id))
+        .filter(|v| wanted_set.is_empty() || wanted_set.contains(&v.id))
         .filter(|v| {
             matches(&filters, &v.tags, |name| match name {
                 "vpc-id" => vec![v.id.clone()],
@@ -362,7 +413,7 @@ fn create_subnet(op: &mut Op<'_>) -> Result<String, AwsError> {
 }
 
 fn describe_subnets(op: &Op<'_>) -> Result<String, AwsError> {
-    let wanted = op.params.list("SubnetId");
+    let (wanted, wanted_set) = wanted_ids(op.params, "SubnetId");
     check_ids(&SUBNET, &wanted, &op.region.subnets)?;
     let filters = filters(
         op.params,
@@ -386,7 +437,7 @@ fn describe_subnets(op: &Op<'_>) -> Result<String, AwsError> {
     let region = &*op.region;
     let items: Vec<&Subnet> = sorted_by_seq(region.subnets.values(), |s| s.seq)
         .into_iter()
-        .filter(|s| wanted.is_empty() || wanted.contains(&s.id))
+        .filter(|s| wanted_set.is_empty() || wanted_set.contains(&s.id))
         .filter(|s| {
             matches(&filters, &s.tags, |name| match name {
                 "subnet-id" => vec![s.id.clone()],
@@ -522,7 +573,7 @@ fn create_security_group(op: &mut Op<'_>) -> Result<String, AwsError> {
 }
 
 fn describe_security_groups(op: &Op<'_>) -> Result<String, AwsError> {
-    let wanted = op.params.list("GroupId");
+    let (wanted, wanted_set) = wanted_ids(op.params, "GroupId");
     let names = op.params.list("GroupName");
     check_ids(&GROUP, &wanted, &op.region.security_groups)?;
     if let Some(name) = names.first() {
@@ -543,7 +594,7 @@ fn describe_security_groups(op: &Op<'_>) -> Result<String, AwsError> {
     let region = &*op.region;
     let items: Vec<&SecurityGroup> = sorted_by_seq(region.security_groups.values(), |g| g.seq)
         .into_iter()
-        .filter(|g| wanted.is_empty() || wanted.contains(&g.id))
+        .filter(|g| wanted_set.is_empty() || wanted_set.contains(&g.id))
         .filter(|g| {
             matches(&filters, &g.tags, |name| match name {
                 "group-id" => vec![g.id.clone()],
@@ -867,7 +918,7 @@ fn eni_field(eni: &NetworkInterface, region: &RegionState, account: &str, name: 
 }
 
 fn describe_network_interfaces(op: &Op<'_>) -> Result<String, AwsError> {
-    let wanted = op.params.list("NetworkInterfaceId");
+    let (wanted, wanted_set) = wanted_ids(op.params, "NetworkInterfaceId");
     if !wanted.is_empty() && op.params.get("MaxResults").is_some() {
         return Err(AwsError::ec2(
             "InvalidParameterCombination",
@@ -880,7 +931,7 @@ fn describe_network_interfaces(op: &Op<'_>) -> Result<String, AwsError> {
     let region = &*op.region;
     let items: Vec<&NetworkInterface> = sorted_by_seq(region.network_interfaces.values(), |n| n.seq)
         .into_iter()
-        .filter(|n| wanted.is_empty() || wanted.contains(&n.id))
+        .filter(|n| wanted_set.is_empty() || wanted_set.contains(&n.id))
         .filter(|n| matches(&filters, &n.tags, |name| eni_field(n, region, account, name)))
         .collect();
     let (page, next) = paginate(items, op.params)?;

@@ -51,17 +51,19 @@ impl AppState {
 
     /// The same JSON as `GET /_local/state`: the world, plus the data plane's sessions.
     pub fn snapshot(&self) -> Value {
-        let mut out = {
+        // Rendered from a copy: the lock is held only for the due transitions and the copy.
+        let (world, now) = {
             let (world, now) = self.world();
-            snapshot(&world, now, &self.config)
+            (world.clone(), now)
         };
+        let mut out = snapshot(&world, now, &self.config);
         out["dataPlane"] = self.sessions.snapshot();
         out
     }
 }
 
 /// All regions.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct World {
     regions: BTreeMap<String, RegionState>,
 }
@@ -85,7 +87,7 @@ impl World {
 }
 
 /// One region's resources.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct RegionState {
     pub name: String,
     pub vpcs: BTreeMap<String, Vpc>,

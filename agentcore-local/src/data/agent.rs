@@ -3,22 +3,37 @@
 //! Each microVM is one OS process of the agent command with `PORT` (a free loopback port),
 //! `HOST=127.0.0.1` and `AGENTCORE_LOCAL_PARENT_PID` (this process's pid,
 //! [`dummy_agent::PARENT_PID_ENV`]) in its environment, in a process group of its own so that
-//! terminating it also reaches whatever it started (`sh -c …`, uvicorn workers). `kill_on_drop`
-//! and [`crate::Handle`]'s drop end microVMs when the emulator stops, but nothing runs when its
-//! process is SIGKILLed: then dummy-agent notices that the pid in `AGENTCORE_LOCAL_PARENT_PID` is
-//! gone (it looks every second) and exits by itself. Its stderr goes to the
-//! emulator's log (target `agentcore_local::agent`, level info); its stdout too at debug level
-//! when that is enabled, else it is discarded. Pipes are always drained, so a chatty agent never
-//! blocks.
-
+//! terminating it also reaches whatever it started (`sh -c …`, uvicorn workers). Its stderr goes
+//! to the emulator's log (target `agentcore_local::agent`, level info); its stdout too at debug
+//! level when that is enabled, else it is discarded. Pipes are always drained, so a chatty agent
+//! never blocks.
+//!
+//! **Agents die with the emulator, whatever the agent is.** `kill_on_drop` and
+//! [`crate::Handle`]'s drop end microVMs when the emulator stops, but nothing runs when its
+//! process is SIGKILLed. So every agent is forked with `PR_SET_PDEATHSIG` = SIGKILL (set in the
+//! child between fork and exec, see [`spawn`]), and checks right after that its parent is still
+//! the emulator (else it exits at once: the emulator died during the fork). Linux sends the
+//! parent-death signal when the *thread* that forked the child exits, not the process, so every
+//! agent is forked by one dedicated thread ([`SPAWNER_THREAD`]) that lives as long as the
+//! process: tokio's worker threads may stop with their runtime and its blocking-pool threads exit
+//! when idle, which would kill agents early. The signal reaches the agent itself (the group
+//! leader); dummy-agent also watches `AGENTCORE_LOCAL_PARENT_PID` as a second line.
+//!
+//! **Signals go to the group only while the leader is unreaped.** A process group id stays
+//! reserved while its leader exists, zombie included; once the leader has been reaped
+//! ([`Process::has_exited`]) its pid, and so the group id, may belong to another process, so
+//! [`Process::signal_group`] does nothing then. Members of the group that outlive a leader that
+//! exited by itself are therefore not reached by the emulator.
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::OnceLock;
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
-use tokio::process::Command;
+use tokio::process::{Child, Command};
 use tokio::sync::watch;
 
 /// The name of the default agent binary.
@@ -84,20 +99,108 @@ pub struct Process {
 }
 
 impl Process {
+    /// Whether the process has exited and been reaped (its pid may be reused since).
     pub fn has_exited(&self) -> bool {
         self.exit.borrow().is_some()
     }
+
+    /// Sends `signal` to the process group the agent leads, unless the agent has been reaped
+    /// (see the module docs); `true` if the signal was sent.
+    pub fn signal_group(&self, signal: Signal) -> bool {
+        if !may_signal_group(self.has_exited()) {
+            return false;
+        }
+        signal_group(self.pid, signal);
+        true
+    }
 }
 
-/// Starts `command` on a free loopback port. `label` names it in the logs.
-pub fn spawn(command: &AgentCommand, label: &str) -> std::io::Result<Process> {
+/// Whether the group of a leader may be signalled: only while the leader has not been reaped
+/// (a zombie still reserves its pid and group id; a reaped one does not).
+pub fn may_signal_group(leader_reaped: bool) -> bool {
+    !leader_reaped
+}
+
+/// The name of the thread that forks every agent.
+pub const SPAWNER_THREAD: &str = "agentcore-agent-spawner";
+
+/// One fork for the spawner thread: the command, the runtime its child belongs to (pipes and
+/// the exit watch register with that runtime's driver) and where the answer goes.
+struct SpawnRequest {
+    command: Command,
+    runtime: tokio::runtime::Handle,
+    reply: tokio::sync::oneshot::Sender<std::io::Result<Child>>,
+}
+
+/// The spawner thread's queue, started on first use; the sender lives in a static, so the thread
+/// never ends while the process lives.
+fn spawner() -> std::io::Result<&'static mpsc::Sender<SpawnRequest>> {
+    static SPAWNER: OnceLock<Result<mpsc::Sender<SpawnRequest>, String>> = OnceLock::new();
+    let spawner = SPAWNER.get_or_init(|| {
+        let (requests, queue) = mpsc::channel::<SpawnRequest>();
+        std::thread::Builder::new()
+            .name(SPAWNER_THREAD.into())
+            .spawn(move || {
+                for SpawnRequest { mut command, runtime, reply } in queue {
+                    let _context = runtime.enter();
+                    let _ = reply.send(command.spawn());
+                }
+            })
+            .map(|_| requests)
+            .map_err(|e| format!("cannot start the agent spawner thread: {e}"))
+    });
+    spawner.as_ref().map_err(|e| std::io::Error::other(e.clone()))
+}
+
+/// Forks `command` on the spawner thread (see the module docs).
+async fn spawn_on_spawner_thread(command: Command) -> std::io::Result<Child> {
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let request = SpawnRequest { command, runtime: tokio::runtime::Handle::current(), reply };
+    spawner()?.send(request).map_err(|_| std::io::Error::other("the agent spawner thread is gone"))?;
+    answer.await.map_err(|_| std::io::Error::other("the agent spawner thread dropped the request"))?
+}
+
+/// Makes the child die with this process: `PR_SET_PDEATHSIG` = SIGKILL, then a check that the
+/// parent is still `parent` (it may have died before the `prctl`). Linux only; elsewhere agents
+/// rely on their own parent watch.
+#[cfg(target_os = "linux")]
+fn die_with_parent(command: &mut Command) {
+    let parent = libc::pid_t::try_from(std::process::id()).unwrap_or(libc::pid_t::MAX);
+    // The crate denies unsafe code; this is its one audited exception.
+    #[allow(unsafe_code)]
+    // SAFETY: `pre_exec` runs the closure in the forked child before `exec`, where only
+    // async-signal-safe calls are allowed: `prctl` and `getppid` are system calls, and the
+    // closure neither allocates (the errors are OS error codes) nor takes locks. It captures
+    // only a `pid_t`. The signal fires when the thread that forked the child exits, which is why
+    // the caller forks on the never-ending spawner thread.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::getppid() != parent {
+                // Orphaned between fork and prctl: the emulator is gone.
+                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_command: &mut Command) {}
+
+/// Starts `command` on a free loopback port, forked on the spawner thread with the parent-death
+/// signal set (see the module docs). `label` names it in the logs.
+pub async fn spawn(command: &AgentCommand, label: &str) -> std::io::Result<Process> {
     let port = free_port()?;
     let stdout = if tracing::enabled!(target: "agentcore_local::agent", tracing::Level::DEBUG) {
         Stdio::piped()
     } else {
         Stdio::null()
     };
-    let mut child = Command::new(&command.program)
+    let mut os_command = Command::new(&command.program);
+    os_command
         .args(&command.args)
         .env("PORT", port.to_string())
         .env("HOST", "127.0.0.1")
@@ -106,8 +209,9 @@ pub fn spawn(command: &AgentCommand, label: &str) -> std::io::Result<Process> {
         .stdout(stdout)
         .stderr(Stdio::piped())
         .process_group(0)
-        .kill_on_drop(true)
-        .spawn()?;
+        .kill_on_drop(true);
+    die_with_parent(&mut os_command);
+    let mut child = spawn_on_spawner_thread(os_command).await?;
     let pid = child.id().expect("a just-spawned child has a pid");
     if let Some(out) = child.stdout.take() {
         tokio::spawn(forward_lines(out, label.to_string(), pid, false));
@@ -206,21 +310,22 @@ pub async fn wait_healthy(
 }
 
 /// Sends `signal` to the process group `pid` leads (errors, such as a group already gone, are
-/// ignored).
-pub fn signal_group(pid: u32, signal: Signal) {
+/// ignored). Callers make sure the leader has not been reaped ([`Process::signal_group`]).
+fn signal_group(pid: u32, signal: Signal) {
     if let Ok(raw) = i32::try_from(pid) {
         let _ = killpg(Pid::from_raw(raw), signal);
     }
 }
 
-/// SIGTERM to the process group, then SIGKILL once `grace` has passed without the process exiting.
-pub async fn terminate(pid: u32, mut exit: watch::Receiver<Option<String>>, grace: Duration) {
-    if exit.borrow().is_none() {
-        signal_group(pid, Signal::SIGTERM);
+/// SIGTERM to the process group, then SIGKILL once `grace` has passed without the process
+/// exiting; neither once the agent has been reaped.
+pub async fn terminate(process: &Process, grace: Duration) {
+    if process.signal_group(Signal::SIGTERM) {
+        let mut exit = process.exit.clone();
         let _ = tokio::time::timeout(grace, exit.wait_for(Option::is_some)).await;
+        // Also reaches members of the group that still run beside an unreaped leader.
+        process.signal_group(Signal::SIGKILL);
     }
-    // Also reaches members of the group that outlived their leader.
-    signal_group(pid, Signal::SIGKILL);
 }
 
 #[cfg(test)]
@@ -235,5 +340,32 @@ mod tests {
         assert_eq!(c.to_string(), "uvicorn app:app --app-dir '/tmp/my dir'");
         assert!(AgentCommand::parse("").is_err());
         assert!(AgentCommand::parse("unterminated 'quote").is_err());
+    }
+
+    #[test]
+    fn process_groups_are_signalled_only_before_the_leader_is_reaped() {
+        assert!(may_signal_group(false));
+        assert!(!may_signal_group(true));
+    }
+
+    /// The real path: a started agent can be signalled; once it exited and was reaped, its
+    /// (possibly recycled) group is never signalled again.
+    #[tokio::test]
+    async fn no_signal_after_the_agent_was_reaped() {
+        let sleeper = AgentCommand::new("sleep", ["30"]);
+        let process = spawn(&sleeper, "unit").await.expect("sleep starts");
+        assert!(!process.has_exited());
+        assert!(process.signal_group(Signal::SIGKILL), "a live agent's group is signalled");
+        let mut exit = process.exit.clone();
+        tokio::time::timeout(Duration::from_secs(10), exit.wait_for(Option::is_some))
+            .await
+            .expect("SIGKILL ends it")
+            .expect("the watch lives");
+        assert!(process.has_exited());
+        assert!(!process.signal_group(Signal::SIGKILL), "no signal to a reaped agent's group");
+        // terminate() on a reaped agent returns at once without signalling.
+        tokio::time::timeout(Duration::from_millis(100), terminate(&process, Duration::from_secs(30)))
+            .await
+            .expect("nothing to wait for");
     }
 }

@@ -14,13 +14,20 @@
 //! the previous poll without an invocation explaining it (background work), counts as activity
 //! and pushes the deadline by one more idle timeout; otherwise the session is reaped.
 //!
+//! **Calls in flight are never cut by the reaper.** A call enters its session while holding the
+//! session table's lock (it is counted in flight before the lock is released), and the reaper
+//! ends a session only after re-checking, under the table lock and then the session's, that no
+//! call is in flight (and, for idleness, that no activity moved the deadline meanwhile). A
+//! session past its `maxLifetime` with calls in flight ends as soon as the last one finishes
+//! (that call wakes the reaper). Lock order: the table, then one session's state.
+//!
 //! **When reaping happens.** A background task sleeps until the earliest deadline (converted to
 //! wall time on a scaled clock) and reaps what is due. A manual clock never moves by itself, so
 //! there the task wakes on [`crate::Handle::advance`]; in addition every data-plane request first
 //! reaps whatever is due (cheap when nothing is), so quota decisions always see the clock's
 //! "now", whatever the clock.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant, SystemTime};
@@ -139,14 +146,23 @@ impl Session {
 pub struct InFlight {
     session: Arc<Session>,
     clock: Clock,
+    sessions: Weak<Sessions>,
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        let mut state = self.session.lock();
-        state.in_flight -= 1;
-        state.completed += 1;
-        state.last_activity = state.last_activity.max(self.clock.now());
+        let now = self.clock.now();
+        let lifetime_over = {
+            let mut state = self.session.lock();
+            state.in_flight -= 1;
+            state.completed += 1;
+            state.last_activity = state.last_activity.max(now);
+            state.in_flight == 0 && !state.ended && self.session.lifetime_deadline() <= now
+        };
+        // The reaper deferred this session's end for the call that just finished.
+        if lifetime_over && let Some(sessions) = self.sessions.upgrade() {
+            sessions.wake();
+        }
     }
 }
 
@@ -186,8 +202,8 @@ pub struct Sessions {
     start_timeout: Duration,
     stop_grace: Duration,
     table: Mutex<Table>,
-    /// Processes being terminated (SIGTERM sent, SIGKILL pending).
-    dying: Mutex<HashSet<u32>>,
+    /// Processes being terminated (SIGTERM sent, SIGKILL pending), by pid.
+    dying: Mutex<HashMap<u32, Process>>,
     reaping: tokio::sync::Mutex<()>,
     wake: Notify,
     /// `--invoke-tps`; `None`: unlimited.
@@ -219,7 +235,7 @@ impl Sessions {
             start_timeout: config.agent_start_timeout,
             stop_grace: config.agent_stop_grace,
             table: Mutex::new(Table::default()),
-            dying: Mutex::new(HashSet::new()),
+            dying: Mutex::new(HashMap::new()),
             reaping: tokio::sync::Mutex::new(()),
             wake: Notify::new(),
             invoke_rate: config.invoke_tps.map(InvokeRate::per_second),
@@ -248,13 +264,16 @@ impl Sessions {
         }
     }
 
-    /// The live session `key`, or a new one if the quota allows (reaping what is due first).
-    pub async fn session(&self, key: SessionKey, runtime: &RuntimeInfo) -> Result<Arc<Session>, AwsError> {
+    /// Enters the live session `key`, or a new one if the quota allows (reaping what is due
+    /// first): the call is in flight on it until the returned guard drops. It is counted in flight
+    /// before the table's lock is released, so the reaper cannot end the session under it.
+    pub async fn enter(&self, key: SessionKey, runtime: &RuntimeInfo) -> Result<(Arc<Session>, InFlight), AwsError> {
         self.reap_if_due().await;
         let mut table = self.table();
         table.counters.invocations += 1;
-        if let Some(session) = table.live.get(&key) {
-            return Ok(session.clone());
+        if let Some(session) = table.live.get(&key).cloned() {
+            let in_flight = self.begin(&session);
+            return Ok((session, in_flight));
         }
         let live = table.live_by_region.get(&key.region).copied().unwrap_or(0);
         if live >= self.max_vms {
@@ -286,9 +305,11 @@ impl Sessions {
         *table.live_by_region.entry(key.region.clone()).or_default() += 1;
         table.live.insert(key, session.clone());
         table.counters.sessions_started += 1;
+        // In flight from now on: a session is not idle while its first call waits for the start.
+        let in_flight = self.begin(&session);
         drop(table);
         self.wake.notify_one();
-        Ok(session)
+        Ok((session, in_flight))
     }
 
     /// The session's process, starting it on the first call (concurrent callers share the start).
@@ -307,6 +328,7 @@ impl Sessions {
         let (process, ping) = loop {
             attempt += 1;
             let process = agent::spawn(command, &label)
+                .await
                 .map_err(|e| runtime_client_error(format!("cannot start the agent command `{command}`: {e}")))?;
             let ended = {
                 let mut state = session.lock();
@@ -367,17 +389,18 @@ impl Sessions {
         });
     }
 
-    fn dying(&self) -> MutexGuard<'_, HashSet<u32>> {
+    fn dying(&self) -> MutexGuard<'_, HashMap<u32, Process>> {
         self.dying.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Marks one invocation in flight (activity now) until the guard drops (activity then).
-    pub fn begin(&self, session: &Arc<Session>) -> InFlight {
+    /// Called with the table locked (see [`Self::enter`]).
+    fn begin(&self, session: &Arc<Session>) -> InFlight {
         let mut state = session.lock();
         state.in_flight += 1;
         state.last_activity = state.last_activity.max(self.clock.now());
         drop(state);
-        InFlight { session: session.clone(), clock: self.clock.clone() }
+        InFlight { session: session.clone(), clock: self.clock.clone(), sessions: self.me.clone() }
     }
 
     pub fn count_agent_error(&self) {
@@ -390,16 +413,7 @@ impl Sessions {
             let mut table = self.table();
             let removed = table.remove(session);
             if removed {
-                let c = &mut table.counters;
-                match reason {
-                    EndReason::Stopped => c.stopped += 1,
-                    EndReason::Idle => c.reaped_idle += 1,
-                    EndReason::MaxLifetime => c.reaped_max_lifetime += 1,
-                    EndReason::RuntimeDeleted => c.ended_by_runtime_deletion += 1,
-                    EndReason::Exited => c.exited_by_themselves += 1,
-                    EndReason::StartFailed => c.failed_to_start += 1,
-                    EndReason::Reset => {}
-                }
+                count_end(&mut table.counters, reason);
             }
             removed
         };
@@ -408,22 +422,48 @@ impl Sessions {
             state.ended = true;
             state.process.take()
         };
+        self.finish_ending(session, process, reason, removed);
+        removed
+    }
+
+    /// The reaper's end: ends `session` only if, checked under the table's lock and then the
+    /// session's, no call is in flight and (for [`EndReason::Idle`]) its idle deadline is still
+    /// due at `now`. `true` if this call ended it.
+    fn end_if_unused(&self, session: &Arc<Session>, reason: EndReason, now: SystemTime) -> bool {
+        let process = {
+            let mut table = self.table();
+            let mut state = session.lock();
+            let still_due = match reason {
+                EndReason::Idle => session.idle_deadline(&state, now) <= now,
+                _ => true,
+            };
+            if state.in_flight > 0 || !still_due || !table.remove(session) {
+                return false;
+            }
+            count_end(&mut table.counters, reason);
+            state.ended = true;
+            state.process.take()
+        };
+        self.finish_ending(session, process, reason, true);
+        true
+    }
+
+    fn finish_ending(&self, session: &Session, process: Option<Process>, reason: EndReason, removed: bool) {
         if let Some(process) = process {
             self.terminate(process);
         }
         if removed {
             tracing::debug!(session = %session.key.session_id, runtime = %session.key.runtime_id, ?reason, "session ended");
         }
-        removed
     }
 
     /// SIGTERM now, SIGKILL after the grace period (in the background).
     fn terminate(&self, process: Process) {
-        self.dying().insert(process.pid);
+        self.dying().insert(process.pid, process.clone());
         let grace = self.stop_grace;
         let me = self.me.clone();
         tokio::spawn(async move {
-            agent::terminate(process.pid, process.exit.clone(), grace).await;
+            agent::terminate(&process, grace).await;
             if let Some(me) = me.upgrade() {
                 me.dying().remove(&process.pid);
             }
@@ -470,11 +510,11 @@ impl Sessions {
             let mut state = session.lock();
             state.ended = true;
             if let Some(process) = state.process.take() {
-                agent::signal_group(process.pid, Signal::SIGKILL);
+                process.signal_group(Signal::SIGKILL);
             }
         }
-        for pid in self.dying().drain() {
-            agent::signal_group(pid, Signal::SIGKILL);
+        for (_, process) in self.dying().drain() {
+            process.signal_group(Signal::SIGKILL);
         }
     }
 
@@ -511,7 +551,8 @@ impl Sessions {
         let mut idle = Vec::new();
         for session in sessions {
             if session.lifetime_deadline() <= now {
-                self.end(&session, EndReason::MaxLifetime);
+                // With calls in flight, the last one to finish wakes the reaper again.
+                self.end_if_unused(&session, EndReason::MaxLifetime, now);
                 continue;
             }
             // A session still starting is not idle (its first invocation is waiting for it).
@@ -548,7 +589,7 @@ impl Sessions {
                 }
             };
             if !active {
-                self.end(&session, EndReason::Idle);
+                self.end_if_unused(&session, EndReason::Idle, now);
             }
         }
         let mut table = self.table();
@@ -558,7 +599,10 @@ impl Sessions {
             .values()
             .map(|s| {
                 let state = s.lock();
-                s.idle_deadline(&state, now).min(s.lifetime_deadline())
+                let idle = s.idle_deadline(&state, now);
+                // A session with calls in flight is not ended before they finish (the last one
+                // wakes the reaper), so its lifetime deadline is no reason to wake up.
+                if state.in_flight > 0 { idle } else { idle.min(s.lifetime_deadline()) }
             })
             .min();
     }
@@ -609,6 +653,19 @@ impl Sessions {
     }
 }
 
+/// Counts one ended session under its reason.
+fn count_end(counters: &mut Counters, reason: EndReason) {
+    match reason {
+        EndReason::Stopped => counters.stopped += 1,
+        EndReason::Idle => counters.reaped_idle += 1,
+        EndReason::MaxLifetime => counters.reaped_max_lifetime += 1,
+        EndReason::RuntimeDeleted => counters.ended_by_runtime_deletion += 1,
+        EndReason::Exited => counters.exited_by_themselves += 1,
+        EndReason::StartFailed => counters.failed_to_start += 1,
+        EndReason::Reset => {}
+    }
+}
+
 /// Runs the reaper until the sessions are dropped (see the module docs).
 pub async fn reaper(sessions: Weak<Sessions>) {
     loop {
@@ -628,4 +685,69 @@ pub async fn reaper(sessions: Weak<Sessions>) {
 /// 424 `RuntimeClientError`.
 pub fn runtime_client_error(message: String) -> AwsError {
     AwsError::new(StatusCode::FAILED_DEPENDENCY, "RuntimeClientError", message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> SessionKey {
+        SessionKey { region: "us-east-1".into(), runtime_id: "rt-0123456789".into(), session_id: "s".repeat(40) }
+    }
+
+    fn one_minute_runtime() -> RuntimeInfo {
+        RuntimeInfo {
+            arn: "arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/rt-0123456789".into(),
+            idle_timeout: Duration::from_secs(60),
+            max_lifetime: Duration::from_secs(60),
+        }
+    }
+
+    /// A call that entered before the idle timeout and the max lifetime passed keeps its session
+    /// until it finishes; then the session ends (for its lifetime).
+    #[tokio::test]
+    async fn the_reaper_ends_no_session_with_a_call_in_flight() {
+        let config = Config { clock: Clock::manual(), ..Config::default() };
+        let sessions = Sessions::new(&config);
+        config.clock.advance(Duration::from_secs(59)).unwrap();
+        let (session, in_flight) = sessions.enter(key(), &one_minute_runtime()).await.unwrap();
+        config.clock.advance(Duration::from_secs(120)).unwrap();
+
+        sessions.reap_due().await;
+        assert!(sessions.find(&key()).is_some(), "ended under a call in flight");
+        assert!(!sessions.end_if_unused(&session, EndReason::Idle, config.clock.now()));
+        assert!(!sessions.end_if_unused(&session, EndReason::MaxLifetime, config.clock.now()));
+        // A second call enters the same session meanwhile, and the first one finishes.
+        let (again, second) = sessions.enter(key(), &one_minute_runtime()).await.unwrap();
+        assert!(Arc::ptr_eq(&session, &again));
+        drop(in_flight);
+        sessions.reap_due().await;
+        assert!(sessions.find(&key()).is_some(), "one call is still in flight");
+
+        drop(second);
+        sessions.reap_due().await;
+        assert!(sessions.find(&key()).is_none(), "ended once no call is in flight");
+        let counters = sessions.table().counters.clone();
+        assert_eq!((counters.reaped_max_lifetime, counters.reaped_idle), (1, 0));
+    }
+
+    /// The idle path re-checks activity: a call that came and went after the reaper decided
+    /// the session was idle keeps it.
+    #[tokio::test]
+    async fn an_idle_end_is_rechecked_against_recent_activity() {
+        let config = Config { clock: Clock::manual(), ..Config::default() };
+        let sessions = Sessions::new(&config);
+        let runtime = RuntimeInfo { max_lifetime: Duration::from_secs(3600), ..one_minute_runtime() };
+        let (session, in_flight) = sessions.enter(key(), &runtime).await.unwrap();
+        drop(in_flight);
+        config.clock.advance(Duration::from_secs(61)).unwrap();
+        let decided_at = config.clock.now();
+        // A call enters and finishes before the reaper acts on its decision.
+        drop(sessions.enter(key(), &runtime).await.unwrap().1);
+        assert!(!sessions.end_if_unused(&session, EndReason::Idle, decided_at));
+        assert!(sessions.find(&key()).is_some());
+        config.clock.advance(Duration::from_secs(61)).unwrap();
+        assert!(sessions.end_if_unused(&session, EndReason::Idle, config.clock.now()));
+        assert!(sessions.find(&key()).is_none());
+    }
 }

@@ -1,5 +1,14 @@
 //! EC2 query-protocol input: flattened form parameters (`Filter.1.Value.2=…`), filters with
 //! wildcards, `MaxResults`/`NextToken` pagination and `TagSpecification`s.
+//!
+//! **Filters are bounded and matched in linear time.** A request may carry at most
+//! [`MAX_FILTER_VALUES`] filter values in all (EC2's limit: beyond it EC2 answers
+//! `FilterLimitExceeded` `The maximum number of filter values specified on a single call is 200`),
+//! at most as many filters, and values of at most [`MAX_FILTER_VALUE_CHARS`] characters (EC2
+//! documents no length; the emulator's bound, twice the longest tag value, gets
+//! `InvalidParameterValue`). Wildcards (`*` any run, `?` one character, `\` escapes the next
+//! character, as the EC2 `Filter` documentation describes) are matched by [`glob`], a two-pointer
+//! greedy matcher with one backtrack point: O(pattern × value) in the worst case, no recursion.
 
 use std::collections::BTreeMap;
 
@@ -77,27 +86,59 @@ fn invalid_value(key: &str, value: &str) -> AwsError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Filter {
     pub name: String,
-    pub values: Vec<String>,
+    pub values: Vec<Pattern>,
 }
 
+/// EC2's limit on the filter values of one call (its `FilterLimitExceeded` message says 200). The
+/// number of filters is held to the same bound (each filter names at least one value).
+pub const MAX_FILTER_VALUES: usize = 200;
+
+/// The longest filter value accepted, in characters (EC2 documents none; a tag value is at most
+/// 256 characters, and escaping every character of one doubles it).
+pub const MAX_FILTER_VALUE_CHARS: usize = 512;
+
 /// Reads `Filter.N.Name` / `Filter.N.Value.M`, refusing names not in `allowed` (plus `tag:KEY`,
-/// `tag-key`, `tag-value`, which every taggable resource accepts).
+/// `tag-key`, `tag-value`, which every taggable resource accepts) and requests beyond EC2's
+/// filter limits ([`MAX_FILTER_VALUES`], [`MAX_FILTER_VALUE_CHARS`]).
 pub fn filters(params: &Params, allowed: &[&str]) -> Result<Vec<Filter>, AwsError> {
-    params
-        .members("Filter")
-        .into_iter()
-        .map(|f| {
-            let name = f.required("Name")?.to_string();
-            let known = allowed.contains(&name.as_str())
-                || name.starts_with("tag:")
-                || name == "tag-key"
-                || name == "tag-value";
-            if !known {
-                return Err(AwsError::ec2("InvalidParameterValue", format!("The filter '{name}' is invalid")));
-            }
-            Ok(Filter { name, values: f.list("Value") })
-        })
-        .collect()
+    let members = params.members("Filter");
+    if members.len() > MAX_FILTER_VALUES {
+        return Err(filter_limit_exceeded());
+    }
+    let mut total_values = 0usize;
+    let mut out = Vec::with_capacity(members.len());
+    for f in members {
+        let name = f.required("Name")?.to_string();
+        let known =
+            allowed.contains(&name.as_str()) || name.starts_with("tag:") || name == "tag-key" || name == "tag-value";
+        if !known {
+            return Err(AwsError::ec2("InvalidParameterValue", format!("The filter '{name}' is invalid")));
+        }
+        let values = f.list("Value");
+        total_values += values.len();
+        if total_values > MAX_FILTER_VALUES {
+            return Err(filter_limit_exceeded());
+        }
+        if let Some(long) = values.iter().find(|v| v.chars().count() > MAX_FILTER_VALUE_CHARS) {
+            return Err(AwsError::ec2(
+                "InvalidParameterValue",
+                format!(
+                    "The filter value for '{name}' is {} characters long; at most {MAX_FILTER_VALUE_CHARS} are allowed",
+                    long.chars().count()
+                ),
+            ));
+        }
+        out.push(Filter { name, values: values.iter().map(|v| Pattern::new(v)).collect() });
+    }
+    Ok(out)
+}
+
+/// `FilterLimitExceeded`, worded as EC2 words it.
+fn filter_limit_exceeded() -> AwsError {
+    AwsError::ec2(
+        "FilterLimitExceeded",
+        format!("The maximum number of filter values specified on a single call is {MAX_FILTER_VALUES}"),
+    )
 }
 
 /// Whether a resource passes every filter. `field(name)` gives the resource's values for a
@@ -114,24 +155,93 @@ pub fn matches(filters: &[Filter], tags: &BTreeMap<String, String>, field: impl 
         } else {
             field(&f.name)
         };
-        f.values.iter().any(|pattern| have.iter().any(|v| glob(pattern, v)))
+        f.values.iter().any(|pattern| have.iter().any(|v| pattern.matches(v)))
     })
 }
 
-/// EC2 filter wildcards: `*` any run, `?` one character, `\` escapes.
-pub fn glob(pattern: &str, value: &str) -> bool {
-    fn go(p: &[char], v: &[char]) -> bool {
-        match p.split_first() {
-            None => v.is_empty(),
-            Some(('*', rest)) => (0..=v.len()).any(|i| go(rest, &v[i..])),
-            Some(('?', rest)) => !v.is_empty() && go(rest, &v[1..]),
-            Some(('\\', rest)) if !rest.is_empty() => !v.is_empty() && v[0] == rest[0] && go(&rest[1..], &v[1..]),
-            Some((c, rest)) => !v.is_empty() && v[0] == *c && go(rest, &v[1..]),
+/// One element of a filter value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Token {
+    /// `*`: any run of characters, empty included.
+    AnyRun,
+    /// `?`: exactly one character.
+    AnyOne,
+    /// A character that must be there (`\x` is the literal `x`; a trailing `\` is itself).
+    Literal(char),
+}
+
+/// A filter value, compiled once per request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pattern {
+    text: String,
+    tokens: Vec<Token>,
+}
+
+impl Pattern {
+    pub fn new(text: &str) -> Self {
+        let mut tokens = Vec::with_capacity(text.len());
+        let mut chars = text.chars();
+        while let Some(c) = chars.next() {
+            let token = match c {
+                '*' => Token::AnyRun,
+                '?' => Token::AnyOne,
+                '\\' => Token::Literal(chars.next().unwrap_or('\\')),
+                other => Token::Literal(other),
+            };
+            // `**` means the same as `*`: keeping one keeps the matcher's loop short.
+            if !(token == Token::AnyRun && tokens.last() == Some(&Token::AnyRun)) {
+                tokens.push(token);
+            }
         }
+        Self { text: text.to_string(), tokens }
     }
-    let p: Vec<char> = pattern.chars().collect();
-    let v: Vec<char> = value.chars().collect();
-    go(&p, &v)
+
+    /// The value as the client sent it.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether `value` matches, in O(pattern × value) time: the classic greedy two-pointer
+    /// match. On a mismatch it returns to the last `*` and lets it swallow one more character;
+    /// an earlier `*` never needs revisiting, because the later one can absorb whatever the
+    /// earlier one would have.
+    pub fn matches(&self, value: &str) -> bool {
+        let value: Vec<char> = value.chars().collect();
+        let tokens = &self.tokens;
+        let (mut t, mut v) = (0, 0);
+        // (token index just after the last `*`, value index that `*` resumes from)
+        let mut backtrack: Option<(usize, usize)> = None;
+        while v < value.len() {
+            match tokens.get(t) {
+                Some(Token::AnyRun) => {
+                    t += 1;
+                    backtrack = Some((t, v));
+                }
+                Some(Token::AnyOne) => {
+                    t += 1;
+                    v += 1;
+                }
+                Some(Token::Literal(c)) if *c == value[v] => {
+                    t += 1;
+                    v += 1;
+                }
+                _ => match backtrack {
+                    Some((after_star, from)) => {
+                        t = after_star;
+                        v = from + 1;
+                        backtrack = Some((after_star, from + 1));
+                    }
+                    None => return false,
+                },
+            }
+        }
+        tokens[t..].iter().all(|token| *token == Token::AnyRun)
+    }
+}
+
+/// EC2 filter wildcards: `*` any run, `?` one character, `\` escapes (see [`Pattern`]).
+pub fn glob(pattern: &str, value: &str) -> bool {
+    Pattern::new(pattern).matches(value)
 }
 
 /// `MaxResults` / `NextToken` paging over `items` (already in their stable order).
@@ -236,7 +346,8 @@ mod tests {
         assert_eq!(p.list("NetworkInterfaceId"), ["eni-a", "eni-b"]);
         let f = filters(&p, &["group-id", "interface-type"]).unwrap();
         assert_eq!(f[0].name, "group-id");
-        assert_eq!(f[1].values, ["agentic_ai", "lambda"]);
+        let values: Vec<&str> = f[1].values.iter().map(Pattern::as_str).collect();
+        assert_eq!(values, ["agentic_ai", "lambda"]);
         let err = filters(&p, &["group-id"]).unwrap_err();
         assert_eq!(err.message, "The filter 'interface-type' is invalid");
     }
@@ -249,6 +360,202 @@ mod tests {
         assert!(glob("\\*", "*"));
         assert!(!glob("\\*", "x"));
         assert!(glob("*", ""));
+    }
+
+    #[test]
+    fn wildcard_semantics_as_ec2_documents_them() {
+        // `*` zero or more characters, `?` exactly one.
+        assert!(glob("", ""));
+        assert!(!glob("", "a"));
+        assert!(glob("*", "anything at all"));
+        assert!(glob("**", ""));
+        assert!(glob("a*", "a"));
+        assert!(glob("*a", "bba"));
+        assert!(!glob("*a", "ab"));
+        assert!(glob("a*b*c", "aXbYc"));
+        assert!(glob("a*b*c", "abc"));
+        assert!(!glob("a*b*c", "acb"));
+        assert!(glob("?", "é"), "one character, not one byte");
+        assert!(!glob("?", ""));
+        assert!(!glob("??", "a"));
+        assert!(glob("*?", "a"));
+        assert!(!glob("*?", ""));
+        assert!(glob("agentcore-*-eni", "agentcore-lab-1-eni"));
+        // Backtracking past a partial match.
+        assert!(glob("*aab", "aaab"));
+        assert!(glob("*ab*ab", "abxabab"));
+        // Case-sensitive, as EC2 filter values are.
+        assert!(!glob("ABC", "abc"));
+        // `\` escapes: EC2's own example, `\*amazon\?\\` is the literal `*amazon?\`.
+        assert!(glob(r"\*amazon\?\\", r"*amazon?\"));
+        assert!(!glob(r"\*amazon\?\\", r"xamazon?\"));
+        assert!(!glob(r"\*amazon\?\\", r"*amazonX\"));
+        assert!(glob(r"a\b", "ab"), "an escaped ordinary character is itself");
+        assert!(glob("a\\", "a\\"), "a trailing backslash is a literal backslash");
+    }
+
+    #[test]
+    fn hostile_patterns_answer_at_once() {
+        let value = "a".repeat(256);
+        let pattern = format!("{}b", "*a".repeat(255));
+        let started = std::time::Instant::now();
+        assert!(!glob(&pattern, &value));
+        assert!(!glob("*a*a*a*a*a*a*a*b", &"a".repeat(200)));
+        assert!(glob(&"*a".repeat(200), &value));
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "took {:?}", started.elapsed());
+    }
+
+    /// The recursive definition, exponential on hostile input: only for short strings.
+    fn reference_glob(pattern: &str, value: &str) -> bool {
+        fn tokens(pattern: &str) -> Vec<Option<Option<char>>> {
+            // None: `*`; Some(None): `?`; Some(Some(c)): the literal c.
+            let mut out = Vec::new();
+            let mut chars = pattern.chars();
+            while let Some(c) = chars.next() {
+                out.push(match c {
+                    '*' => None,
+                    '?' => Some(None),
+                    '\\' => Some(Some(chars.next().unwrap_or('\\'))),
+                    c => Some(Some(c)),
+                });
+            }
+            out
+        }
+        fn go(p: &[Option<Option<char>>], v: &[char]) -> bool {
+            match p.split_first() {
+                None => v.is_empty(),
+                Some((None, rest)) => (0..=v.len()).any(|i| go(rest, &v[i..])),
+                Some((Some(None), rest)) => !v.is_empty() && go(rest, &v[1..]),
+                Some((Some(Some(c)), rest)) => v.first() == Some(c) && go(rest, &v[1..]),
+            }
+        }
+        let v: Vec<char> = value.chars().collect();
+        go(&tokens(pattern), &v)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            failure_persistence: None,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        /// The linear matcher agrees with the recursive definition on short strings over a small
+        /// alphabet (so that matches are frequent).
+        #[test]
+        fn glob_agrees_with_the_reference(pattern in "[ab*?\\\\]{0,10}", value in "[ab*?\\\\]{0,10}") {
+            proptest::prop_assert_eq!(glob(&pattern, &value), reference_glob(&pattern, &value));
+        }
+
+        /// Random filters (names incl. tags, values with many wildcards) against random
+        /// resources: `filters` accepts or refuses with EC2's codes, `matches` terminates and agrees
+        /// with the reference matcher.
+        #[test]
+        fn fuzz_ec2_filters(
+            specs in proptest::collection::vec(
+                (
+                    proptest::prop_oneof![
+                        proptest::strategy::Just("vpc-id".to_string()),
+                        proptest::strategy::Just("state".to_string()),
+                        proptest::strategy::Just("tag-key".to_string()),
+                        proptest::strategy::Just("tag-value".to_string()),
+                        "tag:[a-c]{1,2}",
+                        "[a-z.-]{0,12}",
+                    ],
+                    proptest::collection::vec("[abc*?\\\\]{0,12}|[*?]{0,40}a{0,3}b?|\\PC{0,8}", 0..6),
+                ),
+                0..6,
+            ),
+            resources in proptest::collection::vec(
+                (
+                    "[abc]{0,10}",
+                    proptest::collection::btree_map("[a-c]{1,2}", "[abc*?\\\\]{0,10}|a{0,60}", 0..4),
+                ),
+                0..5,
+            ),
+        ) {
+            let mut form = String::new();
+            for (i, (name, values)) in specs.iter().enumerate() {
+                form.push_str(&format!("&Filter.{}.Name={}", i + 1, urlencode(name)));
+                for (j, v) in values.iter().enumerate() {
+                    form.push_str(&format!("&Filter.{}.Value.{}={}", i + 1, j + 1, urlencode(v)));
+                }
+            }
+            let params = Params::parse(form.as_bytes()).expect("a well-formed form");
+            let parsed = match filters(&params, &["vpc-id", "state"]) {
+                Ok(parsed) => parsed,
+                Err(e) => {
+                    proptest::prop_assert!(
+                        ["InvalidParameterValue", "MissingParameter", "FilterLimitExceeded"].contains(&e.code.as_str()),
+                        "{e:?}"
+                    );
+                    return Ok(());
+                }
+            };
+            for (id, tags) in &resources {
+                let field = |name: &str| match name {
+                    "vpc-id" => vec![id.clone()],
+                    "state" => vec!["available".to_string()],
+                    _ => vec![],
+                };
+                let expected = parsed.iter().all(|f| {
+                    let have: Vec<String> = if let Some(key) = f.name.strip_prefix("tag:") {
+                        tags.get(key).cloned().into_iter().collect()
+                    } else if f.name == "tag-key" {
+                        tags.keys().cloned().collect()
+                    } else if f.name == "tag-value" {
+                        tags.values().cloned().collect()
+                    } else {
+                        field(&f.name)
+                    };
+                    f.values.iter().any(|p| {
+                        have.iter().any(|v| {
+                            // The reference is exponential: only ask it about short values.
+                            if v.chars().count() <= 12 && p.as_str().chars().count() <= 14 {
+                                reference_glob(p.as_str(), v)
+                            } else {
+                                p.matches(v)
+                            }
+                        })
+                    })
+                });
+                proptest::prop_assert_eq!(matches(&parsed, tags, field), expected);
+            }
+        }
+    }
+
+    fn urlencode(text: &str) -> String {
+        serde_urlencoded::to_string([("", text)]).unwrap().trim_start_matches('=').to_string()
+    }
+
+    #[test]
+    fn filter_limits_are_ec2s() {
+        let values: String = (1..=200).map(|i| format!("&Filter.1.Value.{i}=v{i}")).collect();
+        let ok = Params::parse(format!("Filter.1.Name=vpc-id{values}").as_bytes()).unwrap();
+        assert_eq!(filters(&ok, &["vpc-id"]).unwrap()[0].values.len(), 200);
+
+        // 201 values, in one filter or spread over two.
+        let one_too_many =
+            Params::parse(format!("Filter.1.Name=vpc-id{values}&Filter.1.Value.201=x").as_bytes()).unwrap();
+        let spread =
+            Params::parse(format!("Filter.1.Name=vpc-id{values}&Filter.2.Name=state&Filter.2.Value.1=x").as_bytes())
+                .unwrap();
+        for params in [one_too_many, spread] {
+            let e = filters(&params, &["vpc-id", "state"]).unwrap_err();
+            assert_eq!(e.code, "FilterLimitExceeded");
+            assert_eq!(e.message, "The maximum number of filter values specified on a single call is 200");
+            assert_eq!(e.status, axum::http::StatusCode::BAD_REQUEST);
+        }
+        // 201 filters, even without values.
+        let names: String = (1..=201).map(|i| format!("&Filter.{i}.Name=state")).collect();
+        let e = filters(&Params::parse(names.as_bytes()).unwrap(), &["state"]).unwrap_err();
+        assert_eq!(e.code, "FilterLimitExceeded");
+
+        // A value longer than the bound.
+        let long = format!("Filter.1.Name=state&Filter.1.Value.1={}", "*".repeat(MAX_FILTER_VALUE_CHARS + 1));
+        let e = filters(&Params::parse(long.as_bytes()).unwrap(), &["state"]).unwrap_err();
+        assert_eq!(e.code, "InvalidParameterValue");
+        let fits = format!("Filter.1.Name=state&Filter.1.Value.1={}", "*".repeat(MAX_FILTER_VALUE_CHARS));
+        assert!(filters(&Params::parse(fits.as_bytes()).unwrap(), &["state"]).is_ok());
     }
 
     #[test]

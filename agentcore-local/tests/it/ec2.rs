@@ -527,3 +527,91 @@ async fn regions_are_separate() {
     assert!(subnet.subnet_arn().unwrap().starts_with("arn:aws:ec2:us-west-2:123456789012:subnet/"));
     assert_eq!(lab.ec2.describe_vpcs().send().await.unwrap().vpcs().len(), 1);
 }
+
+/// An emulator binary (a process of its own, so that a handler stuck in it cannot stall this
+/// test's runtime) and its endpoint URL.
+async fn emulator_process() -> (tokio::process::Child, String) {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_agentcore-local"))
+        .args(["--listen", "127.0.0.1:0", "--time-scale", "3600", "--status-delay", "0s"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the binary starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line())
+        .await
+        .expect("a line within 30 s")
+        .unwrap()
+        .expect("one line");
+    let url = line.strip_prefix("agentcore-local listening on ").expect("the listening line").to_string();
+    (child, url)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_wildcard_filter_answers_at_once_and_blocks_no_other_call() {
+    use std::time::Duration;
+    let (_emulator, url) = emulator_process().await;
+    let sdk = crate::support::sdk_config(&url, "test", "test", crate::support::REGION).await;
+    let ec2 = aws_sdk_ec2::Client::from_conf(
+        aws_sdk_ec2::config::Builder::from(&sdk).retry_config(aws_config::retry::RetryConfig::disabled()).build(),
+    );
+    let long_value = "a".repeat(200);
+    ec2.create_vpc()
+        .cidr_block("10.0.0.0/16")
+        .tag_specifications(tags(ResourceType::Vpc, "k", &long_value))
+        .send()
+        .await
+        .unwrap();
+
+    // Exponential for a backtracking matcher: the old one never answered this (8 wildcards).
+    let hostile = ec2.describe_vpcs().filters(filter("tag:k", ["*a*a*a*a*a*a*a*b"])).send();
+    let hostile = tokio::spawn(tokio::time::timeout(Duration::from_secs(5), hostile));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // An honest call meanwhile is served.
+    let honest = tokio::time::timeout(Duration::from_secs(5), ec2.describe_vpcs().send())
+        .await
+        .expect("an honest DescribeVpcs answers within 5 s beside a hostile filter")
+        .unwrap();
+    assert_eq!(honest.vpcs().len(), 1);
+    let hostile = hostile.await.unwrap().expect("the hostile DescribeVpcs answers within 5 s").unwrap();
+    assert!(hostile.vpcs().is_empty(), "no 'b' in the value: no match");
+
+    // The same wildcards do match when they can.
+    let matching = ec2.describe_vpcs().filters(filter("tag:k", ["*a*a*a*a*a*a*a*a"])).send().await.unwrap();
+    assert_eq!(matching.vpcs().len(), 1);
+}
+
+#[tokio::test]
+async fn filter_limits_get_ec2s_errors() {
+    let lab = Lab::manual().await;
+    lab.vpc("10.0.0.0/16").await;
+    let values: Vec<String> = (0..200).map(|i| format!("vpc-{i:08x}")).collect();
+    let many = aws_sdk_ec2::types::Filter::builder().name("vpc-id").set_values(Some(values.clone())).build();
+    let answer = lab.ec2.describe_vpcs().filters(many.clone()).send().await.expect("200 values are fine");
+    assert!(answer.vpcs().is_empty());
+
+    // 201 values: in one filter, or over two.
+    let mut over = values.clone();
+    over.push("vpc-ffffffff".into());
+    let one = aws_sdk_ec2::types::Filter::builder().name("vpc-id").set_values(Some(over)).build();
+    let err = lab.ec2.describe_vpcs().filters(one).send().await.unwrap_err();
+    assert_eq!(http_status(&err), 400);
+    assert_eq!(
+        code(err.as_service_error().unwrap()),
+        (
+            "FilterLimitExceeded".to_string(),
+            "The maximum number of filter values specified on a single call is 200".to_string()
+        )
+    );
+    let err =
+        lab.ec2.describe_subnets().filters(many).filters(filter("state", ["available"])).send().await.unwrap_err();
+    assert_eq!(code(err.as_service_error().unwrap()).0, "FilterLimitExceeded");
+
+    // A value beyond the length bound.
+    let long = "*".repeat(513);
+    let err = lab.ec2.describe_network_interfaces().filters(filter("description", [&long])).send().await.unwrap_err();
+    assert_eq!(http_status(&err), 400);
+    assert_eq!(code(err.as_service_error().unwrap()).0, "InvalidParameterValue");
+}

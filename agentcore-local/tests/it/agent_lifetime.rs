@@ -1,0 +1,127 @@
+//! Agents end with their emulator whatever the agent is, and the reaper never cuts a call in
+//! flight.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use agentcore_local::Config;
+use aws_sdk_bedrockagentcore::primitives::Blob;
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+use crate::data::{DataLab, data_config, process_gone, sid, wait_gone};
+use crate::support::{REGION, ROLE_ARN, sdk_config};
+
+/// A SIGKILLed emulator runs no destructor; its agents still die (the parent-death signal set
+/// when they were forked). The agent here does not watch its parent: the built-in agent told to
+/// watch pid 1 (which never exits), behind `sh -c`, which writes the agent's pid to a file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_custom_agent_dies_with_a_sigkilled_emulator() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("pdeathsig-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pid_file = dir.join("agent.pid");
+    let _ = std::fs::remove_file(&pid_file);
+    let agent = format!(
+        "sh -c 'echo $$ > \"{}\"; AGENTCORE_LOCAL_PARENT_PID=1 exec \"{}\" agent'",
+        pid_file.display(),
+        env!("CARGO_BIN_EXE_agentcore-local")
+    );
+    let mut emulator = Command::new(env!("CARGO_BIN_EXE_agentcore-local"))
+        .args(["--listen", "127.0.0.1:0", "--time-scale", "3600", "--status-delay", "0s", "--agent-cmd", &agent])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the binary starts");
+    let mut lines = BufReader::new(emulator.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await.unwrap().unwrap().unwrap();
+    let url = line.strip_prefix("agentcore-local listening on ").unwrap().to_owned();
+
+    let sdk = sdk_config(&url, "test", "test", REGION).await;
+    let control = aws_sdk_bedrockagentcorecontrol::Client::new(&sdk);
+    let created = control
+        .create_agent_runtime()
+        .agent_runtime_name("pdeathsig_check")
+        .agent_runtime_artifact(crate::support::container())
+        .role_arn(ROLE_ARN)
+        .send()
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while control
+        .get_agent_runtime()
+        .agent_runtime_id(created.agent_runtime_id())
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_str()
+        != "READY"
+    {
+        assert!(Instant::now() < deadline, "never READY");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    aws_sdk_bedrockagentcore::Client::new(&sdk)
+        .invoke_agent_runtime()
+        .agent_runtime_arn(created.agent_runtime_arn())
+        .runtime_session_id(sid("pdeathsig"))
+        .content_type("application/json")
+        .payload(Blob::new(br#"{"prompt":"hi"}"#.to_vec()))
+        .send()
+        .await
+        .expect("the invocation starts a microVM");
+    let pid: u32 = std::fs::read_to_string(&pid_file).expect("the agent wrote its pid").trim().parse().unwrap();
+    let state = crate::support::local_state(&url).await;
+    assert_eq!(state["dataPlane"]["sessions"][0]["pid"].as_u64(), Some(u64::from(pid)), "the session's process");
+    assert!(!process_gone(pid));
+
+    emulator.start_kill().unwrap(); // SIGKILL
+    emulator.wait().await.unwrap();
+    let killed = Instant::now();
+    while !process_gone(pid) {
+        assert!(killed.elapsed() < Duration::from_secs(10), "agent {pid} still running 10 s after its emulator died");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Not its own parent watch (told to watch pid 1, which never goes): the parent-death signal.
+    assert!(killed.elapsed() < Duration::from_secs(5), "gone only after {:?}", killed.elapsed());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A call enters a session just before its idle timeout and lifetime pass: the reaper, due while
+/// the call is in flight, ends the session only once the call has finished.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reaper_never_cuts_a_call_in_flight() {
+    // A short stop grace: a session ended under the call would lose its process at once.
+    let t = DataLab::start(Config { agent_stop_grace: Duration::from_millis(50), ..data_config() }).await;
+    let arn = t.ready_runtime("race_agent", 60, 60).await;
+    let s = sid("race");
+    t.echo(&arn, &s, json!({})).await;
+    let pid = t.pid_of(&s).unwrap();
+
+    // 59 s later (both deadlines 1 s away) a slow call enters.
+    t.lab.advance(Duration::from_secs(59));
+    let slow = t.invoke(&arn, &s, json!({"_dummy": {"sleep_ms": 1500}})).send();
+    let slow = tokio::spawn(slow);
+    t.wait_until("the slow call is in flight", |t| {
+        t.sessions().iter().any(|x| x["runtimeSessionId"] == s && x["invocationsInFlight"] == 1)
+    })
+    .await;
+
+    // The idle timeout and the max lifetime pass while it is in flight; the reaper runs.
+    t.lab.advance(Duration::from_secs(2));
+    t.handle().reap_due().await;
+    assert_eq!(t.pid_of(&s), Some(pid), "the session lives while its call is in flight");
+    assert_eq!(t.counter("reapedMaxLifetime") + t.counter("reapedIdle"), 0);
+
+    let out = tokio::time::timeout(Duration::from_secs(15), slow).await.expect("the call ends").unwrap();
+    let out = out.expect("the call in flight was not cut");
+    let body = out.response.collect().await.expect("the whole answer").into_bytes();
+    let answer: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(answer["echo"]["_dummy"]["sleep_ms"], 1500);
+
+    // Once it finished, the session goes (its last call woke the reaper).
+    t.wait_until("the session ends after its last call", |t| t.pid_of(&s).is_none()).await;
+    assert_eq!(t.counter("reapedMaxLifetime"), 1);
+    wait_gone(&[pid]).await;
+}
