@@ -1,6 +1,20 @@
 //! SigV4 verification with the `aws-sigv4` crate (the SDK's own signer): the request is re-signed
-//! with the configured secret over exactly the headers the client signed, and the signatures are
-//! compared. The region comes from the credential scope.
+//! with the configured secret over exactly the headers the client signed and over the SHA-256 of
+//! the body actually received, and the signatures are compared. The region comes from the
+//! credential scope.
+//!
+//! The check runs in two steps so the router can refuse cheaply before it reads a body:
+//! [`check_headers`] (the `Authorization` header, the signed-header list, the date and its skew,
+//! the key and the service: no body needed) and [`PendingSignature::verify`] (hashes the body and
+//! compares signatures). [`authenticate`] does both.
+//!
+//! Rules, as AWS applies them to services other than S3:
+//! * the signature must cover the body: `X-Amz-Content-SHA256`, when sent, must be the SHA-256 of
+//!   the body received (`UNSIGNED-PAYLOAD` and the `STREAMING-…` forms are refused), and without it
+//!   the body is hashed anyway;
+//! * `host` and `x-amz-date` must be among `SignedHeaders`;
+//! * the date must be within [`MAX_CLOCK_SKEW`] (5 minutes) of the wall clock;
+//! * query-string (presigned) signatures are refused with a clear error.
 
 use std::time::{Duration, SystemTime};
 
@@ -13,8 +27,19 @@ use axum::http::{HeaderMap, StatusCode};
 use crate::Auth;
 use crate::error::AwsError;
 
-/// Largest accepted difference between the request's `X-Amz-Date` and the wall clock.
-pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(15 * 60);
+/// Largest accepted difference between the request's `X-Amz-Date` and the wall clock. AWS: "In
+/// most cases, a request must reach AWS within five minutes of the time stamp in the request.
+/// Otherwise, AWS denies the request." (IAM User Guide, "AWS Signature Version 4 for API
+/// requests", <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv.html>); the
+/// restJson1 services' own message says "(… - 5 min.)".
+pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(5 * 60);
+
+/// The `X-Amz-Content-SHA256` values that leave the body unsigned (S3 only; refused here).
+const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
+const STREAMING_PREFIX: &str = "STREAMING-";
+
+/// Query parameters that mark a presigned (query-string) signature.
+const PRESIGN_PARAMETERS: &[&str] = &["X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-Date"];
 
 /// Who sent a request, as far as the emulator cares.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,46 +60,67 @@ pub enum AuthFailure {
     UnknownAccessKey,
     #[error("signature mismatch")]
     SignatureMismatch,
-    #[error("signature expired: {0}")]
+    /// The whole message, e.g. `Signature expired: 20260101T000000Z is now earlier than … (… - 5 min.)`.
+    #[error("{0}")]
     Expired(String),
     #[error("credential scoped to service {got:?}, expected {expected:?}")]
     WrongService { expected: String, got: String },
+    /// `X-Amz-Content-SHA256` is not the SHA-256 of the body received.
+    #[error("x-amz-content-sha256 {claimed:?} does not match the body's SHA-256 {computed}")]
+    PayloadHashMismatch { claimed: String, computed: String },
+    /// `X-Amz-Content-SHA256: UNSIGNED-PAYLOAD` (or a `STREAMING-…` form): only S3 accepts those.
+    #[error("unsigned payload {0:?} refused")]
+    UnsignedPayload(String),
+    /// `X-Amz-Algorithm`/`X-Amz-Signature`… in the query string.
+    #[error("presigned (query-string) signatures are not supported")]
+    Presigned,
+}
+
+const PAYLOAD_MISMATCH_MESSAGE: &str = "The provided 'x-amz-content-sha256' header does not match what was computed.";
+const PRESIGNED_MESSAGE: &str = "Query-string (presigned) authentication is not supported by agentcore-local: send the \
+                                 SigV4 signature in the Authorization header.";
+
+fn unsigned_payload_message(value: &str) -> String {
+    format!(
+        "x-amz-content-sha256 '{value}' is not accepted by this service: the signature must cover the body \
+         (send the hex SHA-256 of the body, or omit the header)."
+    )
 }
 
 impl AuthFailure {
     /// The error a restJson1 AWS service answers with.
     pub fn json_error(&self) -> AwsError {
         let forbidden = StatusCode::FORBIDDEN;
+        let invalid_signature = |message: String| AwsError::new(forbidden, "InvalidSignatureException", message);
         match self {
             Self::Missing => {
                 AwsError::new(forbidden, "MissingAuthenticationTokenException", "Missing Authentication Token")
             }
             Self::Malformed(detail) => AwsError::new(forbidden, "IncompleteSignatureException", detail.clone()),
+            Self::Presigned => AwsError::new(forbidden, "IncompleteSignatureException", PRESIGNED_MESSAGE),
             Self::UnknownAccessKey => AwsError::new(
                 forbidden,
                 "UnrecognizedClientException",
                 "The security token included in the request is invalid.",
             ),
-            Self::SignatureMismatch => AwsError::new(
-                forbidden,
-                "InvalidSignatureException",
+            Self::SignatureMismatch => invalid_signature(
                 "The request signature we calculated does not match the signature you provided. \
                  Check your AWS Secret Access Key and signing method. Consult the service \
-                 documentation for details.",
+                 documentation for details."
+                    .into(),
             ),
-            Self::Expired(detail) => {
-                AwsError::new(forbidden, "InvalidSignatureException", format!("Signature expired: {detail}"))
+            Self::Expired(message) => invalid_signature(message.clone()),
+            Self::WrongService { expected, .. } => {
+                invalid_signature(format!("Credential should be scoped to correct service: '{expected}'. "))
             }
-            Self::WrongService { expected, .. } => AwsError::new(
-                forbidden,
-                "InvalidSignatureException",
-                format!("Credential should be scoped to correct service: '{expected}'. "),
-            ),
+            Self::PayloadHashMismatch { .. } => invalid_signature(PAYLOAD_MISMATCH_MESSAGE.into()),
+            Self::UnsignedPayload(value) => invalid_signature(unsigned_payload_message(value)),
         }
     }
 
     /// The error EC2 answers with.
     pub fn ec2_error(&self) -> AwsError {
+        let auth_failure = |message: String| AwsError::new(StatusCode::UNAUTHORIZED, "AuthFailure", message);
         match self {
             Self::Missing => AwsError::new(
                 StatusCode::UNAUTHORIZED,
@@ -83,11 +129,12 @@ impl AuthFailure {
                  certificate.",
             ),
             Self::Malformed(detail) => AwsError::new(StatusCode::BAD_REQUEST, "IncompleteSignature", detail.clone()),
-            Self::UnknownAccessKey | Self::SignatureMismatch | Self::WrongService { .. } => AwsError::new(
-                StatusCode::UNAUTHORIZED,
-                "AuthFailure",
-                "AWS was not able to validate the provided access credentials",
-            ),
+            Self::Presigned => AwsError::new(StatusCode::BAD_REQUEST, "IncompleteSignature", PRESIGNED_MESSAGE),
+            Self::UnknownAccessKey | Self::SignatureMismatch | Self::WrongService { .. } => {
+                auth_failure("AWS was not able to validate the provided access credentials".into())
+            }
+            Self::PayloadHashMismatch { .. } => auth_failure(PAYLOAD_MISMATCH_MESSAGE.into()),
+            Self::UnsignedPayload(value) => auth_failure(unsigned_payload_message(value)),
             Self::Expired(_) => AwsError::ec2("RequestExpired", "Request has expired."),
         }
     }
@@ -107,16 +154,21 @@ struct Authorization<'a> {
 fn parse_authorization(value: &str) -> Result<Authorization<'_>, AuthFailure> {
     let malformed = |what: &str| AuthFailure::Malformed(format!("Authorization header {what}"));
     let rest =
-        value.strip_prefix("AWS4-HMAC-SHA256").ok_or_else(|| malformed("must use the AWS4-HMAC-SHA256 algorithm"))?;
+        value.strip_prefix("AWS4-HMAC-SHA256 ").ok_or_else(|| malformed("must use the AWS4-HMAC-SHA256 algorithm"))?;
     let (mut credential, mut signed, mut signature) = (None, None, None);
     for part in rest.split(',') {
         let part = part.trim();
-        if let Some(v) = part.strip_prefix("Credential=") {
-            credential = Some(v);
+        let (slot, value) = if let Some(v) = part.strip_prefix("Credential=") {
+            (&mut credential, v)
         } else if let Some(v) = part.strip_prefix("SignedHeaders=") {
-            signed = Some(v);
+            (&mut signed, v)
         } else if let Some(v) = part.strip_prefix("Signature=") {
-            signature = Some(v);
+            (&mut signature, v)
+        } else {
+            continue;
+        };
+        if slot.replace(value).is_some() {
+            return Err(malformed("repeats a parameter"));
         }
     }
     let credential = credential.ok_or_else(|| malformed("requires a 'Credential' parameter"))?;
@@ -135,36 +187,110 @@ pub fn scope_region(headers: &HeaderMap) -> Option<String> {
     parse_authorization(value).ok().map(|a| a.region.to_string())
 }
 
+const AMZ_DATE_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+
 fn parse_amz_date(value: &str) -> Option<SystemTime> {
-    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
-    let t = time::PrimitiveDateTime::parse(value, &format).ok()?;
+    let t = time::PrimitiveDateTime::parse(value, AMZ_DATE_FORMAT).ok()?;
     Some(t.assume_utc().into())
 }
 
-/// Checks the request's SigV4 signature.
+fn format_amz_date(at: SystemTime) -> String {
+    time::OffsetDateTime::from(at).format(AMZ_DATE_FORMAT).unwrap_or_else(|_| "?".into())
+}
+
+/// The skew check, with the messages the restJson1 services use.
+fn check_skew(signed_at: SystemTime, amz_date: &str, wall_now: SystemTime) -> Result<(), AuthFailure> {
+    let minutes = MAX_CLOCK_SKEW.as_secs() / 60;
+    match wall_now.duration_since(signed_at) {
+        Ok(age) if age > MAX_CLOCK_SKEW => {
+            let earliest = wall_now.checked_sub(MAX_CLOCK_SKEW).unwrap_or(wall_now);
+            Err(AuthFailure::Expired(format!(
+                "Signature expired: {amz_date} is now earlier than {} ({} - {minutes} min.)",
+                format_amz_date(earliest),
+                format_amz_date(wall_now)
+            )))
+        }
+        Err(ahead) if ahead.duration() > MAX_CLOCK_SKEW => {
+            let latest = wall_now.checked_add(MAX_CLOCK_SKEW).unwrap_or(wall_now);
+            Err(AuthFailure::Expired(format!(
+                "Signature not yet current: {amz_date} is still later than {} ({} + {minutes} min.)",
+                format_amz_date(latest),
+                format_amz_date(wall_now)
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Whether the query string carries a presigned signature.
+fn is_presigned(uri: &str) -> bool {
+    let Some((_, query)) = uri.split_once('?') else {
+        return false;
+    };
+    query.split('&').any(|pair| {
+        let name = pair.split_once('=').map_or(pair, |(name, _)| name);
+        PRESIGN_PARAMETERS.iter().any(|p| name.eq_ignore_ascii_case(p))
+    })
+}
+
+/// The lowercase hex SHA-256 of `bytes`: the payload hash SigV4 signs.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    use std::fmt::Write;
+    sha2::Sha256::digest(bytes).iter().fold(String::with_capacity(64), |mut hex, byte| {
+        let _ = write!(hex, "{byte:02x}");
+        hex
+    })
+}
+
+/// The outcome of [`check_headers`].
+#[derive(Debug)]
+pub enum HeaderCheck {
+    /// Nothing more to check (auth disabled).
+    Accepted(Caller),
+    /// The headers are fine; the body decides ([`PendingSignature::verify`]).
+    Pending(PendingSignature),
+}
+
+/// A request whose headers passed [`check_headers`], waiting for its body.
+#[derive(Debug)]
+pub struct PendingSignature {
+    access_key_id: String,
+    secret: String,
+    region: String,
+    service: String,
+    signed_at: SystemTime,
+    /// The signed headers, as received.
+    signed: Vec<(String, String)>,
+    /// `X-Amz-Content-SHA256` as sent, if it was.
+    claimed_hash: Option<String>,
+    signature: String,
+}
+
+/// Checks everything that does not need the body: the `Authorization` header, the signed-header
+/// list, `X-Amz-Date` and its skew, the access key and the signing name.
 ///
 /// `uri` is the request target as received (`/path?query`), `expected_service` the signing name
 /// (`ec2`, `bedrock-agentcore`), `wall_now` the real time for the skew check.
-#[allow(clippy::too_many_arguments)]
-pub fn authenticate(
+pub fn check_headers(
     auth: &Auth,
     default_region: &str,
     expected_service: &str,
-    method: &str,
     uri: &str,
     headers: &HeaderMap,
-    body: &[u8],
     wall_now: SystemTime,
-) -> Result<Caller, AuthFailure> {
+) -> Result<HeaderCheck, AuthFailure> {
     let (access_key, secret) = match auth {
         Auth::Disabled => {
-            return Ok(Caller {
-                region: scope_region(headers).unwrap_or_else(|| default_region.to_string()),
-                access_key_id: None,
-            });
+            let region = scope_region(headers).unwrap_or_else(|| default_region.to_string());
+            return Ok(HeaderCheck::Accepted(Caller { region, access_key_id: None }));
         }
         Auth::SigV4 { access_key_id, secret_access_key } => (access_key_id, secret_access_key),
     };
+    if is_presigned(uri) {
+        return Err(AuthFailure::Presigned);
+    }
     let header = headers
         .get("authorization")
         .ok_or(AuthFailure::Missing)?
@@ -177,13 +303,13 @@ pub fn authenticate(
     if parsed.service != expected_service {
         return Err(AuthFailure::WrongService { expected: expected_service.into(), got: parsed.service.into() });
     }
-    let amz_date = headers
-        .get("x-amz-date")
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| AuthFailure::Malformed("the X-Amz-Date header is required".into()))?;
-    let time =
+    require_signed(&parsed.signed_headers)?;
+    let amz_date = headers.get("x-amz-date").and_then(|v| v.to_str().ok()).ok_or_else(|| {
+        AuthFailure::Malformed("Authorization header requires existence of a 'X-Amz-Date' header.".into())
+    })?;
+    let signed_at =
         parse_amz_date(amz_date).ok_or_else(|| AuthFailure::Malformed(format!("invalid X-Amz-Date {amz_date:?}")))?;
-    if !amz_date.starts_with(parsed.date) {
+    if !amz_date.starts_with(parsed.date) || parsed.date.len() != 8 {
         return Err(AuthFailure::Malformed(format!(
             "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from \
              HTTP: '{}' != '{}'",
@@ -191,54 +317,111 @@ pub fn authenticate(
             &amz_date[..amz_date.len().min(8)]
         )));
     }
-    let skew = match wall_now.duration_since(time) {
-        Ok(d) => d,
-        Err(e) => e.duration(),
+    check_skew(signed_at, amz_date, wall_now)?;
+    let claimed_hash = match headers.get("x-amz-content-sha256") {
+        None => None,
+        Some(value) => {
+            let value = value
+                .to_str()
+                .map_err(|_| AuthFailure::Malformed("x-amz-content-sha256 is not ASCII".into()))?
+                .to_string();
+            if value == UNSIGNED_PAYLOAD || value.starts_with(STREAMING_PREFIX) {
+                return Err(AuthFailure::UnsignedPayload(value));
+            }
+            Some(value)
+        }
     };
-    if skew > MAX_CLOCK_SKEW {
-        return Err(AuthFailure::Expired(format!(
-            "{amz_date} is more than {} minutes away from the server time",
-            MAX_CLOCK_SKEW.as_secs() / 60
-        )));
-    }
+    let signed = signed_header_values(&parsed.signed_headers, headers)?;
+    Ok(HeaderCheck::Pending(PendingSignature {
+        access_key_id: parsed.access_key_id.to_string(),
+        secret: secret.clone(),
+        region: parsed.region.to_string(),
+        service: parsed.service.to_string(),
+        signed_at,
+        signed,
+        claimed_hash,
+        signature: parsed.signature.to_string(),
+    }))
+}
 
-    let mut signed: Vec<(&str, &str)> = Vec::new();
-    for name in &parsed.signed_headers {
-        let values = headers.get_all(*name);
+/// `host` and `x-amz-date` must be signed (AWS: "'Host' or ':authority' must be a 'SignedHeader'
+/// in the AWS Authorization.").
+fn require_signed(signed_headers: &[&str]) -> Result<(), AuthFailure> {
+    for (name, label) in [("host", "'Host' or ':authority'"), ("x-amz-date", "'X-Amz-Date'")] {
+        if !signed_headers.contains(&name) {
+            return Err(AuthFailure::Malformed(format!("{label} must be a 'SignedHeader' in the AWS Authorization.")));
+        }
+    }
+    Ok(())
+}
+
+/// The values of the signed headers; a signed header that is absent cannot match.
+fn signed_header_values(names: &[&str], headers: &HeaderMap) -> Result<Vec<(String, String)>, AuthFailure> {
+    let mut signed = Vec::new();
+    for name in names {
         let mut any = false;
-        for value in values {
+        for value in headers.get_all(*name) {
             let value = value.to_str().map_err(|_| AuthFailure::Malformed(format!("header {name} is not ASCII")))?;
-            signed.push((name, value));
+            signed.push((name.to_string(), value.to_string()));
             any = true;
         }
         if !any {
             return Err(AuthFailure::SignatureMismatch);
         }
     }
-    let payload_hash = headers.get("x-amz-content-sha256").and_then(|v| v.to_str().ok());
-    let body = match payload_hash {
-        Some(hash) => SignableBody::Precomputed(hash.to_string()),
-        None => SignableBody::Bytes(body),
-    };
-    let request = SignableRequest::new(method, uri, signed.into_iter(), body)
-        .map_err(|e| AuthFailure::Malformed(format!("cannot canonicalise request: {e}")))?;
-    let identity: Identity = Credentials::new(access_key, secret, None, None, "agentcore-local").into();
-    let mut settings = SigningSettings::default();
-    settings.excluded_headers = None;
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(parsed.region)
-        .name(parsed.service)
-        .time(time)
-        .settings(settings)
-        .build()
-        .map_err(|e| AuthFailure::Malformed(e.to_string()))?;
-    let output =
-        sign(request, &params.into()).map_err(|e| AuthFailure::Malformed(format!("cannot compute signature: {e}")))?;
-    if !constant_time_eq(output.signature().as_bytes(), parsed.signature.as_bytes()) {
-        return Err(AuthFailure::SignatureMismatch);
+    Ok(signed)
+}
+
+impl PendingSignature {
+    /// Hashes `body`, compares it with `X-Amz-Content-SHA256` when one was sent, re-signs the
+    /// request over the body's hash and compares signatures.
+    pub fn verify(self, method: &str, uri: &str, body: &[u8]) -> Result<Caller, AuthFailure> {
+        let computed = sha256_hex(body);
+        if let Some(claimed) = self.claimed_hash
+            && !claimed.eq_ignore_ascii_case(&computed)
+        {
+            return Err(AuthFailure::PayloadHashMismatch { claimed, computed });
+        }
+        let headers = self.signed.iter().map(|(name, value)| (name.as_str(), value.as_str()));
+        let request = SignableRequest::new(method, uri, headers, SignableBody::Precomputed(computed))
+            .map_err(|e| AuthFailure::Malformed(format!("cannot canonicalise request: {e}")))?;
+        let identity: Identity =
+            Credentials::new(&self.access_key_id, &self.secret, None, None, "agentcore-local").into();
+        let mut settings = SigningSettings::default();
+        settings.excluded_headers = None;
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&self.region)
+            .name(&self.service)
+            .time(self.signed_at)
+            .settings(settings)
+            .build()
+            .map_err(|e| AuthFailure::Malformed(e.to_string()))?;
+        let output = sign(request, &params.into())
+            .map_err(|e| AuthFailure::Malformed(format!("cannot compute signature: {e}")))?;
+        if !constant_time_eq(output.signature().as_bytes(), self.signature.as_bytes()) {
+            return Err(AuthFailure::SignatureMismatch);
+        }
+        Ok(Caller { region: self.region, access_key_id: Some(self.access_key_id) })
     }
-    Ok(Caller { region: parsed.region.to_string(), access_key_id: Some(parsed.access_key_id.to_string()) })
+}
+
+/// Checks the request's SigV4 signature: [`check_headers`], then [`PendingSignature::verify`].
+#[allow(clippy::too_many_arguments)]
+pub fn authenticate(
+    auth: &Auth,
+    default_region: &str,
+    expected_service: &str,
+    method: &str,
+    uri: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    wall_now: SystemTime,
+) -> Result<Caller, AuthFailure> {
+    match check_headers(auth, default_region, expected_service, uri, headers, wall_now)? {
+        HeaderCheck::Accepted(caller) => Ok(caller),
+        HeaderCheck::Pending(pending) => pending.verify(method, uri, body),
+    }
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -248,25 +431,46 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sigv4::http_request::PayloadChecksumKind;
     use axum::http::HeaderValue;
 
-    fn signed_headers(secret: &str, body: &[u8], when: SystemTime) -> HeaderMap {
-        let identity: Identity = Credentials::new("test", secret, None, None, "t").into();
+    const BODY: &[u8] = b"Action=DescribeVpcs&Version=2016-11-15";
+
+    /// What to sign and how.
+    struct Signing<'a> {
+        secret: &'a str,
+        body: &'a [u8],
+        when: SystemTime,
+        with_host: bool,
+        /// Send (and sign) `x-amz-content-sha256` with the body's hash.
+        content_sha256: bool,
+    }
+
+    impl Default for Signing<'_> {
+        fn default() -> Self {
+            Self { secret: "test", body: BODY, when: SystemTime::now(), with_host: true, content_sha256: false }
+        }
+    }
+
+    fn signed_headers(s: Signing<'_>) -> HeaderMap {
+        let identity: Identity = Credentials::new("test", s.secret, None, None, "t").into();
+        let mut settings = SigningSettings::default();
+        if s.content_sha256 {
+            settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        }
+        if !s.with_host {
+            settings.excluded_headers.get_or_insert_with(Vec::new).push("host".into());
+        }
         let params = v4::SigningParams::builder()
             .identity(&identity)
             .region("us-east-1")
             .name("ec2")
-            .time(when)
-            .settings(SigningSettings::default())
+            .time(s.when)
+            .settings(settings)
             .build()
             .unwrap();
-        let request = SignableRequest::new(
-            "POST",
-            "http://127.0.0.1:4566/",
-            [("host", "127.0.0.1:4566"), ("content-type", "application/x-www-form-urlencoded")].into_iter(),
-            SignableBody::Bytes(body),
-        )
-        .unwrap();
+        let to_sign = [("content-type", "application/x-www-form-urlencoded"), ("host", "127.0.0.1:4566")];
+        let request = SignableRequest::new("POST", "/", to_sign.into_iter(), SignableBody::Bytes(s.body)).unwrap();
         let (instructions, _) = sign(request, &params.into()).unwrap().into_parts();
         let mut headers = HeaderMap::new();
         headers.insert("host", HeaderValue::from_static("127.0.0.1:4566"));
@@ -285,25 +489,88 @@ mod tests {
     }
 
     #[test]
+    fn sha256_matches_the_standard_vectors() {
+        assert_eq!(sha256_hex(b""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+
+    #[test]
     fn accepts_a_good_signature_and_reads_the_region() {
-        let body = b"Action=DescribeVpcs&Version=2016-11-15";
-        let headers = signed_headers("test", body, SystemTime::now());
-        let caller = check(&headers, body, "ec2").unwrap();
-        assert_eq!(caller.region, "us-east-1");
-        assert_eq!(caller.access_key_id.as_deref(), Some("test"));
+        for content_sha256 in [false, true] {
+            let headers = signed_headers(Signing { content_sha256, ..Signing::default() });
+            let caller = check(&headers, BODY, "ec2").unwrap();
+            assert_eq!(caller.region, "us-east-1");
+            assert_eq!(caller.access_key_id.as_deref(), Some("test"));
+        }
     }
 
     #[test]
     fn rejects_wrong_secret_tampered_body_wrong_service_and_old_dates() {
-        let body = b"Action=DescribeVpcs&Version=2016-11-15";
-        let wrong = signed_headers("nope", body, SystemTime::now());
-        assert_eq!(check(&wrong, body, "ec2"), Err(AuthFailure::SignatureMismatch));
-        let good = signed_headers("test", body, SystemTime::now());
+        let wrong = signed_headers(Signing { secret: "nope", ..Signing::default() });
+        assert_eq!(check(&wrong, BODY, "ec2"), Err(AuthFailure::SignatureMismatch));
+        let good = signed_headers(Signing::default());
         assert_eq!(check(&good, b"Action=DeleteVpc", "ec2"), Err(AuthFailure::SignatureMismatch));
-        assert!(matches!(check(&good, body, "bedrock-agentcore"), Err(AuthFailure::WrongService { .. })));
-        let old = signed_headers("test", body, SystemTime::now() - Duration::from_secs(3600));
-        assert!(matches!(check(&old, body, "ec2"), Err(AuthFailure::Expired(_))));
-        assert_eq!(check(&HeaderMap::new(), body, "ec2"), Err(AuthFailure::Missing));
+        assert!(matches!(check(&good, BODY, "bedrock-agentcore"), Err(AuthFailure::WrongService { .. })));
+        let old = signed_headers(Signing { when: SystemTime::now() - Duration::from_secs(3600), ..Signing::default() });
+        assert!(matches!(check(&old, BODY, "ec2"), Err(AuthFailure::Expired(_))));
+        assert_eq!(check(&HeaderMap::new(), BODY, "ec2"), Err(AuthFailure::Missing));
+    }
+
+    #[test]
+    fn the_signature_covers_the_body_received_not_the_hash_claimed() {
+        let headers = signed_headers(Signing { content_sha256: true, ..Signing::default() });
+        let forged = b"Action=CreateVpc&CidrBlock=10.0.0.0/16&Version=2016-11-15";
+        let refused = check(&headers, forged, "ec2").unwrap_err();
+        assert_eq!(
+            refused,
+            AuthFailure::PayloadHashMismatch { claimed: sha256_hex(BODY), computed: sha256_hex(forged) }
+        );
+        assert_eq!(refused.json_error().code, "InvalidSignatureException");
+        assert_eq!(refused.ec2_error().code, "AuthFailure");
+    }
+
+    #[test]
+    fn unsigned_and_streaming_payloads_are_refused() {
+        for value in ["UNSIGNED-PAYLOAD", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"] {
+            let mut headers = signed_headers(Signing::default());
+            headers.insert("x-amz-content-sha256", HeaderValue::from_static(value));
+            assert_eq!(check(&headers, BODY, "ec2"), Err(AuthFailure::UnsignedPayload(value.into())));
+        }
+    }
+
+    #[test]
+    fn host_must_be_signed() {
+        let headers = signed_headers(Signing { with_host: false, ..Signing::default() });
+        let Err(AuthFailure::Malformed(message)) = check(&headers, BODY, "ec2") else { panic!("accepted") };
+        assert!(message.contains("'Host'"), "{message}");
+    }
+
+    #[test]
+    fn six_minutes_of_skew_either_way_is_refused_four_are_not() {
+        let now = SystemTime::now();
+        let minutes = |m: u64| Duration::from_secs(m * 60);
+        for when in [now - minutes(6), now + minutes(6)] {
+            let headers = signed_headers(Signing { when, ..Signing::default() });
+            let Err(AuthFailure::Expired(message)) = check(&headers, BODY, "ec2") else { panic!("accepted") };
+            assert!(message.contains("5 min."), "{message}");
+            assert!(
+                message.starts_with("Signature expired: ") || message.starts_with("Signature not yet current: "),
+                "{message}"
+            );
+        }
+        for when in [now - minutes(4), now + minutes(4)] {
+            check(&signed_headers(Signing { when, ..Signing::default() }), BODY, "ec2").unwrap();
+        }
+    }
+
+    #[test]
+    fn presigned_queries_are_refused() {
+        let headers = signed_headers(Signing::default());
+        for uri in ["/?X-Amz-Algorithm=AWS4-HMAC-SHA256", "/runtimes?x-amz-signature=00&a=b", "/?a&X-Amz-Credential"] {
+            let got =
+                authenticate(&Auth::default(), "us-east-1", "ec2", "POST", uri, &headers, BODY, SystemTime::now());
+            assert_eq!(got, Err(AuthFailure::Presigned), "{uri}");
+        }
     }
 
     #[test]
@@ -317,5 +584,8 @@ mod tests {
         assert_eq!(a.signed_headers, ["host", "x-amz-date"]);
         assert!(parse_authorization("Basic dGVzdA==").is_err());
         assert!(parse_authorization("AWS4-HMAC-SHA256 Credential=AK/x, SignedHeaders=a, Signature=b").is_err());
+        let repeated = "AWS4-HMAC-SHA256 Credential=AK/20251018/r/ec2/aws4_request, SignedHeaders=host, \
+                        Signature=a, Signature=b";
+        assert!(matches!(parse_authorization(repeated), Err(AuthFailure::Malformed(_))));
     }
 }

@@ -3,6 +3,10 @@
 //! Two kinds: a *scaled* clock that runs `K` times faster than the wall clock (`--time-scale K`),
 //! and a *manual* clock that only moves when told to ([`Clock::advance`]), for deterministic tests.
 //! Both start at the wall-clock time of their creation, so timestamps look like real ones.
+//!
+//! A scale must lie in [`MIN_TIME_SCALE`, `MAX_TIME_SCALE`]; the arithmetic saturates (a service
+//! time past what `SystemTime` can hold stays at the last representable instant instead of
+//! panicking).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -17,10 +21,34 @@ enum Kind {
     Manual { now: Mutex<SystemTime> },
 }
 
-/// Returned by [`Clock::scaled`] for a scale that is not a finite number above zero.
+/// The slowest accepted clock: one service second per 1,000 wall seconds.
+pub const MIN_TIME_SCALE: f64 = 1e-3;
+/// The fastest accepted clock: a billion service seconds (31.7 years) per wall second, so even
+/// decades of wall time stay far inside what `SystemTime` and `Duration` can represent.
+pub const MAX_TIME_SCALE: f64 = 1e9;
+
+/// Returned by [`Clock::scaled`] for a scale that is not a finite number in
+/// [`MIN_TIME_SCALE`, `MAX_TIME_SCALE`].
 #[derive(Debug, thiserror::Error)]
-#[error("time scale must be a finite number greater than 0, got {0}")]
+#[error("time scale must be a finite number between {MIN_TIME_SCALE} and {MAX_TIME_SCALE}, got {0}")]
 pub struct InvalidTimeScale(pub f64);
+
+/// Parses a `--time-scale` value (a clap `value_parser`): a number in
+/// [`MIN_TIME_SCALE`, `MAX_TIME_SCALE`].
+pub fn parse_time_scale(text: &str) -> Result<f64, String> {
+    let scale: f64 = text.trim().parse().map_err(|_| format!("time scale must be a number, got {text:?}"))?;
+    check_scale(scale).map_err(|e| e.to_string())
+}
+
+fn check_scale(scale: f64) -> Result<f64, InvalidTimeScale> {
+    if (MIN_TIME_SCALE..=MAX_TIME_SCALE).contains(&scale) { Ok(scale) } else { Err(InvalidTimeScale(scale)) }
+}
+
+/// `secs` seconds, saturating at `Duration::MAX` (callers pass a product or quotient of a duration
+/// and a checked scale, so never NaN or negative).
+fn saturating_secs(secs: f64) -> Duration {
+    Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX)
+}
 
 /// Returned by [`Clock::advance`] on a clock that is not manual.
 #[derive(Debug, thiserror::Error)]
@@ -35,9 +63,7 @@ impl Clock {
 
     /// A clock running `scale` times faster than the wall clock.
     pub fn scaled(scale: f64) -> Result<Self, InvalidTimeScale> {
-        if !(scale.is_finite() && scale > 0.0) {
-            return Err(InvalidTimeScale(scale));
-        }
+        let scale = check_scale(scale)?;
         Ok(Self(Arc::new(Kind::Scaled { origin_wall: SystemTime::now(), origin: Instant::now(), scale })))
     }
 
@@ -49,7 +75,10 @@ impl Clock {
     /// The current service time.
     pub fn now(&self) -> SystemTime {
         match &*self.0 {
-            Kind::Scaled { origin_wall, origin, scale } => *origin_wall + origin.elapsed().mul_f64(*scale),
+            Kind::Scaled { origin_wall, origin, scale } => {
+                let service = saturating_secs(origin.elapsed().as_secs_f64() * *scale);
+                origin_wall.checked_add(service).unwrap_or_else(|| latest_after(*origin_wall))
+            }
             Kind::Manual { now } => *now.lock().expect("clock lock"),
         }
     }
@@ -58,7 +87,8 @@ impl Clock {
     pub fn advance(&self, by: Duration) -> Result<(), NotManual> {
         match &*self.0 {
             Kind::Manual { now } => {
-                *now.lock().expect("clock lock") += by;
+                let mut now = now.lock().expect("clock lock");
+                *now = now.checked_add(by).unwrap_or_else(|| latest_after(*now));
                 Ok(())
             }
             Kind::Scaled { .. } => Err(NotManual),
@@ -76,8 +106,22 @@ impl Clock {
     /// How much wall-clock time `service` takes on this clock (`None` on a manual clock, where
     /// service time never passes by itself).
     pub fn to_wall(&self, service: Duration) -> Option<Duration> {
-        self.scale().map(|k| service.div_f64(k))
+        self.scale().map(|k| saturating_secs(service.as_secs_f64() / k))
     }
+}
+
+/// The latest `SystemTime` after `t` this platform can hold (found by halving steps: at most two
+/// additions per halving, under 200 in all).
+fn latest_after(t: SystemTime) -> SystemTime {
+    let mut latest = t;
+    let mut step = Duration::MAX;
+    while step > Duration::ZERO {
+        match latest.checked_add(step) {
+            Some(later) => latest = later,
+            None => step /= 2,
+        }
+    }
+    latest
 }
 
 impl Default for Clock {
@@ -116,8 +160,34 @@ mod tests {
 
     #[test]
     fn rejects_bad_scales() {
-        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
-            assert!(Clock::scaled(bad).is_err());
+        for bad in [0.0, -0.0, -1.0, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e300, 1e-300, 5e-324, 1e10] {
+            assert!(Clock::scaled(bad).is_err(), "{bad}");
         }
+        for good in [MIN_TIME_SCALE, 1.0, 3600.0, MAX_TIME_SCALE] {
+            assert_eq!(Clock::scaled(good).unwrap().scale(), Some(good));
+        }
+    }
+
+    #[test]
+    fn parses_time_scale_flags() {
+        assert_eq!(parse_time_scale("3600"), Ok(3600.0));
+        assert_eq!(parse_time_scale(" 1e9 "), Ok(1e9));
+        for bad in ["inf", "NaN", "0", "-1", "1e300", "4.9e-324", "", "fast"] {
+            let error = parse_time_scale(bad).unwrap_err();
+            assert!(error.starts_with("time scale must be"), "{bad}: {error}");
+        }
+    }
+
+    #[test]
+    fn arithmetic_saturates_instead_of_panicking() {
+        let fastest = Clock::scaled(MAX_TIME_SCALE).unwrap();
+        assert_eq!(fastest.to_wall(Duration::MAX), Some(Duration::from_secs_f64(u64::MAX as f64 / MAX_TIME_SCALE)));
+        let slowest = Clock::scaled(MIN_TIME_SCALE).unwrap();
+        assert_eq!(slowest.to_wall(Duration::MAX), Some(Duration::MAX));
+        let manual = Clock::manual();
+        manual.advance(Duration::MAX).unwrap();
+        manual.advance(Duration::MAX).unwrap();
+        let end = manual.now();
+        assert!(end.checked_add(Duration::from_secs(1)).is_none(), "saturated at the last instant");
     }
 }

@@ -72,7 +72,7 @@ const FORWARDED_RESPONSE_HEADERS: &[&str] = &[
 /// Adds the data-plane routes.
 pub fn routes(router: axum::Router<Arc<AppState>>) -> axum::Router<Arc<AppState>> {
     // The path parameter is named like the control plane's (`{id}`): one router, one name per segment.
-    // The router's middleware already bounded the body (MAX_BODY_BYTES); the payload check here
+    // The router's middleware already bounded the body (`router::INVOKE_BODY_LIMIT`); the payload check here
     // gives AWS's ValidationException instead of axum's 2 MB default.
     let invoke = post(invoke_agent_runtime).layer(DefaultBodyLimit::disable());
     let router = route_both(router, "/runtimes/{id}/invocations", invoke);

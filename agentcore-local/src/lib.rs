@@ -15,7 +15,8 @@
 //! [`data`] (data plane: sessions as agent processes, quota, reaping), [`faults`] (`--fault`),
 //! [`ec2`] (query protocol), [`control`] (restJson1 control plane), [`eni`] (the ENI mechanism),
 //! [`state`] (shared state), [`clock`], [`catalog`] (regions and zones), [`error`] (AWS error
-//! shapes).
+//! shapes); the private `serve` module is the accept loop (header read timeout, concurrency limit,
+//! graceful shutdown).
 
 pub mod auth;
 pub mod catalog;
@@ -28,6 +29,7 @@ pub mod error;
 pub mod faults;
 pub mod ids;
 pub mod router;
+mod serve;
 pub mod state;
 
 use std::net::SocketAddr;
@@ -42,7 +44,7 @@ pub use clock::Clock;
 pub use data::AgentCommand;
 pub use eni::EniPolicy;
 pub use faults::Fault;
-pub use router::app;
+pub use router::{app, protect};
 pub use state::AppState;
 
 /// Default status delay (CREATING → READY, UPDATING → READY, DELETING → gone), in service time.
@@ -57,6 +59,17 @@ pub const DEFAULT_AGENT_START_TIMEOUT: Duration = Duration::from_secs(60);
 pub const DEFAULT_AGENT_STOP_GRACE: Duration = Duration::from_secs(2);
 /// Default account id.
 pub const DEFAULT_ACCOUNT_ID: &str = "123456789012";
+/// Default time a client gets to send a request's headers (and, on a keep-alive connection, to
+/// start its next request): nginx's `client_header_timeout` default (60 s).
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default time a client gets to send a whole request body: nginx's `client_body_timeout` default
+/// (60 s; nginx applies it between two reads, this emulator to the whole body, enough for the
+/// 100 MB payload limit at ≥ 1.7 MB/s).
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default number of requests handled at once (more wait for a slot): twice the default
+/// `--max-vms`, so a session quota's worth of invocations plus as many control-plane and EC2 calls
+/// never wait. AWS documents no such limit (it throttles by rate instead).
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 2 * DEFAULT_MAX_VMS as usize;
 /// Default credentials (`test`/`test`, as moto and LocalStack use).
 pub const DEFAULT_ACCESS_KEY_ID: &str = "test";
 pub const DEFAULT_SECRET_ACCESS_KEY: &str = "test";
@@ -125,6 +138,13 @@ pub struct Config {
     pub agent_stop_grace: Duration,
     /// Injected faults (`--fault`).
     pub faults: Vec<Fault>,
+    /// HTTP/1 connections that do not finish sending a request's headers within this time are
+    /// closed (this also ends idle keep-alive connections after it).
+    pub header_read_timeout: Duration,
+    /// A request body not received completely within this time → 408.
+    pub body_read_timeout: Duration,
+    /// Requests handled at once; more wait for a slot (at least 1).
+    pub max_concurrent_requests: usize,
 }
 
 impl Default for Config {
@@ -144,6 +164,9 @@ impl Default for Config {
             agent_start_timeout: DEFAULT_AGENT_START_TIMEOUT,
             agent_stop_grace: DEFAULT_AGENT_STOP_GRACE,
             faults: Vec::new(),
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+            max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
         }
     }
 }
@@ -236,7 +259,8 @@ impl Drop for Handle {
 }
 
 /// Binds `config.listen` and serves on the current tokio runtime until the handle is dropped
-/// or shut down. The listener accepts connections as soon as this returns.
+/// or shut down. The listener accepts connections as soon as this returns. Logs a warning when
+/// the address is not loopback or authentication is disabled.
 pub async fn start(config: Config) -> Result<Handle, StartError> {
     if config.account_id.len() != 12 || !config.account_id.bytes().all(|b| b.is_ascii_digit()) {
         return Err(StartError::AccountId(config.account_id));
@@ -250,19 +274,34 @@ pub async fn start(config: Config) -> Result<Handle, StartError> {
         Ok(command) => tracing::info!(%command, "microVMs run this agent command"),
         Err(why) => tracing::warn!("no agent command: InvokeAgentRuntime will answer RuntimeClientError ({why})"),
     }
+    warn_if_exposed(addr, &state.config.auth);
     let reaper = tokio::spawn(data::sessions::reaper(Arc::downgrade(&state.sessions)));
     let router = app(state.clone());
+    let limits = serve::Limits {
+        header_read_timeout: state.config.header_read_timeout,
+        max_concurrent_requests: state.config.max_concurrent_requests,
+    };
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let server = axum::serve(listener, router).with_graceful_shutdown(async {
-            let _ = stopped.await;
-        });
-        if let Err(error) = server.await {
-            tracing::error!(%error, "server failed");
-        }
-    });
+    let task = tokio::spawn(serve::serve(listener, router, limits, async {
+        let _ = stopped.await;
+    }));
     tracing::info!(%addr, "agentcore-local listening");
     Ok(Handle { addr, state, stop: Some(stop), task: Some(task), reaper })
+}
+
+/// Warns when anyone but this machine can reach the emulator, or anyone can use it: its
+/// `/_local/reset` ends every microVM and its agents run as this user.
+fn warn_if_exposed(addr: SocketAddr, auth: &Auth) {
+    if !addr.ip().is_loopback() {
+        tracing::warn!(
+            %addr,
+            "listening on a non-loopback address: other machines can reach this emulator and the agent \
+             processes it runs"
+        );
+    }
+    if *auth == Auth::Disabled {
+        tracing::warn!("authentication is disabled (--no-auth): any local process or web page can call every API");
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Parser;
+use clap::builder::TypedValueParser as _;
 
 use agentcore_local::{AgentCommand, Auth, Clock, Config, EniPolicy, Fault};
 
@@ -14,23 +15,32 @@ use agentcore_local::{AgentCommand, Auth, Clock, Config, EniPolicy, Fault};
 /// Prints exactly one line, `agentcore-local listening on http://ADDR`, on stdout once it accepts
 /// requests; logs go to stderr (`RUST_LOG=agentcore_local=debug` for more).
 /// Point clients at it with `--endpoint-url` / `AWS_ENDPOINT_URL`.
+///
+/// Security: keep it on loopback and keep authentication on. Every route, `/_local/*` included,
+/// needs a SigV4 signature made with `--credentials`; `--no-auth` or a non-loopback `--listen`
+/// lets others create resources, wipe the state and run or end agent processes as this user (a
+/// warning is logged at start-up).
 #[derive(Debug, Parser)]
 #[command(name = "agentcore-local", version, about, long_about)]
 struct Cli {
-    /// Address to listen on; port 0 picks a free port.
+    /// Address to listen on; port 0 picks a free port. WARNING: a non-loopback address exposes
+    /// the emulator (and the agent processes it starts) to other machines.
     #[arg(long, default_value = "127.0.0.1:9797")]
     listen: SocketAddr,
     /// Credentials requests must be SigV4-signed with, as ACCESS_KEY_ID:SECRET_ACCESS_KEY.
     #[arg(long, default_value = "test:test", value_name = "KEY:SECRET")]
     credentials: String,
-    /// Accept unsigned and badly signed requests.
+    /// Accept unsigned and badly signed requests. WARNING: then any local process or web page
+    /// can call every API, including `POST /_local/reset`.
     #[arg(long)]
     no_auth: bool,
     /// Account id used in ARNs and `ownerId`.
     #[arg(long, default_value = agentcore_local::DEFAULT_ACCOUNT_ID)]
     account_id: String,
-    /// Run every service clock (status delays, ENI linger) K times faster than real time.
-    #[arg(long, default_value_t = 1.0, value_name = "K")]
+    /// Run every service clock (status delays, ENI linger) K times faster than real time
+    /// (0.001 to 1e9).
+    #[arg(long, default_value_t = 1.0, value_name = "K", allow_negative_numbers = true,
+          value_parser = agentcore_local::clock::parse_time_scale)]
     time_scale: f64,
     /// Service time for CREATING/UPDATING → READY and DELETING → gone, e.g. `5s`, `30s`, `0s`.
     #[arg(long, default_value = "5s", value_parser = duration_flag::parse)]
@@ -69,6 +79,17 @@ struct Cli {
     /// OPERATION may be `*`). Repeatable.
     #[arg(long = "fault", value_name = "SPEC")]
     faults: Vec<Fault>,
+    /// Wall-clock time a client gets to send a request's headers; slower connections (and
+    /// keep-alive connections idle that long) are closed.
+    #[arg(long, default_value = "60s", value_parser = duration_flag::parse)]
+    header_read_timeout: Duration,
+    /// Wall-clock time a client gets to send a whole request body; slower → 408.
+    #[arg(long, default_value = "60s", value_parser = duration_flag::parse)]
+    body_read_timeout: Duration,
+    /// Requests handled at once; more wait for a slot.
+    #[arg(long, value_name = "N", default_value_t = agentcore_local::DEFAULT_MAX_CONCURRENT_REQUESTS,
+          value_parser = clap::value_parser!(u32).range(1..).map(|n| n as usize))]
+    max_concurrent_requests: usize,
     #[command(subcommand)]
     command: Option<Sub>,
 }
@@ -114,6 +135,9 @@ fn config(cli: Cli) -> anyhow::Result<Config> {
         agent_start_timeout: cli.agent_start_timeout,
         agent_stop_grace: cli.agent_stop_grace,
         faults: cli.faults,
+        header_read_timeout: cli.header_read_timeout,
+        body_read_timeout: cli.body_read_timeout,
+        max_concurrent_requests: cli.max_concurrent_requests,
     })
 }
 
@@ -214,6 +238,40 @@ mod tests {
             let error = cli(&[&format!("--eni-linger={bad}")]).unwrap_err().to_string();
             assert!(error.contains(duration_flag::GRAMMAR), "{bad:?}: {error}");
         }
+    }
+
+    #[test]
+    fn absurd_time_scales_are_clap_errors() {
+        for bad in ["inf", "NaN", "0", "-1", "1e300", "-inf", "1e-320"] {
+            let error =
+                Cli::try_parse_from(["agentcore-local".to_string(), format!("--time-scale={bad}")]).unwrap_err();
+            assert_eq!(error.kind(), clap::error::ErrorKind::ValueValidation, "{bad}");
+            assert!(error.to_string().contains("time scale must be"), "{bad}: {error}");
+        }
+        let cli = Cli::try_parse_from(["agentcore-local", "--time-scale", "1e9"]).unwrap();
+        assert_eq!(config(cli).unwrap().clock.scale(), Some(1e9));
+    }
+
+    #[test]
+    fn limit_flags_and_their_defaults() {
+        let defaults = config(Cli::parse_from(["agentcore-local"])).unwrap();
+        assert_eq!(defaults.header_read_timeout, agentcore_local::DEFAULT_HEADER_READ_TIMEOUT);
+        assert_eq!(defaults.body_read_timeout, agentcore_local::DEFAULT_BODY_READ_TIMEOUT);
+        assert_eq!(defaults.max_concurrent_requests, agentcore_local::DEFAULT_MAX_CONCURRENT_REQUESTS);
+        let cli = Cli::parse_from([
+            "agentcore-local",
+            "--header-read-timeout",
+            "5s",
+            "--body-read-timeout",
+            "2m",
+            "--max-concurrent-requests",
+            "8",
+        ]);
+        let c = config(cli).unwrap();
+        assert_eq!(c.header_read_timeout, Duration::from_secs(5));
+        assert_eq!(c.body_read_timeout, Duration::from_secs(120));
+        assert_eq!(c.max_concurrent_requests, 8);
+        assert!(Cli::try_parse_from(["agentcore-local", "--max-concurrent-requests", "0"]).is_err());
     }
 
     #[test]

@@ -4,35 +4,66 @@
 //! * `/runtimes…`: the AgentCore control plane ([`crate::control`]) and data plane
 //!   ([`crate::data`]: `/runtimes/{arn}/invocations`, `/runtimes/{arn}/stopruntimesession`), signing
 //!   name `bedrock-agentcore`;
-//! * `/_local/state`, `/_local/reset`: emulator-only introspection, never authenticated.
+//! * `/_local/state`, `/_local/reset`: emulator-only introspection, signed like the AgentCore routes
+//!   (signing name `bedrock-agentcore`, the emulator's own credentials) unless auth is disabled.
 //!
 //! Paths are accepted with and without a trailing slash. Every response carries
 //! `x-amzn-RequestId`.
 //!
-//! Injected faults ([`crate::faults`], `--fault`) answer after authentication, before the handler.
+//! The front door, outermost first (each step answers in the protocol's own error shape):
+//! 1. [`tag_request`]: the request id and the protocol; turns a caught panic into 500
+//!    `InternalServerException` (restJson1) or `InternalError` (EC2), and an axum extractor's
+//!    plain-text rejection (bad percent-encoding in a path, a repeated query member) into the
+//!    protocol's error shape;
+//! 2. [`panic_layer`]: `tower-http`'s `CatchPanicLayer`, so a panicking handler answers instead of
+//!    dropping the connection;
+//! 3. [`authenticate`]: cheap header checks ([`auth::check_headers`]), then the body, bounded by
+//!    [`body_limit`] (refused on `Content-Length` before anything is read, and while streaming) and
+//!    by `Config::body_read_timeout`, then the signature over the body's SHA-256;
+//! 4. injected faults ([`crate::faults`], `--fault`), then the handler.
+//!
+//! The serve loop ([`crate::start`]) adds the connection-level limits: a header read timeout and a
+//! concurrency limit.
 //!
 //! Adding a service is one module with a `routes(Router) -> Router`
 //! function called from [`app`], using [`route_both`]; its requests reach the handlers already
 //! authenticated (signing name `bedrock-agentcore`), with a [`RequestContext`] extension.
 
+use std::any::Any;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
+use futures_util::StreamExt;
+use tower_http::catch_panic::CatchPanicLayer;
 
-use crate::auth::{self, Caller};
-use crate::error::AwsError;
+use crate::auth::{self, Caller, HeaderCheck};
+use crate::error::{AwsError, FieldError};
 use crate::state::AppState;
 use crate::{control, data, ec2, faults, ids};
 
-/// Largest request body accepted (the data plane's 100 MB payload limit, plus headroom).
-pub const MAX_BODY_BYTES: usize = 101 * 1024 * 1024;
+/// Largest body accepted by EC2 (`/`). The slice's largest legitimate request (a
+/// DescribeNetworkInterfaces with many filters, a CreateTags with 50 tags) is a few kilobytes.
+pub const EC2_BODY_LIMIT: usize = 1024 * 1024;
+
+/// Largest body accepted by the control plane and `/_local/*`. The biggest valid
+/// CreateAgentRuntime/UpdateAgentRuntime body is bounded by its model (botocore
+/// `bedrock-agentcore-control` 2023-06-05): 50 environment variables of ≤ 100 + ≤ 5,000 characters
+/// (255,000 characters), a description of ≤ 4,096, 50 tags of ≤ 128 + ≤ 256, 16 + 16 ids, a role ARN
+/// of ≤ 2,048 and a container URI of ≤ 1,024: under 280,000 characters, so under 1.2 MB even if
+/// every one is a 4-byte UTF-8 character, and under 1.7 MB if every one is a 6-byte `\uXXXX`
+/// JSON escape.
+pub const CONTROL_BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// Largest InvokeAgentRuntime payload: AgentCore's 100 MB (`payload` ≤ 100,000,000 bytes in the
+/// model; "payload 100 MB" in the AgentCore quotas page).
+pub const INVOKE_BODY_LIMIT: usize = data::MAX_PAYLOAD_BYTES;
 
 /// Per-request facts every handler gets as an extension.
 #[derive(Clone, Debug)]
@@ -40,6 +71,16 @@ pub struct RequestContext {
     pub caller: Caller,
     pub request_id: String,
 }
+
+/// Set by [`tag_request`] before anything else runs: the request id every response carries.
+#[derive(Clone, Debug)]
+struct RequestTag {
+    request_id: String,
+}
+
+/// Marks the response [`panic_layer`] made for a panic.
+#[derive(Clone, Copy, Debug)]
+struct Panicked;
 
 /// Which protocol (and so which error format and signing name) a request belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,6 +117,94 @@ impl Service {
             Self::AgentCore | Self::Local => error.into_json_response(request_id),
         }
     }
+
+    /// The error AWS answers when the service itself fails: restJson1 `InternalServerException`,
+    /// EC2 `InternalError` (both 500).
+    pub fn internal_error(self) -> AwsError {
+        match self {
+            Self::Ec2 => {
+                AwsError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", "An internal error has occurred")
+            }
+            Self::AgentCore | Self::Local => AwsError::internal("An internal error has occurred"),
+        }
+    }
+
+    fn auth_error(self, failure: &auth::AuthFailure) -> AwsError {
+        match self {
+            Self::Ec2 => failure.ec2_error(),
+            Self::AgentCore | Self::Local => failure.json_error(),
+        }
+    }
+}
+
+/// Whether `path` is InvokeAgentRuntime's (`/runtimes/{arn}/invocations`, with or without `/`).
+fn is_invocation(path: &str) -> bool {
+    let path = path.strip_suffix('/').unwrap_or(path);
+    path.strip_prefix("/runtimes/")
+        .and_then(|rest| rest.strip_suffix("/invocations"))
+        .is_some_and(|target| !target.is_empty() && !target.contains('/'))
+}
+
+/// The largest body a request to `path` may carry.
+pub fn body_limit(path: &str) -> usize {
+    match Service::of_path(path) {
+        Service::Ec2 => EC2_BODY_LIMIT,
+        Service::AgentCore if is_invocation(path) => INVOKE_BODY_LIMIT,
+        Service::AgentCore | Service::Local => CONTROL_BODY_LIMIT,
+    }
+}
+
+/// The answer to a body over [`body_limit`]: InvokeAgentRuntime's modeled `payload` constraint
+/// (400 `ValidationException`, as for a payload the handler measures), else AWS's common
+/// `RequestEntityTooLargeException` (413, "The request entity is too large").
+fn body_too_large(path: &str, limit: usize, declared: Option<u64>) -> AwsError {
+    if is_invocation(path) {
+        let constraint = format!("Member must have length less than or equal to {limit}");
+        let value = declared.map_or_else(|| format!("more than {limit} bytes"), |n| format!("{n} bytes"));
+        return AwsError {
+            fields: vec![FieldError { name: "payload".into(), message: constraint.clone() }],
+            ..AwsError::validation(
+                "FieldValidationFailed",
+                format!(
+                    "1 validation error detected: Value of {value} at 'payload' failed to satisfy constraint: {constraint}"
+                ),
+            )
+        };
+    }
+    AwsError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "RequestEntityTooLargeException",
+        format!("The request entity is too large: at most {limit} bytes are accepted on {path}"),
+    )
+}
+
+/// Why a body could not be buffered.
+enum BodyError {
+    TooLarge,
+    Unreadable,
+    TimedOut,
+}
+
+/// Reads at most `limit` bytes of `body`, within `timeout`.
+async fn read_body(body: Body, limit: usize, timeout: Duration) -> Result<Bytes, BodyError> {
+    let read = async {
+        let mut stream = body.into_data_stream();
+        let mut buffer = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|_| BodyError::Unreadable)?;
+            if buffer.len() + chunk.len() > limit {
+                return Err(BodyError::TooLarge);
+            }
+            buffer.extend_from_slice(&chunk);
+        }
+        Ok(Bytes::from(buffer))
+    };
+    tokio::time::timeout(timeout, read).await.unwrap_or(Err(BodyError::TimedOut))
+}
+
+/// `Content-Length`, when the request declares one.
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers.get(header::CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
 }
 
 /// Registers `route` at `path` and at `path/`.
@@ -94,64 +223,174 @@ pub fn app(state: Arc<AppState>) -> Router {
     let router = data::routes(router);
     let router = route_both(router, "/_local/state", get(local_state));
     let router = route_both(router, "/_local/reset", post(local_reset));
-    router
+    let router = router
         .fallback(unknown_operation)
         .method_not_allowed_fallback(unknown_operation)
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
-        .with_state(state)
+        .with_state(state);
+    protect(router)
 }
 
-/// Buffers the body, checks the signature for the service the path belongs to, and hands the
-/// handler a [`RequestContext`].
-async fn authenticate(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+/// Wraps `router` in [`panic_layer`] and [`tag_request`]: every response gets `x-amzn-RequestId`,
+/// and a panic anywhere inside answers 500 in the protocol's shape instead of dropping the
+/// connection. [`app`] uses it; it is public so a test can wrap a panicking router the same way.
+pub fn protect(router: Router) -> Router {
+    router.layer(panic_layer()).layer(middleware::from_fn(tag_request))
+}
+
+/// `tower-http`'s `CatchPanicLayer`, answering a bare 500 marked [`Panicked`] (and logging the
+/// panic); [`tag_request`] renders it in the protocol's shape.
+pub fn panic_layer() -> CatchPanicLayer<fn(Box<dyn Any + Send + 'static>) -> Response> {
+    CatchPanicLayer::custom(answer_panic as fn(Box<dyn Any + Send + 'static>) -> Response)
+}
+
+fn answer_panic(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let detail = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    tracing::error!(panic = detail, "a handler panicked; answering 500");
+    let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    response.extensions_mut().insert(Panicked);
+    response
+}
+
+/// Gives the request its id, and every response the `x-amzn-RequestId` header; renders a caught
+/// panic as the protocol's internal error.
+async fn tag_request(mut request: Request, next: Next) -> Response {
     let request_id = ids::request_id();
     let service = Service::of_path(request.uri().path());
-    let (mut parts, body) = request.into_parts();
-    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-        Ok(bytes) => bytes,
-        Err(_) => {
-            let error = AwsError::validation(
-                "CannotParse",
-                format!("request body larger than {MAX_BODY_BYTES} bytes or unreadable"),
-            );
-            return with_request_id(service.error_response(error, &request_id), &request_id);
-        }
-    };
-    let caller = if service == Service::Local {
-        Caller { region: state.config.default_region.clone(), access_key_id: None }
+    request.extensions_mut().insert(RequestTag { request_id: request_id.clone() });
+    let response = next.run(request).await;
+    let response = if response.extensions().get::<Panicked>().is_some() {
+        service.error_response(service.internal_error(), &request_id)
+    } else if lacks_error_shape(service, &response) {
+        reshape(service, response, &request_id).await
     } else {
-        let uri = parts.uri.path_and_query().map_or("/", |pq| pq.as_str()).to_string();
-        match auth::authenticate(
-            &state.config.auth,
-            &state.config.default_region,
-            service.signing_name(),
-            parts.method.as_str(),
-            &uri,
-            &parts.headers,
-            &body,
-            SystemTime::now(),
-        ) {
-            Ok(caller) => caller,
-            Err(failure) => {
-                tracing::debug!(%failure, path = %parts.uri.path(), "request refused");
-                let error = match service {
-                    Service::Ec2 => failure.ec2_error(),
-                    _ => failure.json_error(),
-                };
-                return with_request_id(service.error_response(error, &request_id), &request_id);
-            }
+        response
+    };
+    with_request_id(response, &request_id)
+}
+
+/// Whether `response` is an error not in the protocol's shape: an axum extractor's plain-text
+/// rejection (a path segment that is not valid percent-encoded UTF-8, a query with a repeated or
+/// unparsable member, …).
+fn lacks_error_shape(service: Service, response: &Response) -> bool {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return false;
+    }
+    match service {
+        Service::Ec2 => !response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/xml")),
+        Service::AgentCore | Service::Local => !response.headers().contains_key("x-amzn-errortype"),
+    }
+}
+
+/// Largest rejection text quoted in a reshaped error.
+const REJECTION_TEXT_LIMIT: usize = 64 * 1024;
+
+/// Renders an unshaped error in the protocol's shape, keeping its status and quoting its text:
+/// 413 → `RequestEntityTooLargeException`, 5xx → the internal error, other 4xx →
+/// `ValidationException` (restJson1) or `MalformedQueryString` (EC2: "The query string contains a
+/// syntax error").
+async fn reshape(service: Service, response: Response, request_id: &str) -> Response {
+    let status = response.status();
+    let text = axum::body::to_bytes(response.into_body(), REJECTION_TEXT_LIMIT)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_string())
+        .unwrap_or_default();
+    let message = if text.is_empty() { status.canonical_reason().unwrap_or("Bad request").to_string() } else { text };
+    let error = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        AwsError::new(status, "RequestEntityTooLargeException", message)
+    } else if status.is_server_error() {
+        service.internal_error()
+    } else {
+        let code = match service {
+            Service::Ec2 => "MalformedQueryString",
+            Service::AgentCore | Service::Local => "ValidationException",
+        };
+        AwsError::new(status, code, message)
+    };
+    service.error_response(error, request_id)
+}
+
+/// Bounds and buffers the body, checks the signature for the service the path belongs to, rolls
+/// the injected faults and hands the handler a [`RequestContext`].
+async fn authenticate(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let request_id = request.extensions().get::<RequestTag>().map_or_else(ids::request_id, |t| t.request_id.clone());
+    let service = Service::of_path(request.uri().path());
+    let refuse = |error: AwsError| service.error_response(error, &request_id);
+    let (mut parts, body) = request.into_parts();
+    let path = parts.uri.path().to_string();
+    let limit = body_limit(&path);
+    let declared = declared_length(&parts.headers);
+    if declared.is_some_and(|n| n > limit as u64) {
+        tracing::debug!(path, declared, limit, "body over the limit refused before reading it");
+        return refuse(body_too_large(&path, limit, declared));
+    }
+    let config = &state.config;
+    let uri = parts.uri.path_and_query().map_or("/", |pq| pq.as_str()).to_string();
+    let checked = auth::check_headers(
+        &config.auth,
+        &config.default_region,
+        service.signing_name(),
+        &uri,
+        &parts.headers,
+        SystemTime::now(),
+    );
+    let checked = match checked {
+        Ok(checked) => checked,
+        Err(failure) => {
+            tracing::debug!(%failure, path, "request refused");
+            return refuse(service.auth_error(&failure));
         }
     };
-    if service != Service::Local && !state.config.faults.is_empty() {
-        let operation = faults::operation(&parts.method, parts.uri.path(), parts.uri.query(), &body);
-        if let Some(error) = operation.and_then(|(s, op)| faults::roll(&state.config.faults, s, &op)) {
-            tracing::debug!(code = %error.code, path = %parts.uri.path(), "fault injected");
-            return with_request_id(service.error_response(error, &request_id), &request_id);
+    let body = match read_body(body, limit, config.body_read_timeout).await {
+        Ok(bytes) => bytes,
+        Err(BodyError::TooLarge) => return refuse(body_too_large(&path, limit, declared)),
+        Err(BodyError::TimedOut) => return refuse(body_timed_out(service, config.body_read_timeout)),
+        Err(BodyError::Unreadable) => return refuse(body_unreadable()),
+    };
+    let caller = match checked {
+        HeaderCheck::Accepted(caller) => Ok(caller),
+        HeaderCheck::Pending(pending) => pending.verify(parts.method.as_str(), &uri, &body),
+    };
+    let caller = match caller {
+        Ok(caller) => caller,
+        Err(failure) => {
+            tracing::debug!(%failure, path, "request refused");
+            return refuse(service.auth_error(&failure));
+        }
+    };
+    if service != Service::Local && !config.faults.is_empty() {
+        let operation = faults::operation(&parts.method, &path, parts.uri.query(), &body);
+        if let Some(error) = operation.and_then(|(s, op)| faults::roll(&config.faults, s, &op)) {
+            tracing::debug!(code = %error.code, path, "fault injected");
+            return refuse(error);
         }
     }
     parts.extensions.insert(RequestContext { caller, request_id: request_id.clone() });
-    let response = next.run(Request::from_parts(parts, Body::from(body))).await;
-    with_request_id(response, &request_id)
+    next.run(Request::from_parts(parts, Body::from(body))).await
+}
+
+/// A body that did not arrive within `--body-read-timeout` (AWS documents no error for this; the
+/// code follows the protocol's naming, the status is HTTP's 408).
+fn body_timed_out(service: Service, timeout: Duration) -> AwsError {
+    let code = match service {
+        Service::Ec2 => "RequestTimeout",
+        Service::AgentCore | Service::Local => "RequestTimeoutException",
+    };
+    AwsError::new(StatusCode::REQUEST_TIMEOUT, code, format!("The request body was not received within {timeout:?}"))
+}
+
+/// A body the connection failed to deliver: AWS's common `MalformedHttpRequestException` (400).
+fn body_unreadable() -> AwsError {
+    AwsError::new(StatusCode::BAD_REQUEST, "MalformedHttpRequestException", "The request body could not be read")
 }
 
 fn with_request_id(mut response: Response, request_id: &str) -> Response {
@@ -194,4 +433,23 @@ async fn local_state(State(state): State<Arc<AppState>>) -> Response {
 async fn local_reset(State(state): State<Arc<AppState>>) -> Response {
     state.reset();
     (StatusCode::OK, axum::Json(serde_json::json!({ "reset": true }))).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_limits_per_route() {
+        assert_eq!(body_limit("/"), EC2_BODY_LIMIT);
+        assert_eq!(body_limit("/runtimes"), CONTROL_BODY_LIMIT);
+        assert_eq!(body_limit("/runtimes/r-1"), CONTROL_BODY_LIMIT);
+        assert_eq!(body_limit("/_local/reset"), CONTROL_BODY_LIMIT);
+        for path in ["/runtimes/arn%3Aaws%3Ax/invocations", "/runtimes/id/invocations/"] {
+            assert_eq!(body_limit(path), INVOKE_BODY_LIMIT, "{path}");
+        }
+        for path in ["/runtimes//invocations", "/runtimes/a/b/invocations", "/runtimes/invocations"] {
+            assert_eq!(body_limit(path), CONTROL_BODY_LIMIT, "{path}");
+        }
+    }
 }

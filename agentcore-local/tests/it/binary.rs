@@ -50,13 +50,49 @@ async fn prints_the_listening_line_and_serves_the_sdk() {
 
 #[tokio::test]
 async fn bad_flags_fail_clearly() {
-    let out = Command::new(env!("CARGO_BIN_EXE_agentcore-local"))
-        .args(["--listen", "127.0.0.1:0", "--time-scale", "0"])
-        .output()
-        .await
-        .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("time scale"), "{stderr}");
-    assert!(out.stdout.is_empty());
+    // Each absurd scale is a clap usage error (exit 2) naming the flag, never a panic or a server
+    // that starts and panics later (1e300 overflowed the clock's arithmetic).
+    for scale in ["0", "inf", "NaN", "-1", "1e300", "1e-320"] {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_agentcore-local"));
+        command.args(["--listen", "127.0.0.1:0", "--time-scale", scale]).kill_on_drop(true);
+        let out = tokio::time::timeout(Duration::from_secs(10), command.output())
+            .await
+            .unwrap_or_else(|_| panic!("--time-scale {scale}: still running after 10 s"))
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "--time-scale {scale}: {stderr}");
+        assert!(stderr.contains("--time-scale") && stderr.contains("time scale must be"), "{scale}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{scale}: {stderr}");
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn exposure_is_warned_about_in_help_and_at_start_up() {
+    let help = Command::new(env!("CARGO_BIN_EXE_agentcore-local")).arg("--help").output().await.unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("WARNING: a non-loopback address"), "{help}");
+    assert!(help.contains("WARNING: then any local process"), "{help}");
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_agentcore-local"))
+        .args(["--listen", "127.0.0.1:0", "--no-auth"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the binary starts");
+    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    let warned = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = stderr.next_line().await.unwrap() {
+            if line.contains("WARN") && line.contains("authentication is disabled") {
+                return true;
+            }
+        }
+        false
+    })
+    .await
+    .expect("a warning within 30 s");
+    assert!(warned);
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
 }

@@ -505,7 +505,7 @@ async fn sigterm_to_the_binary_leaves_no_microvm_behind() {
             .await
             .unwrap();
     }
-    let state: Value = reqwest::get(format!("{url}/_local/state")).await.unwrap().json().await.unwrap();
+    let state: Value = crate::support::local_state(&url).await;
     let pids: Vec<u32> =
         state["dataPlane"]["sessions"].as_array().unwrap().iter().map(|s| s["pid"].as_u64().unwrap() as u32).collect();
     assert_eq!(pids.len(), 3);

@@ -1,12 +1,16 @@
 //! Integration tests: the unmodified AWS SDK for Rust (through `aws-config` and an endpoint URL)
 //! against an in-process emulator, plus the binary itself.
 
+mod agent_lifetime;
 mod auth;
 mod binary;
 mod control;
 mod data;
 mod ec2;
+mod ec2_fuzz;
 mod enis;
+mod front_door;
+mod fuzz_front;
 mod model;
 mod orphans;
 mod python_peers;

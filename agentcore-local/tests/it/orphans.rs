@@ -66,7 +66,7 @@ async fn microvms_exit_by_themselves_once_the_emulator_is_sigkilled() {
         .send()
         .await
         .expect("the invocation starts a microVM");
-    let state: serde_json::Value = reqwest::get(format!("{url}/_local/state")).await.unwrap().json().await.unwrap();
+    let state = crate::support::local_state(&url).await;
     let session = &state["dataPlane"]["sessions"][0];
     let pid = session["pid"].as_u64().expect("a microVM pid") as u32;
     let port = session["port"].as_u64().expect("a microVM port") as u16;

@@ -1,5 +1,5 @@
 //! The router in-process with `tower::ServiceExt::oneshot`: routing, trailing slashes and the
-//! emulator-only endpoints.
+//! emulator-only endpoints (signed like every other route when auth is on).
 
 use std::sync::Arc;
 
@@ -80,4 +80,32 @@ async fn unknown_routes_and_bodies() {
     let (status, body, _) = call(&state, "GET", "/?Action=DescribeVpcs&Version=2016-11-15", "").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body.contains("<DescribeVpcsResponse"), "{body}");
+}
+
+#[tokio::test]
+async fn local_endpoints_need_the_emulators_signature_when_auth_is_on() {
+    use crate::support::{Lab, SignOptions, local_state, sign};
+    let lab = Lab::manual().await;
+    lab.vpc("10.0.0.0/16").await;
+    let url = lab.handle.endpoint_url();
+    let http = reqwest::Client::new();
+    // A body-less POST any web page could send: refused, nothing forgotten.
+    let unsigned = http.post(format!("{url}/_local/reset")).send().await.unwrap();
+    assert_eq!(unsigned.status().as_u16(), 403);
+    assert_eq!(unsigned.headers()["x-amzn-errortype"], "MissingAuthenticationTokenException");
+    let unsigned = http.get(format!("{url}/_local/state")).send().await.unwrap();
+    assert_eq!(unsigned.status().as_u16(), 403);
+    // Signed for another service: refused too.
+    let (headers, reset_url) = sign("POST", &format!("{url}/_local/reset"), &[], b"", SignOptions::new("ec2"));
+    let wrong = http.post(&reset_url).headers(headers).send().await.unwrap();
+    assert_eq!(wrong.status().as_u16(), 403);
+    assert_eq!(wrong.headers()["x-amzn-errortype"], "InvalidSignatureException");
+    assert_eq!(lab.handle.snapshot()["regions"]["us-east-1"]["vpcs"].as_array().unwrap().len(), 1);
+    assert_eq!(local_state(&url).await["regions"]["us-east-1"]["vpcs"].as_array().unwrap().len(), 1);
+
+    let (headers, reset_url) =
+        sign("POST", &format!("{url}/_local/reset"), &[], b"", SignOptions::new("bedrock-agentcore"));
+    let signed = http.post(&reset_url).headers(headers).send().await.unwrap();
+    assert_eq!(signed.status().as_u16(), 200);
+    assert!(local_state(&url).await["regions"].as_object().unwrap().is_empty());
 }

@@ -4,7 +4,8 @@ Usage: boto3_invoke.py http://127.0.0.1:PORT
 
 Creates a PUBLIC runtime, waits for READY, then runs 4 sessions x 3 invocations on 8 threads
 (every answer must echo its payload and carry its session id), reads the live sessions from
-/_local/state, starts a fifth session (the Rust test runs the server with --max-vms 4, so this one
+/_local/state (SigV4-signed with botocore's SigV4Auth, signing name bedrock-agentcore, like every
+other route), starts a fifth session (the Rust test runs the server with --max-vms 4, so this one
 must be refused), stops the four sessions and prints a JSON summary.
 """
 
@@ -12,6 +13,9 @@ import json
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
+import boto3
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.exceptions import ClientError
 
 from peers_common import client, emit, endpoint_from_argv, wait_until
@@ -22,6 +26,16 @@ ROLE_ARN = "arn:aws:iam::123456789012:role/AgentRole"
 
 def session_id(i):
     return f"boto3-session-{i:030d}"
+
+
+def local_state(endpoint):
+    """GET /_local/state, signed with the session's credentials (signing name bedrock-agentcore)."""
+    session = boto3.session.Session()
+    request = AWSRequest(method="GET", url=f"{endpoint}/_local/state")
+    SigV4Auth(session.get_credentials(), "bedrock-agentcore", session.region_name).add_auth(request)
+    prepared = urllib.request.Request(request.url, headers=dict(request.headers.items()), method="GET")
+    with urllib.request.urlopen(prepared, timeout=10) as response:
+        return json.load(response)
 
 
 def main():
@@ -55,8 +69,7 @@ def main():
     with ThreadPoolExecutor(max_workers=8) as pool:
         answers = list(pool.map(invoke, calls))
 
-    with urllib.request.urlopen(f"{endpoint}/_local/state", timeout=10) as response:
-        state = json.load(response)
+    state = local_state(endpoint)
     live = sorted(s["runtimeSessionId"] for s in state["dataPlane"]["sessions"])
 
     try:

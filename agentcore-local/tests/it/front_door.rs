@@ -1,0 +1,279 @@
+//! The front door against hostile clients: forged bodies, unsigned payloads, unsigned `host`,
+//! skewed dates, presigned URLs, oversized and slow requests, panics.
+
+use std::time::{Duration, SystemTime};
+
+use std::sync::Arc;
+
+use agentcore_local::{AppState, Auth, Config, app, protect};
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::{Request, StatusCode};
+use axum::routing::{get, post};
+use http_body_util::BodyExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tower::ServiceExt;
+
+use crate::support::{ContentSha256, Lab, SignOptions, sign};
+
+const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencoded");
+const DESCRIBE: &[u8] = b"Action=DescribeVpcs&Version=2016-11-15";
+const CREATE: &[u8] = b"Action=CreateVpc&CidrBlock=10.9.0.0/16&Version=2016-11-15";
+
+/// Sends `body` to `url` with the given signed headers; returns status, error code and body text.
+async fn send(
+    method: &str,
+    url: &str,
+    headers: reqwest::header::HeaderMap,
+    body: &[u8],
+) -> (u16, Option<String>, String) {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let response =
+        reqwest::Client::new().request(method, url).headers(headers).body(body.to_vec()).send().await.unwrap();
+    let status = response.status().as_u16();
+    let code = response.headers().get("x-amzn-errortype").map(|v| v.to_str().unwrap().to_string());
+    assert!(response.headers().contains_key("x-amzn-requestid"));
+    (status, code, response.text().await.unwrap())
+}
+
+/// The `<Code>` of an EC2 error document.
+fn ec2_code(body: &str) -> &str {
+    body.split("<Code>").nth(1).and_then(|rest| rest.split("</Code>").next()).unwrap_or("<none>")
+}
+
+async fn vpc_count(lab: &Lab) -> usize {
+    lab.ec2.describe_vpcs().send().await.unwrap().vpcs().len()
+}
+
+#[tokio::test]
+async fn a_body_other_than_the_signed_one_is_refused_and_changes_nothing() {
+    let lab = Lab::manual().await;
+    let url = format!("{}/", lab.handle.endpoint_url());
+    for content_sha256 in [ContentSha256::OfBody, ContentSha256::Absent] {
+        let options = SignOptions { content_sha256, ..SignOptions::new("ec2") };
+        let (headers, url) = sign("POST", &url, &[FORM], DESCRIBE, options);
+        let (status, _, body) = send("POST", &url, headers.clone(), CREATE).await;
+        assert_eq!((status, ec2_code(&body)), (401, "AuthFailure"), "{content_sha256:?}: {body}");
+        // The same signature over the body it was made for is fine.
+        let (status, _, body) = send("POST", &url, headers, DESCRIBE).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    assert_eq!(vpc_count(&lab).await, 0, "the forged CreateVpc created nothing");
+
+    // The control plane too: a signature over one CreateAgentRuntime body, another body sent.
+    let url = format!("{}/runtimes", lab.handle.endpoint_url());
+    let options = SignOptions { content_sha256: ContentSha256::OfBody, ..SignOptions::new("bedrock-agentcore") };
+    let (headers, url) = sign("POST", &url, &[], b"", options);
+    let (status, code, body) = send("POST", &url, headers, b"{}").await;
+    assert_eq!((status, code.as_deref()), (403, Some("InvalidSignatureException")), "{body}");
+    assert!(body.contains("x-amz-content-sha256"), "{body}");
+}
+
+#[tokio::test]
+async fn unsigned_payloads_are_refused_by_both_protocols() {
+    let lab = Lab::manual().await;
+    let options = |service| SignOptions { content_sha256: ContentSha256::Unsigned, ..SignOptions::new(service) };
+    let ec2_url = format!("{}/", lab.handle.endpoint_url());
+    let (headers, url) = sign("POST", &ec2_url, &[FORM], CREATE, options("ec2"));
+    assert_eq!(headers["x-amz-content-sha256"], "UNSIGNED-PAYLOAD");
+    let (status, _, body) = send("POST", &url, headers, CREATE).await;
+    assert_eq!((status, ec2_code(&body)), (401, "AuthFailure"), "{body}");
+    assert!(body.contains("UNSIGNED-PAYLOAD"), "{body}");
+    assert_eq!(vpc_count(&lab).await, 0);
+
+    let control_url = format!("{}/runtimes", lab.handle.endpoint_url());
+    let (headers, url) = sign("POST", &control_url, &[], b"", options("bedrock-agentcore"));
+    let (status, code, body) = send("POST", &url, headers, b"").await;
+    assert_eq!((status, code.as_deref()), (403, Some("InvalidSignatureException")), "{body}");
+}
+
+#[tokio::test]
+async fn host_must_be_a_signed_header() {
+    let lab = Lab::manual().await;
+    let ec2_url = format!("{}/", lab.handle.endpoint_url());
+    let options = |service| SignOptions { sign_host: false, ..SignOptions::new(service) };
+    let (headers, url) = sign("POST", &ec2_url, &[FORM], DESCRIBE, options("ec2"));
+    let (status, _, body) = send("POST", &url, headers, DESCRIBE).await;
+    assert_eq!((status, ec2_code(&body)), (400, "IncompleteSignature"), "{body}");
+    assert!(body.contains("must be a &apos;SignedHeader&apos;"), "{body}");
+
+    let control_url = format!("{}/runtimes", lab.handle.endpoint_url());
+    let (headers, url) = sign("POST", &control_url, &[], b"", options("bedrock-agentcore"));
+    let (status, code, body) = send("POST", &url, headers, b"").await;
+    assert_eq!((status, code.as_deref()), (403, Some("IncompleteSignatureException")), "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["message"], "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
+}
+
+#[tokio::test]
+async fn six_minutes_of_clock_skew_is_refused_in_each_protocols_shape() {
+    let lab = Lab::manual().await;
+    let six_minutes = Duration::from_secs(6 * 60);
+    for when in [SystemTime::now() - six_minutes, SystemTime::now() + six_minutes] {
+        let ec2_url = format!("{}/", lab.handle.endpoint_url());
+        let (headers, url) = sign("POST", &ec2_url, &[FORM], DESCRIBE, SignOptions { when, ..SignOptions::new("ec2") });
+        let (status, _, body) = send("POST", &url, headers, DESCRIBE).await;
+        assert_eq!((status, ec2_code(&body)), (400, "RequestExpired"), "{body}");
+
+        let control_url = format!("{}/runtimes", lab.handle.endpoint_url());
+        let options = SignOptions { when, ..SignOptions::new("bedrock-agentcore") };
+        let (headers, url) = sign("POST", &control_url, &[], b"", options);
+        let (status, code, body) = send("POST", &url, headers, b"").await;
+        assert_eq!((status, code.as_deref()), (403, Some("InvalidSignatureException")), "{body}");
+        let message =
+            serde_json::from_str::<serde_json::Value>(&body).unwrap()["message"].as_str().unwrap().to_string();
+        let past = message.starts_with("Signature expired: ") && message.contains(" is now earlier than ");
+        let future = message.starts_with("Signature not yet current: ") && message.contains(" is still later than ");
+        assert!((past || future) && message.ends_with(" 5 min.)"), "{message}");
+    }
+}
+
+#[tokio::test]
+async fn presigned_urls_are_refused_with_a_clear_error() {
+    let lab = Lab::manual().await;
+    let options = |service| SignOptions { presign: true, ..SignOptions::new(service) };
+    let control_url = format!("{}/runtimes", lab.handle.endpoint_url());
+    let (headers, url) = sign("POST", &control_url, &[], b"", options("bedrock-agentcore"));
+    assert!(url.contains("X-Amz-Signature="), "{url}");
+    let (status, code, body) = send("POST", &url, headers, b"").await;
+    assert_eq!((status, code.as_deref()), (403, Some("IncompleteSignatureException")), "{body}");
+    assert!(body.contains("presigned"), "{body}");
+
+    let ec2_url = format!("{}/?Action=DescribeVpcs&Version=2016-11-15", lab.handle.endpoint_url());
+    let (headers, url) = sign("GET", &ec2_url, &[], b"", options("ec2"));
+    let (status, _, body) = send("GET", &url, headers, b"").await;
+    assert_eq!((status, ec2_code(&body)), (400, "IncompleteSignature"), "{body}");
+    assert!(body.contains("presigned"), "{body}");
+}
+
+/// Whether `answer` holds a whole HTTP/1.1 response (headers and a `content-length` body).
+fn complete(answer: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(answer);
+    let Some((head, body)) = text.split_once("\r\n\r\n") else {
+        return false;
+    };
+    let length = head
+        .lines()
+        .find_map(|line| line.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string()))
+        .and_then(|v| v.parse::<usize>().ok());
+    length.is_some_and(|n| body.len() >= n)
+}
+
+/// Sends `head` (request line and headers, never the body it declares) on a raw connection and
+/// reads the answer.
+async fn raw_exchange(addr: std::net::SocketAddr, head: &str) -> String {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while !complete(&answer) {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buffer[..n]),
+            }
+        }
+    })
+    .await
+    .expect("answered within 10 s without the body");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn an_oversized_content_length_is_refused_before_the_body_is_read() {
+    let lab = Lab::manual().await;
+    let addr = lab.handle.local_addr();
+    let declared = 200 * 1024 * 1024;
+    let answer = raw_exchange(
+        addr,
+        &format!("PUT /runtimes HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\ncontent-length: {declared}\r\n\r\n"),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.to_ascii_lowercase().contains("x-amzn-errortype: requestentitytoolargeexception"), "{answer}");
+    let answer = raw_exchange(
+        addr,
+        &format!("POST / HTTP/1.1\r\nhost: {addr}\r\ncontent-type: {}\r\ncontent-length: {declared}\r\n\r\n", FORM.1),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("<Code>RequestEntityTooLargeException</Code>"), "{answer}");
+    // The data plane allows 100 MB, not more.
+    let answer = raw_exchange(
+        addr,
+        &format!("POST /runtimes/r-1/invocations HTTP/1.1\r\nhost: {addr}\r\ncontent-length: 100000001\r\n\r\n"),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("'payload' failed to satisfy constraint"), "{answer}");
+}
+
+#[tokio::test]
+async fn a_streamed_body_over_the_limit_is_cut_off_while_reading() {
+    let state = Arc::new(AppState::new(Config { auth: Auth::Disabled, ..crate::support::manual_config() }));
+    let chunk = Bytes::from(vec![b'x'; 256 * 1024]);
+    // 16 chunks of 256 KiB (4 MiB), no Content-Length; the 9th crosses the 2 MiB limit.
+    let chunks = futures_util::stream::iter((0..16).map(move |_| Ok::<_, std::io::Error>(chunk.clone())));
+    let request = Request::builder().method("PUT").uri("/runtimes").body(Body::from_stream(chunks)).unwrap();
+    let response = app(state).oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(response.headers()["x-amzn-errortype"], "RequestEntityTooLargeException");
+}
+
+#[tokio::test]
+async fn the_data_plane_still_takes_a_two_mib_payload() {
+    let t = crate::data::DataLab::start(crate::data::data_config()).await;
+    let arn = t.ready_runtime("big_payload", 900, 28_800).await;
+    let payload = serde_json::json!({ "blob": "y".repeat(2 * 1024 * 1024) });
+    let answer = t.echo(&arn, &crate::data::sid("two-mib"), payload.clone()).await;
+    assert_eq!(answer["echo"], payload, "echoed whole");
+}
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_cut_off() {
+    let lab =
+        Lab::start(Config { header_read_timeout: Duration::from_millis(300), ..crate::support::manual_config() }).await;
+    let mut stream = TcpStream::connect(lab.handle.local_addr()).await.unwrap();
+    stream.write_all(b"POST / HTTP/1.1\r\nhost: 127.0.0.1\r\nx-slow: ").await.unwrap();
+    let mut buffer = [0u8; 1024];
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {} // whatever hyper says before closing
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the connection is still open 10 s after a 300 ms header timeout");
+    // The server itself is fine.
+    lab.ec2.describe_vpcs().send().await.unwrap();
+}
+
+async fn boom() -> &'static str {
+    panic!("a handler bug")
+}
+
+#[tokio::test]
+async fn a_panicking_handler_answers_500_in_each_protocols_shape() {
+    let router = protect(Router::new().route("/", post(boom)).route("/runtimes/{id}", get(boom)));
+    let ec2 = router
+        .clone()
+        .oneshot(Request::builder().method("POST").uri("/").body(Body::from("Action=DescribeVpcs")).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(ec2.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let id = ec2.headers()["x-amzn-requestid"].to_str().unwrap().to_string();
+    let body = String::from_utf8(ec2.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    assert_eq!(ec2_code(&body), "InternalError", "{body}");
+    assert!(body.contains(&format!("<RequestID>{id}</RequestID>")), "{body}");
+
+    let json = router.oneshot(Request::builder().uri("/runtimes/x").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(json.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(json.headers()["x-amzn-errortype"], "InternalServerException");
+    assert!(json.headers().contains_key("x-amzn-requestid"));
+    let body: serde_json::Value =
+        serde_json::from_slice(&json.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert!(body["message"].is_string(), "{body}");
+}
