@@ -277,3 +277,41 @@ async fn a_panicking_handler_answers_500_in_each_protocols_shape() {
         serde_json::from_slice(&json.into_body().collect().await.unwrap().to_bytes()).unwrap();
     assert!(body["message"].is_string(), "{body}");
 }
+
+#[tokio::test]
+async fn requests_beyond_the_concurrency_limit_wait_for_a_slot() {
+    // Auth off, so the held request passes the header checks and waits in the body read.
+    let config = Config { auth: Auth::Disabled, max_concurrent_requests: 1, ..crate::support::manual_config() };
+    let lab = Lab::start(config).await;
+    let addr = lab.handle.local_addr();
+    // The one slot: a request whose body is half sent.
+    let mut held = TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST / HTTP/1.1\r\nhost: {addr}\r\ncontent-type: {}\r\ncontent-length: {}\r\n\r\n",
+        FORM.1,
+        DESCRIBE.len()
+    );
+    held.write_all(head.as_bytes()).await.unwrap();
+    held.write_all(&DESCRIBE[..10]).await.unwrap();
+    let ec2 = lab.ec2.clone();
+    let waiting = tokio::spawn(async move { ec2.describe_vpcs().send().await.map(|out| out.vpcs().len()) });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!waiting.is_finished(), "a second request was served while the only slot was taken");
+    // The held request completes and frees the slot: the waiting one is served.
+    held.write_all(&DESCRIBE[10..]).await.unwrap();
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while !complete(&answer) {
+            match held.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buffer[..n]),
+            }
+        }
+    })
+    .await
+    .expect("the held request is answered once its body is complete");
+    assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer));
+    let served = tokio::time::timeout(Duration::from_secs(10), waiting).await.expect("served once the slot is free");
+    assert_eq!(served.unwrap().unwrap(), 0);
+}
