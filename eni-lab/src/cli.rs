@@ -27,8 +27,9 @@ pub enum Task {
     Verify(crate::verify::Args),
     /// The deploy phase alone (network, runtimes, READY), leaving the resources for `destroy`.
     Deploy(crate::deploy::Args),
-    /// Delete what runs left (by state file under target/verify/ and by tag), waiting for lingering
-    /// agentic_ai ENIs up to --wait; exit 3 with `--resume` advice when something is left.
+    /// Delete what runs left (by state file under target/verify/ and by tag), each resource only
+    /// after a fresh check of its run tag, waiting for lingering agentic_ai ENIs up to --wait; exit 3
+    /// with `--resume` advice when something is left, 4 when a state file could not be used (skipped).
     Destroy(crate::destroy::DestroyArgs),
 }
 

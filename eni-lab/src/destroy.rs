@@ -13,18 +13,31 @@
 //!
 //! A run made with the embedded emulator (`Connection::Embedded`) had its resources inside the
 //! verify process: once that process is gone nothing is left, so it is marked finished with a note.
+//!
+//! Fails closed: every delete is preceded by a fresh read of that resource's run tag
+//! ([`crate::teardown`]); a state file that cannot be used (unreadable, not JSON, a run id that
+//! fails the command line's check, in another run's directory) is reported and skipped while the
+//! other runs are destroyed, and the exit status is then [`EXIT_SKIPPED`]. `--all-tagged` lists
+//! every run it found by tag, with its resources, and deletes only once confirmed: on a terminal it
+//! asks, `--yes` confirms, and without either it refuses ([`EXIT_NOT_CONFIRMED`]).
 
 use std::fmt::Write as _;
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::time::Duration;
 
 use anyhow::Context;
 
 use crate::run::{Connection, ConnectionArgs, RunId, runs_dir};
-use crate::state::{Resource, RunState};
+use crate::state::{Resource, RunState, StateFileError};
 use crate::teardown::{self, Options};
 
 /// Exit status when resources are left (waiting bounded by `--wait`): finish with `--resume`.
 pub const EXIT_LEFT: i32 = 3;
+/// Exit status when `--all-tagged` was not confirmed (no terminal to ask on and no `--yes`, or the
+/// answer was not yes): nothing was deleted.
+pub const EXIT_NOT_CONFIRMED: i32 = 2;
+/// Exit status when a state file could not be used and was skipped (the other runs were destroyed).
+pub const EXIT_SKIPPED: i32 = 4;
 
 /// Default `--wait` against an endpoint (emulators run lingering on a fast clock).
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(10 * 60);
@@ -33,6 +46,11 @@ pub const DEFAULT_WAIT: Duration = Duration::from_secs(10 * 60);
 pub const DEFAULT_WAIT_AWS: Duration = Duration::from_secs(20 * 60);
 
 #[derive(clap::Args, Clone, Debug)]
+#[command(after_help = "Exit status: 0 nothing left, 1 a run could not be torn down, 2 --all-tagged not confirmed \
+(nothing deleted), 3 something left (finish with --resume), 4 a state file could not be used and was skipped \
+(the other runs were destroyed).\n\
+Safety: a resource is deleted only if a fresh read of its agentcore-eni-lab:run-id tag, just before the delete, \
+names the run; a missing or different tag, or an error reading it, keeps it (reported).")]
 pub struct DestroyArgs {
     #[command(flatten)]
     pub connection: ConnectionArgs,
@@ -44,7 +62,8 @@ pub struct DestroyArgs {
     #[arg(long)]
     pub resume: bool,
     /// Also sweep runs with no state file here: every run id found on resources tagged
-    /// `agentcore-eni-lab:run-id` (needs --endpoint-url or --aws).
+    /// `agentcore-eni-lab:run-id` (needs --endpoint-url or --aws). Lists what it found and asks
+    /// before deleting (--yes answers; without a terminal and without --yes it refuses, exit 2).
     #[arg(long)]
     pub all_tagged: bool,
     /// Stop waiting (for runtimes, lingering agentic_ai ENIs, NAT gateways) after this long, record
@@ -57,33 +76,50 @@ pub struct DestroyArgs {
     /// List what would be deleted and delete nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Confirm `--all-tagged` without asking (required when stdin is not a terminal).
+    #[arg(long)]
+    pub yes: bool,
 }
 
-/// Runs `destroy`; the process exit status: 0 nothing left, [`EXIT_LEFT`] something left,
-/// 1 a run could not be torn down (errors are printed).
+/// Runs `destroy`; the process exit status: 0 nothing left, 1 a run could not be torn down (errors
+/// are printed), [`EXIT_NOT_CONFIRMED`] `--all-tagged` not confirmed, [`EXIT_LEFT`] something left,
+/// [`EXIT_SKIPPED`] a state file skipped (and nothing failed).
 pub async fn destroy(args: &DestroyArgs) -> anyhow::Result<i32> {
     let explicit = args.connection.connection()?;
-    let mut notes = Vec::new();
-    let mut targets = targets(args, explicit.as_ref(), &mut notes).await?;
-    for note in &notes {
+    let mut found = targets(args, explicit.as_ref()).await?;
+    for note in &found.notes {
         println!("{note}");
     }
+    for skipped in &found.skipped {
+        eprintln!("skipped {skipped}");
+    }
+    if !found.by_tag.is_empty() && !args.dry_run {
+        println!("{}", sweep_listing(&found.by_tag));
+        if let Err(declined) = confirm_sweep(args.yes) {
+            eprintln!("error: {declined}");
+            return Ok(EXIT_NOT_CONFIRMED);
+        }
+    }
+    let skipped = found.skipped.len();
+    let targets = &mut found.states;
     if targets.is_empty() {
         let mut message = format!("nothing to destroy: no unfinished run under {}", runs_dir().display());
         if !args.all_tagged {
             message.push_str(" (--all-tagged with --endpoint-url or --aws also sweeps runs found by tag)");
         }
         println!("{message}");
-        return Ok(0);
+        return Ok(if skipped > 0 { EXIT_SKIPPED } else { 0 });
     }
     let aws = targets.iter().any(|s| matches!(s.connection, Connection::Aws { .. }));
     let wait = args.wait.unwrap_or(if aws { DEFAULT_WAIT_AWS } else { DEFAULT_WAIT });
     let options = Options { wait, poll: args.poll };
-    let mut left: Vec<(RunId, Resource, String)> = Vec::new();
+    let mut left: Vec<(RunId, String, String, String)> = Vec::new();
     let mut failed = 0;
-    for state in &mut targets {
+    for state in targets.iter_mut() {
         match destroy_run(state, explicit.as_ref(), &options, args.dry_run).await {
-            Ok(run_left) => left.extend(run_left.into_iter().map(|(r, why)| (state.run_id.clone(), r, why))),
+            Ok(run_left) => {
+                left.extend(run_left.into_iter().map(|(kind, id, why)| (state.run_id.clone(), kind, id, why)))
+            }
             Err(error) => {
                 failed += 1;
                 eprintln!("run {}: {error:#}", state.run_id);
@@ -91,7 +127,7 @@ pub async fn destroy(args: &DestroyArgs) -> anyhow::Result<i32> {
         }
     }
     if args.dry_run {
-        return Ok(0);
+        return Ok(if skipped > 0 { EXIT_SKIPPED } else { 0 });
     }
     if !left.is_empty() {
         println!("\n{}", left_table(&left));
@@ -108,8 +144,13 @@ pub async fn destroy(args: &DestroyArgs) -> anyhow::Result<i32> {
             wait.as_secs()
         );
     }
+    if skipped > 0 {
+        eprintln!("{skipped} state file(s) skipped (see above): fix or remove them, then run destroy again");
+    }
     Ok(if failed > 0 {
         1
+    } else if skipped > 0 {
+        EXIT_SKIPPED
     } else if left.is_empty() {
         0
     } else {
@@ -117,30 +158,54 @@ pub async fn destroy(args: &DestroyArgs) -> anyhow::Result<i32> {
     })
 }
 
+/// What destroy works on.
+#[derive(Default)]
+struct Targets {
+    states: Vec<RunState>,
+    /// State files that could not be used.
+    skipped: Vec<StateFileError>,
+    /// `--all-tagged`: every run found by tag, with what it has.
+    by_tag: Vec<(RunId, Vec<Resource>)>,
+    notes: Vec<String>,
+}
+
+impl Targets {
+    /// The run's state file if there is one (a file that cannot be used is skipped: `None`), else a
+    /// fresh state for `connection`.
+    fn state_of(&mut self, run: RunId, connection: Option<&Connection>) -> anyhow::Result<Option<RunState>> {
+        let path = RunState::path(&run);
+        if path.is_file() {
+            return Ok(match RunState::load(&path) {
+                Ok(state) => Some(state),
+                Err(error) => {
+                    self.skipped.push(error);
+                    None
+                }
+            });
+        }
+        let connection = connection
+            .cloned()
+            .ok_or_else(|| need_connection(&format!("run {run} has no state file ({})", path.display())))?;
+        Ok(Some(RunState::new(run, connection)))
+    }
+}
+
+fn need_connection(what: &str) -> anyhow::Error {
+    anyhow::anyhow!("{what}: give --endpoint-url URL (an emulator) or --aws (a real account) to find it by tag")
+}
+
 /// The runs to tear down (see the module docs).
-async fn targets(
-    args: &DestroyArgs,
-    explicit: Option<&Connection>,
-    notes: &mut Vec<String>,
-) -> anyhow::Result<Vec<RunState>> {
-    let need_connection = |what: &str| {
-        anyhow::anyhow!("{what}: give --endpoint-url URL (an emulator) or --aws (a real account) to find it by tag")
-    };
-    let mut targets = Vec::new();
+async fn targets(args: &DestroyArgs, explicit: Option<&Connection>) -> anyhow::Result<Targets> {
+    let mut found = Targets::default();
     if let Some(id) = &args.run_id {
         let run = RunId::parse(id)?;
-        let path = RunState::path(&run);
-        let state = if path.is_file() {
-            RunState::load(&path)?
-        } else {
-            let connection = explicit
-                .cloned()
-                .ok_or_else(|| need_connection(&format!("run {run} has no state file ({})", path.display())))?;
-            RunState::new(run, connection)
-        };
-        targets.push(state);
+        if let Some(state) = found.state_of(run, explicit)? {
+            found.states.push(state);
+        }
     } else {
-        targets = RunState::unfinished()?;
+        let unfinished = RunState::unfinished()?;
+        found.states = unfinished.states;
+        found.skipped = unfinished.skipped;
     }
     if args.all_tagged {
         let connection = explicit.cloned().ok_or_else(|| need_connection("--all-tagged"))?;
@@ -149,19 +214,21 @@ async fn targets(
             if args.run_id.as_ref().is_some_and(|id| id != run.as_str()) {
                 continue;
             }
-            notes.push(format!("found by tag: run {run} ({} resource(s))", resources.len()));
-            if targets.iter().any(|s| s.run_id == run) {
+            found.notes.push(format!("found by tag: run {run} ({} resource(s))", resources.len()));
+            found.by_tag.push((run.clone(), resources));
+            if found.states.iter().any(|s| s.run_id == run) {
                 continue;
             }
-            let path = RunState::path(&run);
-            let state = if path.is_file() { RunState::load(&path)? } else { RunState::new(run, connection.clone()) };
-            targets.push(state);
+            if let Some(state) = found.state_of(run, Some(&connection))? {
+                found.states.push(state);
+            }
         }
     }
     // An explicit connection picks the runs of its kind (and replaces their recorded endpoint or
     // region); a run made elsewhere is left for another invocation.
     if let Some(explicit) = explicit {
-        targets.retain(|state| {
+        let notes = &mut found.notes;
+        found.states.retain(|state| {
             let same = matches!(
                 (&state.connection, explicit),
                 (Connection::Embedded, _)
@@ -179,7 +246,52 @@ async fn targets(
             same
         });
     }
-    Ok(targets)
+    Ok(found)
+}
+
+/// What `--all-tagged` found, run by run, for the confirmation.
+fn sweep_listing(by_tag: &[(RunId, Vec<Resource>)]) -> String {
+    let total: usize = by_tag.iter().map(|(_, resources)| resources.len()).sum();
+    let mut out = format!(
+        "--all-tagged: {} run(s) found by tag, {total} resource(s) to delete (each checked again just before):",
+        by_tag.len()
+    );
+    for (run, resources) in by_tag {
+        let _ = write!(out, "\n  run {run}");
+        for resource in resources {
+            let _ = write!(out, "\n    {:<16} {}", kind_name(resource), resource.id);
+        }
+    }
+    out
+}
+
+/// Why `--all-tagged` deletes nothing.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SweepDeclined {
+    #[error(
+        "--all-tagged deletes every run listed above (found by tag: maybe another machine's or another person's); \
+         stdin is not a terminal to confirm on: pass --yes to confirm, or --dry-run to only list"
+    )]
+    NotInteractive,
+    #[error("--all-tagged not confirmed: nothing was deleted")]
+    Refused,
+}
+
+/// Asks y/N on stdin for `--all-tagged`, unless `yes`.
+fn confirm_sweep(yes: bool) -> Result<(), SweepDeclined> {
+    if yes {
+        println!("(--yes: going ahead)");
+        return Ok(());
+    }
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return Err(SweepDeclined::NotInteractive);
+    }
+    eprint!("Delete them? [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    let _ = stdin.lock().read_line(&mut answer);
+    crate::aws::notice::answer_is_yes(&answer).then_some(()).ok_or(SweepDeclined::Refused)
 }
 
 fn describe(connection: &Connection) -> String {
@@ -194,13 +306,14 @@ fn describe(connection: &Connection) -> String {
     }
 }
 
-/// Tears one run down; returns what is left.
+/// Tears one run down; returns what is left as (kind, id, why): resources, and listings by tag
+/// that failed (kind `search`).
 async fn destroy_run(
     state: &mut RunState,
     explicit: Option<&Connection>,
     options: &Options,
     dry_run: bool,
-) -> anyhow::Result<Vec<(Resource, String)>> {
+) -> anyhow::Result<Vec<(String, String, String)>> {
     let run = state.run_id.clone();
     let connection = match (&state.connection, explicit) {
         (Connection::Embedded, _) => {
@@ -253,6 +366,9 @@ async fn destroy_run(
         let since = if report.runtimes_deleted_at.is_some() { "the runtimes were deleted" } else { "destroy started" };
         println!("  agentic_ai ENIs gone {:.1} s after {since}", after.as_secs_f64());
     }
+    for gap in &report.unsearched {
+        println!("  not searched: {gap}");
+    }
     println!(
         "  {} deleted, {} left ({:.1} s){}",
         report.deleted.len(),
@@ -260,7 +376,10 @@ async fn destroy_run(
         report.waited.as_secs_f64(),
         if state.finished { "; run finished" } else { "" }
     );
-    Ok(report.left)
+    let mut left: Vec<(String, String, String)> =
+        report.left.into_iter().map(|(r, why)| (kind_name(&r), r.id, why)).collect();
+    left.extend(report.unsearched.into_iter().map(|gap| ("search".to_owned(), "-".to_owned(), gap)));
+    Ok(left)
 }
 
 fn kind_name(resource: &Resource) -> String {
@@ -268,13 +387,13 @@ fn kind_name(resource: &Resource) -> String {
 }
 
 fn kind_name_of(kind: crate::state::Kind) -> String {
-    serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_else(|| format!("{kind:?}"))
+    teardown::kind_label(kind)
 }
 
-fn left_table(left: &[(RunId, Resource, String)]) -> String {
+fn left_table(left: &[(RunId, String, String, String)]) -> String {
     let mut out = format!("{:<20}  {:<16}  {:<28}  why\n", "run", "kind", "id");
-    for (run, resource, why) in left {
-        let _ = writeln!(out, "{:<20}  {:<16}  {:<28}  {why}", run.as_str(), kind_name(resource), resource.id);
+    for (run, kind, id, why) in left {
+        let _ = writeln!(out, "{:<20}  {kind:<16}  {id:<28}  {why}", run.as_str());
     }
     out.trim_end().to_owned()
 }

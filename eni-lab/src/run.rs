@@ -25,10 +25,24 @@ pub const RUN_TAG: &str = "agentcore-eni-lab:run-id";
 pub const TOOL_TAG: &str = "agentcore-eni-lab:created-by";
 pub const TOOL_TAG_VALUE: &str = "cargo-xtask";
 
-/// A run's id: `YYYYMMDD-HHMMSS-xxxx` (UTC time of the start, 4 random hex digits).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+/// A run's id: `YYYYMMDD-HHMMSS-xxxx` (UTC time of the start, 4 random hex digits). Read from a file
+/// (a state file) it goes through the same format check as on the command line ([`RunId::parse`]):
+/// it names a directory under `target/verify/` and a tag value that decides what may be deleted.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(transparent)]
 pub struct RunId(String);
+
+/// A run id that does not have the format `YYYYMMDD-HHMMSS-xxxx`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("run id must look like 20261128-170512-3fa9, got {0:?}")]
+pub struct InvalidRunId(pub String);
+
+impl<'de> serde::Deserialize<'de> for RunId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        RunId::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
 
 impl RunId {
     /// A fresh id for a run starting now.
@@ -39,15 +53,20 @@ impl RunId {
         Self(format!("{stamp}-{:04x}", fastrand::u16(..)))
     }
 
-    /// Parses an id given on the command line (`destroy --run-id`).
-    pub fn parse(text: &str) -> anyhow::Result<Self> {
+    /// Parses an id given on the command line (`destroy --run-id`) or read from a file (a state
+    /// file, a tag value): the one format check for both.
+    pub fn parse(text: &str) -> Result<Self, InvalidRunId> {
         let ok = text.len() == 20
             && text.bytes().enumerate().all(|(i, b)| match i {
                 8 | 15 => b == b'-',
                 16..=19 => b.is_ascii_hexdigit(),
                 _ => b.is_ascii_digit(),
             });
-        anyhow::ensure!(ok, "run id must look like 20261128-170512-3fa9, got {text:?}");
+        if !ok {
+            // At most 40 characters of what was given: an error message, not a copy of a hostile file.
+            let shown: String = text.chars().take(40).collect();
+            return Err(InvalidRunId(shown));
+        }
         Ok(Self(text.to_owned()))
     }
 
@@ -138,6 +157,21 @@ pub enum Connection {
     Aws { region: Option<String>, profile: Option<String> },
 }
 
+/// What answers a run's calls, recorded in its state file when the run starts ([`Connection::kind`]).
+/// Destroy takes it from there, never from whether an endpoint URL happens to be configured: only
+/// against an emulator may an "operation not supported" answer stand in for a tag check (see
+/// [`crate::teardown`]). A state file without it is treated as a real account, the safe side.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConnectionKind {
+    /// agentcore-local (embedded or at an endpoint URL), or another emulator such as moto: the
+    /// `test`/`test` credentials, which no real account accepts.
+    Emulator,
+    /// A real AWS account (`--aws`), whatever endpoints the SDK configuration names.
+    #[default]
+    Aws,
+}
+
 /// Region used with emulators when none is given.
 pub const EMULATOR_REGION: &str = "us-east-1";
 
@@ -163,6 +197,15 @@ impl ConnectionArgs {
 }
 
 impl Connection {
+    /// What kind of backend this connection reaches: the embedded emulator and an endpoint URL (with
+    /// the emulator credentials) are emulators, `--aws` is a real account.
+    pub fn kind(&self) -> ConnectionKind {
+        match self {
+            Connection::Embedded | Connection::Endpoint { .. } => ConnectionKind::Emulator,
+            Connection::Aws { .. } => ConnectionKind::Aws,
+        }
+    }
+
     /// The SDK configuration for this connection. Emulator connections use the `test`/`test`
     /// credentials agentcore-local and moto accept; `--aws` uses the standard chain (never logged).
     pub async fn sdk_config(&self) -> SdkConfig {

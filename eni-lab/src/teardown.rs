@@ -1,7 +1,8 @@
 //! Deleting what a run created: used by `verify`'s teardown phase and by `destroy`.
 //!
-//! [`teardown`] works from the run's state file plus what [`discover`] finds by tag
-//! ([`RUN_TAG`] = the run id), in dependency order:
+//! Two steps, so that nothing decided at the first is trusted at the second:
+//! [`take_stock`] reads the run's state file and adds what [`discover`] finds by tag
+//! ([`RUN_TAG`] = the run id), then [`Teardown::execute`] deletes, in dependency order:
 //!
 //! 1. agent runtimes (DeleteAgentRuntime, then wait until GetAgentRuntime no longer knows them);
 //! 2. the security groups, at once: while AgentCore's `agentic_ai` ENIs linger in them, EC2 refuses
@@ -14,17 +15,21 @@
 //!    first), subnets, internet gateways (detached first), the VPC, the IAM role (its policies
 //!    deleted or detached first), the ECR repository (with its images).
 //!
-//! Safety: nothing is deleted unless it carries `RUN_TAG` with this run's id, checked right before,
-//! or, for a service whose endpoint cannot answer tag queries (an emulator without that service),
-//! it is listed in the run's state file. A resource listed in the state file that carries another
-//! run's tag or none is left alone and reported.
+//! Safety (fails closed): every delete is preceded by a fresh read of that one resource's
+//! `RUN_TAG` (a Describe/ListTags of it alone), and the delete happens only when the tag names this
+//! run. A missing or different tag is a refusal: the resource is kept and reported with why. Any
+//! error of that read (throttling, 5xx, `AccessDenied`, anything) keeps the resource too. The one
+//! exception: against an emulator ([`ConnectionKind::Emulator`], recorded in the state file), an
+//! answer in [`OPERATION_NOT_SUPPORTED_CODES`] (or, without any error code, in [`FOREIGN_STATUSES`])
+//! means the endpoint does not implement that service, and the state file is the authority.
+//! Against a real account (or a state file that does not say) no answer skips the tag check.
+//!
+//! Discovery by tag: a listing the endpoint does not implement (the same answers) means "that
+//! service has nothing here" (agentcore-local has no IAM or ECR, moto no AgentCore). Any other
+//! listing error leaves a gap ([`Report::unsearched`]): the run is then not marked finished.
 //!
 //! Idempotent: "not found" on a delete counts as deleted. Every deletion is recorded in the state
-//! file as it happens; `finished` is set once nothing is left.
-//!
-//! Against a custom endpoint (agentcore-local, moto), a listing call the endpoint does not support
-//! (agentcore-local has no IAM or ECR, moto no AgentCore) means "that service has nothing here";
-//! against AWS itself every error is an error.
+//! file as it happens; `finished` is set once nothing is left and every listing answered.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
@@ -32,10 +37,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use aws_config::SdkConfig;
+use aws_sdk_ec2::config::http::HttpResponse;
 use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::types::{Filter, NatGatewayState};
 
-use crate::run::{RUN_TAG, RunId};
+use crate::run::{ConnectionKind, RUN_TAG, RunId};
 use crate::state::{Kind, Resource, RunState};
 
 /// How long to wait and how often to look.
@@ -85,6 +91,9 @@ pub struct Report {
     pub enis_gone_after: Option<Duration>,
     /// How long the teardown took.
     pub waited: Duration,
+    /// Listings by tag that failed (what, and the error): resources only they would have found may
+    /// be left, so the run is not marked finished.
+    pub unsearched: Vec<String>,
 }
 
 /// One resource found by tag: what it is and which run's tag it carries.
@@ -102,6 +111,27 @@ impl Found {
     }
 }
 
+/// Error codes meaning "this endpoint does not implement that operation" (not a refusal, not a
+/// failure of it). Only these, and [`FOREIGN_STATUSES`] without any error code, let discovery skip a
+/// service and, against an emulator only, let the state file stand in for a tag check. Never
+/// throttling, 5xx, `AccessDenied`/`UnauthorizedOperation` or any other error.
+pub const OPERATION_NOT_SUPPORTED_CODES: [&str; 2] = [
+    // EC2's query protocol for an action it does not know ("The action X is not valid for this web
+    // service"): AWS's own code, answered by agentcore-local and moto for the EC2 actions they lack
+    // (agentcore-local has no internet gateways, NAT gateways, route tables or addresses).
+    "InvalidAction",
+    // The JSON protocols' "no operation matches the request": agentcore-local's answer for a route it
+    // does not serve (AWS's common error for an unknown operation).
+    "UnknownOperationException",
+];
+
+/// HTTP statuses that, with no error code the service's SDK can read in the answer, mean another
+/// service answered: 404, nothing is routed there (moto's empty 404 for AgentCore); 401, the
+/// endpoint does not accept this service's signing name (agentcore-local answers IAM and ECR calls
+/// with EC2's `AuthFailure`, in EC2's XML, which neither SDK can read). AWS's own 401/404 answers
+/// always carry a code. A code-less 403 (a proxy or firewall) or 5xx is not in this list.
+pub const FOREIGN_STATUSES: [u16; 2] = [401, 404];
+
 /// An AWS API error, reduced to what teardown decides on.
 #[derive(Clone, Debug)]
 struct ApiError {
@@ -109,11 +139,17 @@ struct ApiError {
     message: String,
     /// The request never got an answer (connection refused, timeout).
     transport: bool,
+    /// The HTTP status of the answer, when there was one.
+    status: Option<u16>,
 }
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.code.is_empty() { f.write_str(&self.message) } else { write!(f, "{}: {}", self.code, self.message) }
+        match (self.code.is_empty(), self.status) {
+            (false, _) => write!(f, "{}: {}", self.code, self.message),
+            (true, Some(status)) => write!(f, "HTTP {status}: {}", self.message),
+            (true, None) => f.write_str(&self.message),
+        }
     }
 }
 
@@ -123,20 +159,31 @@ impl ApiError {
     fn is_not_found(&self) -> bool {
         self.code.contains("NotFound") || self.code == "NoSuchEntity"
     }
+
+    /// No error code the SDK could read, with a status of [`FOREIGN_STATUSES`]: another service
+    /// answered.
+    fn foreign_answer(&self) -> bool {
+        self.code.is_empty() && self.status.is_some_and(|status| FOREIGN_STATUSES.contains(&status))
+    }
+
+    /// The endpoint does not implement the operation (see [`OPERATION_NOT_SUPPORTED_CODES`]).
+    fn operation_not_supported(&self) -> bool {
+        !self.transport && (OPERATION_NOT_SUPPORTED_CODES.contains(&self.code.as_str()) || self.foreign_answer())
+    }
 }
 
-fn api<E, R>(error: SdkError<E, R>) -> ApiError
+fn api<E>(error: SdkError<E, HttpResponse>) -> ApiError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: fmt::Debug,
 {
     let transport = matches!(error, SdkError::DispatchFailure(_) | SdkError::TimeoutError(_));
+    let status = error.raw_response().map(|response| response.status().as_u16());
     let code = error.code().unwrap_or_default().to_owned();
     let message = match error.message() {
         Some(message) => message.to_owned(),
         None => DisplayErrorContext(&error).to_string(),
     };
-    ApiError { code, message, transport }
+    ApiError { code, message, transport, status }
 }
 
 /// The clients of every service a run uses.
@@ -145,28 +192,32 @@ struct Clients {
     control: aws_sdk_bedrockagentcorecontrol::Client,
     iam: aws_sdk_iam::Client,
     ecr: aws_sdk_ecr::Client,
-    /// A custom endpoint (emulator): unsupported services mean "nothing there".
-    emulated: bool,
+    /// From the run's state file: whether "operation not supported" may stand in for a tag check.
+    kind: ConnectionKind,
 }
 
 impl Clients {
-    fn new(sdk: &SdkConfig) -> Self {
+    fn new(sdk: &SdkConfig, kind: ConnectionKind) -> Self {
         Self {
             ec2: aws_sdk_ec2::Client::new(sdk),
             control: aws_sdk_bedrockagentcorecontrol::Client::new(sdk),
             iam: aws_sdk_iam::Client::new(sdk),
             ecr: aws_sdk_ecr::Client::new(sdk),
-            emulated: sdk.endpoint_url().is_some(),
+            kind,
         }
     }
 
     /// Whether `error`, from a listing call of `service`, means the endpoint does not offer it.
-    fn unsupported(&self, service: &str, error: &ApiError) -> bool {
-        let unsupported = self.emulated && !error.transport;
-        if unsupported {
-            tracing::debug!(service, %error, "the endpoint does not offer this service: nothing of it to delete");
+    fn not_offered(&self, service: &str, error: &ApiError) -> bool {
+        let not_offered = error.operation_not_supported();
+        if not_offered {
+            if self.kind == ConnectionKind::Aws {
+                tracing::warn!(service, %error, "the endpoint does not implement this listing: nothing of it found");
+            } else {
+                tracing::debug!(service, %error, "the endpoint does not offer this service: nothing of it to delete");
+            }
         }
-        unsupported
+        not_offered
     }
 }
 
@@ -197,18 +248,19 @@ impl Scope<'_> {
 
 /// Everything carrying `RUN_TAG` = `run` (runtimes, EC2 network pieces, the IAM role, the ECR
 /// repository), as state-file entries (not deleted). Runtimes still DELETING and NAT gateways
-/// still `deleting` count: they are not gone yet.
+/// still `deleting` count: they are not gone yet. A listing that fails is an error: the answer
+/// would be incomplete.
 pub async fn discover(sdk: &SdkConfig, run: &RunId) -> anyhow::Result<Vec<Resource>> {
-    let clients = Clients::new(sdk);
-    Ok(find(&clients, Scope::Run(run)).await?.iter().map(Found::resource).collect())
+    let clients = Clients::new(sdk, ConnectionKind::Aws);
+    Ok(find(&clients, Scope::Run(run)).await.complete()?.iter().map(Found::resource).collect())
 }
 
 /// Every run with something tagged [`RUN_TAG`] left, with what it has (for `destroy --all-tagged`).
 /// Tag values that are not run ids are ignored (with a warning).
 pub async fn discover_all(sdk: &SdkConfig) -> anyhow::Result<BTreeMap<RunId, Vec<Resource>>> {
-    let clients = Clients::new(sdk);
+    let clients = Clients::new(sdk, ConnectionKind::Aws);
     let mut runs: BTreeMap<RunId, Vec<Resource>> = BTreeMap::new();
-    for found in find(&clients, Scope::AnyRun).await? {
+    for found in find(&clients, Scope::AnyRun).await.complete()? {
         let value = found.run.clone().unwrap_or_default();
         match RunId::parse(&value) {
             Ok(run) => runs.entry(run).or_default().push(found.resource()),
@@ -220,19 +272,52 @@ pub async fn discover_all(sdk: &SdkConfig) -> anyhow::Result<BTreeMap<RunId, Vec
     Ok(runs)
 }
 
-async fn find(clients: &Clients, scope: Scope<'_>) -> anyhow::Result<Vec<Found>> {
-    let mut found = Vec::new();
-    found.extend(find_runtimes(clients, scope).await.context("looking for agent runtimes by tag")?);
-    for kind in EC2_KINDS {
-        match describe_ec2(&clients.ec2, kind, vec![scope.ec2_filter()]).await {
-            Ok(items) => found.extend(items.into_iter().filter(|f| scope.wants(f.run.as_deref()))),
-            Err(error) if clients.unsupported("ec2", &error) => {}
-            Err(error) => return Err(error).with_context(|| format!("looking for {kind:?} resources by tag")),
+/// What the listings by tag found, and the listings that failed.
+#[derive(Default)]
+struct Search {
+    found: Vec<Found>,
+    /// `what: error` of each listing that failed.
+    gaps: Vec<String>,
+}
+
+impl Search {
+    fn add(&mut self, what: &str, listed: anyhow::Result<Vec<Found>>) {
+        match listed {
+            Ok(found) => self.found.extend(found),
+            Err(error) => {
+                tracing::warn!("{what}: {error:#}");
+                self.gaps.push(format!("{what}: {error:#}"));
+            }
         }
     }
-    found.extend(find_roles(clients, scope).await.context("looking for IAM roles by tag")?);
-    found.extend(find_repositories(clients, scope).await.context("looking for ECR repositories by tag")?);
-    Ok(found)
+
+    /// Everything found, or an error naming every listing that failed.
+    fn complete(self) -> anyhow::Result<Vec<Found>> {
+        anyhow::ensure!(self.gaps.is_empty(), "the search by tag is incomplete: {}", self.gaps.join("; "));
+        Ok(self.found)
+    }
+}
+
+/// Every listing by tag; one that fails (other than "not offered here") is a gap, the others go on.
+async fn find(clients: &Clients, scope: Scope<'_>) -> Search {
+    let mut search = Search::default();
+    search.add("looking for agent runtimes by tag", find_runtimes(clients, scope).await);
+    for kind in EC2_KINDS {
+        let listed = match describe_ec2(&clients.ec2, kind, vec![scope.ec2_filter()]).await {
+            Ok(items) => Ok(items.into_iter().filter(|f| scope.wants(f.run.as_deref())).collect()),
+            Err(error) if clients.not_offered("ec2", &error) => Ok(Vec::new()),
+            Err(error) => Err(error.into()),
+        };
+        search.add(&format!("looking for {} resources by tag", kind_label(kind)), listed);
+    }
+    search.add("looking for IAM roles by tag", find_roles(clients, scope).await);
+    search.add("looking for ECR repositories by tag", find_repositories(clients, scope).await);
+    search
+}
+
+/// The state file's name of `kind` (`security-group`).
+pub fn kind_label(kind: Kind) -> String {
+    serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_else(|| format!("{kind:?}"))
 }
 
 const EC2_KINDS: [Kind; 7] = [
@@ -315,7 +400,7 @@ async fn find_runtimes(clients: &Clients, scope: Scope<'_>) -> anyhow::Result<Ve
     while let Some(page) = pages.next().await {
         let page = match page.map_err(api) {
             Ok(page) => page,
-            Err(error) if clients.unsupported("bedrock-agentcore-control", &error) => return Ok(found),
+            Err(error) if clients.not_offered("bedrock-agentcore-control", &error) => return Ok(found),
             Err(error) => return Err(error.into()),
         };
         for runtime in page.agent_runtimes() {
@@ -345,7 +430,7 @@ async fn find_roles(clients: &Clients, scope: Scope<'_>) -> anyhow::Result<Vec<F
     while let Some(page) = pages.next().await {
         let page = match page.map_err(api) {
             Ok(page) => page,
-            Err(error) if clients.unsupported("iam", &error) => return Ok(found),
+            Err(error) if clients.not_offered("iam", &error) => return Ok(found),
             Err(error) => return Err(error.into()),
         };
         for role in page.roles().iter().filter(|r| r.role_name().starts_with(NAME_PREFIX)) {
@@ -370,7 +455,7 @@ async fn find_repositories(clients: &Clients, scope: Scope<'_>) -> anyhow::Resul
     while let Some(page) = pages.next().await {
         let page = match page.map_err(api) {
             Ok(page) => page,
-            Err(error) if clients.unsupported("ecr", &error) => return Ok(found),
+            Err(error) if clients.not_offered("ecr", &error) => return Ok(found),
             Err(error) => return Err(error.into()),
         };
         for repository in page.repositories() {
@@ -398,7 +483,8 @@ enum Lookup {
     Gone,
     /// It exists, tagged for this run id (or for none / another: `Some(other)` / `None`).
     Tagged(Option<String>),
-    /// The endpoint cannot tell (no such service there): the state file is the authority.
+    /// An emulator that does not implement the service (see [`OPERATION_NOT_SUPPORTED_CODES`]): the
+    /// state file is the authority.
     NoTagSupport,
 }
 
@@ -419,7 +505,9 @@ async fn lookup(clients: &Clients, resource: &Resource) -> Result<Lookup, ApiErr
     };
     match result {
         Err(error) if error.is_not_found() => Ok(Lookup::Gone),
-        Err(error) if clients.emulated && !error.transport => Ok(Lookup::NoTagSupport),
+        Err(error) if clients.kind == ConnectionKind::Emulator && error.operation_not_supported() => {
+            Ok(Lookup::NoTagSupport)
+        }
         other => other,
     }
 }
@@ -504,6 +592,7 @@ async fn delete_route_table(ec2: &aws_sdk_ec2::Client, id: &str) -> Result<(), A
                 code: "MainRouteTable".into(),
                 message: "the main route table of its VPC goes with the VPC".into(),
                 transport: false,
+                status: None,
             });
         }
         if let Some(association) = association.route_table_association_id() {
@@ -554,15 +643,16 @@ const AFTER_RUNTIMES: [Kind; 9] = [
     Kind::EcrRepository,
 ];
 
-/// One teardown in progress.
-struct Teardown<'a> {
+/// One teardown: stock taken ([`take_stock`]), ready to [`execute`](Teardown::execute).
+pub struct Teardown<'a> {
     clients: Clients,
     state: &'a mut RunState,
     options: &'a Options,
     started: Instant,
     deadline: Instant,
     report: Report,
-    /// May be deleted: tagged for this run (checked) or in the state file of an untaggable service.
+    /// May be deleted, if its tag still says so just before: tagged for this run when stock was
+    /// taken, or in the state file of a service an emulator does not implement.
     allowed: HashSet<(Kind, String)>,
     /// Why a resource is not deleted yet.
     reasons: HashMap<(Kind, String), String>,
@@ -577,6 +667,15 @@ impl Teardown<'_> {
             .filter(|r| r.kind == kind && self.allowed.contains(&(r.kind, r.id.clone())))
             .cloned()
             .collect()
+    }
+
+    /// What stock-taking allows to be deleted (each still checked again just before its delete),
+    /// in the order of deletion.
+    pub fn planned(&self) -> Vec<Resource> {
+        let mut planned: Vec<Resource> =
+            self.state.live().filter(|r| self.allowed.contains(&(r.kind, r.id.clone()))).cloned().collect();
+        planned.sort_by_key(|r| std::cmp::Reverse(r.kind));
+        planned
     }
 
     fn mark_deleted(&mut self, resource: &Resource) -> anyhow::Result<()> {
@@ -601,13 +700,26 @@ impl Teardown<'_> {
         }
     }
 
+    /// Keeps `resource` for good: it does not carry this run's tag (`tag` is what it carries).
+    fn not_ours(&mut self, resource: &Resource, tag: Option<String>) {
+        let run = &self.state.run_id;
+        let why = match tag {
+            Some(other) => format!("tagged {RUN_TAG}={other}, not this run: left alone"),
+            None => format!("not tagged {RUN_TAG}={run}: left alone"),
+        };
+        tracing::warn!(kind = ?resource.kind, id = %resource.id, "{why}");
+        self.allowed.remove(&(resource.kind, resource.id.clone()));
+        self.reasons.insert((resource.kind, resource.id.clone()), why);
+    }
+
     /// Adds what discovery finds to the state file, and decides for each live entry whether it may
-    /// be deleted.
+    /// be deleted (each is checked again just before its delete).
     async fn take_stock(&mut self) -> anyhow::Result<()> {
         let run = self.state.run_id.clone();
-        let found = find(&self.clients, Scope::Run(&run)).await?;
+        let search = find(&self.clients, Scope::Run(&run)).await;
+        self.report.unsearched = search.gaps;
         let mut changed = false;
-        for item in &found {
+        for item in &search.found {
             self.allowed.insert((item.kind, item.id.clone()));
             match self.state.resources.iter_mut().find(|r| r.kind == item.kind && r.id == item.id) {
                 Some(entry) => {
@@ -635,24 +747,42 @@ impl Teardown<'_> {
                 Ok(Lookup::Tagged(Some(tag))) if tag == run.as_str() => {
                     self.allowed.insert((resource.kind, resource.id.clone()));
                 }
-                Ok(Lookup::Tagged(other)) => {
-                    let why = match other {
-                        Some(other) => format!("tagged {RUN_TAG}={other}, not this run: left alone"),
-                        None => format!("not tagged {RUN_TAG}={run}: left alone"),
-                    };
-                    tracing::warn!(kind = ?resource.kind, id = %resource.id, "{why}");
-                    self.reasons.insert((resource.kind, resource.id.clone()), why);
-                }
+                Ok(Lookup::Tagged(other)) => self.not_ours(&resource, other),
                 Ok(Lookup::NoTagSupport) => {
                     self.allowed.insert((resource.kind, resource.id.clone()));
                 }
                 Err(error) => {
-                    self.reasons
-                        .insert((resource.kind, resource.id.clone()), format!("cannot check its tags: {error}"));
+                    self.reasons.insert(
+                        (resource.kind, resource.id.clone()),
+                        format!("kept: its tags could not be read: {error}"),
+                    );
                 }
             }
         }
         Ok(())
+    }
+
+    /// Reads `resource`'s run tag again, right before its delete: whether it may go now. A missing
+    /// or different tag keeps it for good; an error of the read keeps it for now (both reported).
+    async fn still_ours(&mut self, resource: &Resource) -> anyhow::Result<bool> {
+        let key = (resource.kind, resource.id.clone());
+        match lookup(&self.clients, resource).await {
+            Ok(Lookup::Tagged(Some(tag))) if tag == self.state.run_id.as_str() => Ok(true),
+            Ok(Lookup::NoTagSupport) => Ok(true),
+            Ok(Lookup::Gone) => {
+                self.mark_deleted(resource)?;
+                Ok(false)
+            }
+            Ok(Lookup::Tagged(other)) => {
+                self.not_ours(resource, other);
+                Ok(false)
+            }
+            Err(error) => {
+                tracing::warn!(kind = ?resource.kind, id = %resource.id, %error, "tag check failed: kept");
+                self.reasons.insert(key, format!("kept: its tags could not be read just before deleting: {error}"));
+                Ok(false)
+            }
+        }
     }
 
     async fn delete_runtimes(&mut self) -> anyhow::Result<Option<Instant>> {
@@ -663,6 +793,9 @@ impl Teardown<'_> {
         let mut last_delete = None;
         let mut pending = Vec::new();
         for runtime in runtimes {
+            if !self.still_ours(&runtime).await? {
+                continue;
+            }
             match delete(&self.clients, Kind::AgentRuntime, &runtime.id).await {
                 Attempt::Deleted => {
                     last_delete = Some(Instant::now());
@@ -709,6 +842,9 @@ impl Teardown<'_> {
     async fn attempt(&mut self, kind: Kind) -> anyhow::Result<(bool, bool)> {
         let (mut deleted, mut moving) = (false, false);
         for resource in self.targets(kind) {
+            if !self.still_ours(&resource).await? {
+                continue;
+            }
             match delete(&self.clients, kind, &resource.id).await {
                 Attempt::Deleted => {
                     self.mark_deleted(&resource)?;
@@ -771,7 +907,6 @@ impl Teardown<'_> {
     }
 
     async fn run(&mut self) -> anyhow::Result<()> {
-        self.take_stock().await?;
         let last_delete = self.delete_runtimes().await?;
         // At once: refused while the ENIs linger (that refusal is part of what verify checks).
         self.attempt(Kind::SecurityGroup).await?;
@@ -820,7 +955,7 @@ impl Teardown<'_> {
             }
             self.report.left.push((resource.clone(), why));
         }
-        if self.report.left.is_empty() && !self.state.finished {
+        if self.report.left.is_empty() && self.report.unsearched.is_empty() && !self.state.finished {
             self.state.finished = true;
             self.state.save()?;
         }
@@ -840,13 +975,16 @@ fn spinner(message: String) -> indicatif::ProgressBar {
     bar
 }
 
-/// Deletes what the run of `state` created (see the module docs), recording every deletion in the
-/// state file; `state.finished` is set once nothing is left. An error means the teardown could not
-/// even look (the endpoint unreachable, the state file unwritable); refusals are in the report.
-pub async fn teardown(sdk: &SdkConfig, state: &mut RunState, options: &Options) -> anyhow::Result<Report> {
+/// Takes stock of what the run of `state` left (see the module docs): the state file plus what its
+/// tag finds, each entry checked; saves what discovery added. Nothing is deleted yet.
+pub async fn take_stock<'a>(
+    sdk: &SdkConfig,
+    state: &'a mut RunState,
+    options: &'a Options,
+) -> anyhow::Result<Teardown<'a>> {
     let started = Instant::now();
     let mut teardown = Teardown {
-        clients: Clients::new(sdk),
+        clients: Clients::new(sdk, state.connection_kind),
         state,
         options,
         started,
@@ -857,6 +995,59 @@ pub async fn teardown(sdk: &SdkConfig, state: &mut RunState, options: &Options) 
         refused: HashSet::new(),
         enis_left: 0,
     };
-    teardown.run().await?;
-    teardown.finish()
+    teardown.take_stock().await?;
+    Ok(teardown)
+}
+
+impl Teardown<'_> {
+    /// Deletes what stock-taking allowed, each after a fresh check of its tag, recording every
+    /// deletion in the state file; `finished` is set once nothing is left. An error means the
+    /// teardown could not go on (the state file unwritable); refusals are in the report.
+    pub async fn execute(mut self) -> anyhow::Result<Report> {
+        self.run().await?;
+        self.finish()
+    }
+}
+
+/// [`take_stock`] then [`Teardown::execute`].
+pub async fn teardown(sdk: &SdkConfig, state: &mut RunState, options: &Options) -> anyhow::Result<Report> {
+    take_stock(sdk, state, options).await?.execute().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(code: &str, status: u16) -> ApiError {
+        ApiError { code: code.into(), message: "m".into(), transport: false, status: Some(status) }
+    }
+
+    #[test]
+    fn only_named_answers_mean_not_supported() {
+        let supported =
+            [error("InvalidAction", 400), error("UnknownOperationException", 404), error("", 404), error("", 401)];
+        for supported in supported {
+            assert!(supported.operation_not_supported(), "{supported}");
+        }
+        let failing = [
+            error("RequestLimitExceeded", 503),
+            error("ThrottlingException", 429),
+            error("InternalError", 500),
+            error("", 500),
+            error("", 503),
+            error("", 403),
+            error("", 429),
+            error("", 400),
+            error("AccessDenied", 403),
+            error("AccessDeniedException", 403),
+            error("UnauthorizedOperation", 403),
+            error("AuthFailure", 401),
+            error("ValidationException", 400),
+            error("InvalidGroup.NotFound", 400),
+            ApiError { code: String::new(), message: "connection refused".into(), transport: true, status: None },
+        ];
+        for error in failing {
+            assert!(!error.operation_not_supported(), "{error}");
+        }
+    }
 }

@@ -32,7 +32,8 @@
 //!   the security group (the `DependencyViolation` is recorded), deletes what it can, reports what
 //!   is left as "pending destroy" (not a mismatch) and advises `cargo xtask destroy --aws --resume`.
 //!
-//! Exit codes: 0 every phase matched, 1 a mismatch (or an error), 2 bad input.
+//! Exit codes: 0 every phase matched, 1 a mismatch (or an error), 2 bad input, 130 / 143 stopped by
+//! Ctrl-C / SIGTERM (both the same way: the results of the finished phases stay written).
 
 pub mod aws;
 pub mod chart;
@@ -144,10 +145,12 @@ pub struct DeployArgs {
 
 /// `eni-lab verify`.
 #[derive(clap::Args, Debug, Clone)]
-#[command(after_help = "Exit status: 0 when every phase matched, 1 on a mismatch or an error, 2 on bad input.\n\
+#[command(after_help = "Exit status: 0 when every phase matched, 1 on a mismatch or an error, 2 on bad input, \
+130 / 143 when stopped by Ctrl-C / SIGTERM (the finished phases' results stay written).\n\
 Results: target/verify/<run-id>/ (report.md, report.json, timeline.jsonl, load.json, chart.svg, state.json).\n\
 With --aws (a real account; --image-uri required, push it first with `cargo xtask build --image --push`): \
-the real-account timings, the load's quota check is advisory (a warning, not a mismatch), and teardown leaves \
+the real-account timings, the load's quota check is advisory (information rows, a warning when outside the \
+tolerance, never a mismatch), and teardown leaves \
 lingering ENIs as \"pending destroy\" for `cargo xtask destroy --aws --resume`.")]
 pub struct Args {
     #[command(flatten)]
@@ -394,6 +397,19 @@ impl Lab {
             .collect()
     }
 
+    /// The failed polls (gaps) of the watch between `from_s` and `to_s` (run seconds).
+    pub fn gaps_between(&self, from_s: f64, to_s: f64) -> usize {
+        let Some(timeline) = &self.timeline else { return 0 };
+        let items = timeline.items.lock().expect("timeline lock");
+        items
+            .iter()
+            .filter(|item| match item {
+                Item::Gap(g) => (from_s..=to_s).contains(&(g.t + timeline.offset_s)),
+                _ => false,
+            })
+            .count()
+    }
+
     /// Waits (at most two watch intervals and a second) for the watch to take a sample that starts
     /// after now, so that the timeline ends with what the run left (the chart shows the ENIs gone).
     pub async fn await_next_sample(&self) {
@@ -463,23 +479,70 @@ pub fn main(args: Args) -> i32 {
     };
     let outcome = runtime.block_on(async {
         tokio::select! {
-            outcome = verify(args) => Some(outcome),
-            _ = tokio::signal::ctrl_c() => None,
+            outcome = verify(args) => Ok(outcome),
+            signal = stop_signal() => Err(signal),
         }
     });
     match outcome {
-        Some(Ok(report)) if report.matched => 0,
-        Some(Ok(_)) => 1,
-        Some(Err(error)) => exit_code(&error),
-        None => {
-            // The run's future is dropped: an embedded emulator stops and its microVMs are killed.
+        Ok(Ok(report)) if report.matched => 0,
+        Ok(Ok(_)) => 1,
+        Ok(Err(error)) => exit_code(&error),
+        Err(signal) => {
+            // The run's future is dropped: an embedded emulator stops and its microVMs are killed;
+            // report.json/.md were written after every finished phase and stay.
             eprintln!(
-                "verify interrupted: its state file and results are under {}; what an --endpoint-url run \
+                "verify interrupted ({}): its state file and results are under {}; what an --endpoint-url run \
                  created is removed by `cargo xtask destroy` (it finds unfinished runs)",
+                signal.name(),
                 crate::run::runs_dir().display()
             );
-            130
+            signal.exit_code()
         }
+    }
+}
+
+/// The signal that stops a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopSignal {
+    /// Ctrl-C.
+    Interrupt,
+    /// `kill`, a CI job's cancellation, `docker stop`.
+    Terminate,
+}
+
+impl StopSignal {
+    pub fn name(self) -> &'static str {
+        match self {
+            StopSignal::Interrupt => "SIGINT",
+            StopSignal::Terminate => "SIGTERM",
+        }
+    }
+
+    /// 128 + the signal number, as a shell reports a process the signal ended.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            StopSignal::Interrupt => 130,
+            StopSignal::Terminate => 143,
+        }
+    }
+}
+
+/// Resolves at the first SIGINT (Ctrl-C) or SIGTERM: both stop verify the same way.
+pub async fn stop_signal() -> StopSignal {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut stream) => {
+                stream.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops verify cleanly");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => StopSignal::Interrupt,
+        () = terminate => StopSignal::Terminate,
     }
 }
 

@@ -1,6 +1,10 @@
 //! What verify reports: per phase the checks (expected, observed, verdict), printed as a table in the
 //! terminal and written to `report.md` and `report.json` after every phase (so an interrupted run
 //! keeps what it found).
+//!
+//! A check whose outcome cannot differ (the phase would have stopped with an error before, or the
+//! judgement is advisory, as the quota under `--aws`) is an information row ([`Check::info`]): shown
+//! with the verdict `info`, never counted as a match.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -10,19 +14,44 @@ use serde::{Deserialize, Serialize};
 
 use super::Phase;
 
-/// One thing a phase checks.
+/// One thing a phase checks, or shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Check {
     pub what: String,
     pub expected: String,
     pub observed: String,
-    pub matched: bool,
+    /// `Some(true)` match, `Some(false)` mismatch, `None` an information row (no verdict).
+    #[serde(default)]
+    pub matched: Option<bool>,
 }
 
 impl Check {
+    /// A judged check.
     pub fn new(what: &str, expected: impl Into<String>, observed: impl Into<String>, matched: bool) -> Self {
-        Self { what: what.into(), expected: expected.into(), observed: observed.into(), matched }
+        Self { what: what.into(), expected: expected.into(), observed: observed.into(), matched: Some(matched) }
+    }
+
+    /// An information row: shown, never a verdict (its outcome could not differ).
+    pub fn info(what: &str, expected: impl Into<String>, observed: impl Into<String>) -> Self {
+        Self { what: what.into(), expected: expected.into(), observed: observed.into(), matched: None }
+    }
+
+    pub fn is_mismatch(&self) -> bool {
+        self.matched == Some(false)
+    }
+
+    pub fn is_info(&self) -> bool {
+        self.matched.is_none()
+    }
+
+    /// `match`, `MISMATCH` or `info`.
+    pub fn verdict(&self) -> &'static str {
+        match self.matched {
+            Some(true) => "match",
+            Some(false) => "MISMATCH",
+            None => "info",
+        }
     }
 }
 
@@ -50,7 +79,8 @@ pub struct PhaseReport {
 }
 
 impl PhaseReport {
-    /// A phase judged by `checks`; `diff` is shown when one of them failed.
+    /// A phase judged by `checks` (information rows are not judged); `diff` is shown when one of
+    /// them failed.
     pub fn judged(
         phase: Phase,
         checks: Vec<Check>,
@@ -58,15 +88,16 @@ impl PhaseReport {
         (started_s, ended_s): (f64, f64),
         facts: serde_json::Value,
     ) -> Self {
-        let matched = checks.iter().all(|c| c.matched);
-        let first = checks.iter().find(|c| !c.matched).or(checks.first());
+        let matched = !checks.iter().any(Check::is_mismatch);
+        let first =
+            checks.iter().find(|c| c.is_mismatch()).or_else(|| checks.iter().find(|c| !c.is_info())).or(checks.first());
         let (expected, observed) = first.map_or_else(Default::default, |c| (c.expected.clone(), c.observed.clone()));
         let diff = if matched {
             None
         } else {
             Some(diff.unwrap_or_else(|| {
                 let mut out = String::new();
-                for c in checks.iter().filter(|c| !c.matched) {
+                for c in checks.iter().filter(|c| c.is_mismatch()) {
                     let _ = writeln!(out, "{}:\n- {}\n+ {}", c.what, c.expected, c.observed);
                 }
                 out
@@ -167,7 +198,7 @@ impl Report {
                 p.phase, p.started_s, p.ended_s, p.verdict
             );
             for c in &p.checks {
-                let verdict = if c.matched { "match" } else { "MISMATCH" };
+                let verdict = c.verdict();
                 let _ =
                     writeln!(out, "| {} | {} | {} | {verdict} |", cell(&c.what), cell(&c.expected), cell(&c.observed));
             }
@@ -205,10 +236,7 @@ pub fn terminal_table(phase: &PhaseReport) -> String {
     let rows: Vec<Vec<String>> = phase
         .checks
         .iter()
-        .map(|c| {
-            let verdict = if c.matched { "match" } else { "MISMATCH" };
-            vec![c.what.clone(), c.expected.clone(), c.observed.clone(), verdict.to_string()]
-        })
+        .map(|c| vec![c.what.clone(), c.expected.clone(), c.observed.clone(), c.verdict().to_string()])
         .collect();
     let title = format!("{}: {} ({:.1} s)", phase.phase, phase.verdict, phase.ended_s - phase.started_s);
     eni_watch::table::render(&title, &["check", "expected", "observed", "verdict"], &rows)
@@ -255,5 +283,22 @@ mod tests {
         assert!(!report.matched);
         assert_eq!(report.first_mismatch, Some(Phase::Load));
         assert!(report.markdown().contains("| load | 10 ± 2 | 20 | MISMATCH |"), "{}", report.markdown());
+    }
+
+    #[test]
+    fn an_information_row_is_shown_but_never_a_verdict() {
+        let checks = vec![Check::info("runtimes", "2 READY", "2 READY after 1 s"), Check::new("ENIs", "2", "2", true)];
+        let phase = PhaseReport::judged(Phase::Deploy, checks, None, (0.0, 1.0), serde_json::Value::Null);
+        assert!(phase.matched);
+        assert_eq!((phase.expected.as_str(), phase.observed.as_str()), ("2", "2"), "the summary is a verdict row");
+        let table = terminal_table(&phase);
+        let row = table.lines().find(|l| l.contains("runtimes")).unwrap();
+        assert!(row.contains("info") && !row.contains("match"), "{table}");
+        let json = serde_json::to_value(&phase.checks[0]).unwrap();
+        assert_eq!(json["matched"], serde_json::Value::Null, "{json}");
+
+        // Information rows alone cannot make a mismatch match, nor a match fail.
+        let failing = vec![Check::info("runtimes", "2", "2"), Check::new("ENIs", "2", "6", false)];
+        assert!(!PhaseReport::judged(Phase::Idle, failing, None, (0.0, 1.0), serde_json::Value::Null).matched);
     }
 }

@@ -63,7 +63,7 @@ pub async fn teardown(lab: &mut Lab) -> anyhow::Result<PhaseReport> {
         Some(after) => format!("gone after {} s", trim(after.as_secs_f64())),
         None => format!("still there after waiting {} s", trim(report.waited.as_secs_f64())),
     };
-    let left: Vec<String> = report.left.iter().map(|(r, why)| format!("{:?} {} ({why})", r.kind, r.id)).collect();
+    let left = left_of(&report);
     let left_tagged: Vec<String> = left_by_tag.iter().map(|r| format!("{:?} {}", r.kind, r.id)).collect();
     let checks = vec![
         Check::new(
@@ -121,10 +121,10 @@ pub async fn teardown(lab: &mut Lab) -> anyhow::Result<PhaseReport> {
 pub async fn clean_up(lab: &mut Lab) -> anyhow::Result<String> {
     let options = options(lab);
     let report = teardown::teardown(&lab.sdk, &mut lab.state, &options).await?;
-    if report.left.is_empty() {
+    if report.left.is_empty() && report.unsearched.is_empty() {
         Ok(format!("clean-up: {} resources deleted", report.deleted.len()))
     } else {
-        let left: Vec<String> = report.left.iter().map(|(r, why)| format!("{:?} {} ({why})", r.kind, r.id)).collect();
+        let left = left_of(&report);
         let aws = if lab.aws.is_some() { " --aws" } else { "" };
         eprintln!("left: {}; finish with: cargo xtask destroy{aws} --run-id {} --resume", left.join(", "), lab.run);
         Ok(format!("clean-up left: {}", left.join(", ")))
@@ -150,7 +150,7 @@ async fn pending_destroy(lab: &mut Lab) -> anyhow::Result<PhaseReport> {
         .filter(|(r, _)| r.kind == Kind::AgentRuntime)
         .map(|(r, why)| format!("{} ({why})", r.id))
         .collect();
-    let left: Vec<String> = report.left.iter().map(|(r, why)| format!("{:?} {} ({why})", r.kind, r.id)).collect();
+    let left = left_of(&report);
     let refusals: Vec<_> =
         report.refusals.iter().filter(|r| r.kind == Kind::SecurityGroup && r.code == "DependencyViolation").collect();
     let advice = format!("cargo xtask destroy --aws --resume --run-id {}", lab.run);
@@ -166,25 +166,25 @@ async fn pending_destroy(lab: &mut Lab) -> anyhow::Result<PhaseReport> {
             if runtimes_left.is_empty() { "all deleted".to_string() } else { runtimes_left.join(", ") },
             runtimes_left.is_empty(),
         ),
-        Check::new(
+        // Information rows: with --aws each outcome (refused or deleted, gone or lingering, left or
+        // not) is expected, so none of them can be a mismatch.
+        Check::info(
             "security group deletion while ENIs linger",
             "refused with DependencyViolation (recorded), or deleted if the ENIs are already gone",
             match refusals.first() {
                 Some(first) => format!("refused {}× with {}: {}", refusals.len(), first.code, first.message),
                 None => "never refused".to_string(),
             },
-            true,
         ),
-        Check::new(
+        Check::info(
             "agentic_ai ENIs after the runtimes are deleted",
             "AWS keeps them up to 8 h: not waited for with --aws",
             match report.enis_gone_after {
                 Some(after) => format!("gone after {} s", trim(after.as_secs_f64())),
                 None => format!("still there after {} s: pending destroy", trim(report.waited.as_secs_f64())),
             },
-            true,
         ),
-        Check::new("what is left", "pending destroy (--aws)", pending, true),
+        Check::info("what is left", "pending destroy (--aws)", pending),
     ];
     let facts = json!({
         "pendingDestroy": !left.is_empty(),
@@ -203,6 +203,14 @@ async fn pending_destroy(lab: &mut Lab) -> anyhow::Result<PhaseReport> {
         ));
     }
     Ok(PhaseReport::judged(Phase::Teardown, checks, None, (started, lab.now_s()), facts))
+}
+
+/// What teardown left, and why: resources, and listings by tag that failed (resources only they
+/// would have found may be left).
+fn left_of(report: &teardown::Report) -> Vec<String> {
+    let resources = report.left.iter().map(|(r, why)| format!("{:?} {} ({why})", r.kind, r.id));
+    let gaps = report.unsearched.iter().map(|gap| format!("not searched: {gap}"));
+    resources.chain(gaps).collect()
 }
 
 /// The refusals teardown met (the security group's `DependencyViolation` while ENIs lingered), for

@@ -344,7 +344,18 @@ async fn all_tagged_sweeps_runs_without_a_state_file_and_embedded_runs_are_marke
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--endpoint-url"));
 
-    let output = run_eni_lab(&runs_dir, &["destroy", "--all-tagged", "--endpoint-url", &url, "--poll", "100ms"]).await;
+    // Without a terminal to ask on and without --yes, it lists what it found and deletes nothing.
+    let unconfirmed = run_eni_lab(&runs_dir, &["destroy", "--all-tagged", "--endpoint-url", &url]).await;
+    assert_eq!(unconfirmed.status.code(), Some(eni_lab::destroy::EXIT_NOT_CONFIRMED));
+    let listing = stdout(&unconfirmed);
+    assert!(listing.contains(&format!("run {orphan}")) && listing.contains(&net.group), "{listing}");
+    let refusal = String::from_utf8_lossy(&unconfirmed.stderr);
+    assert!(refusal.contains("stdin is not a terminal") && refusal.contains("--yes"), "{refusal}");
+    assert_eq!(tagged_in_emulator(&sdk, &orphan).await.len(), 5, "nothing deleted without confirmation");
+    assert!(!read_state(&runs_dir, &embedded.run_id).finished, "nothing touched");
+
+    let output =
+        run_eni_lab(&runs_dir, &["destroy", "--all-tagged", "--yes", "--endpoint-url", &url, "--poll", "100ms"]).await;
     assert_eq!(output.status.code(), Some(0));
     let text = stdout(&output);
     assert!(text.contains(&format!("found by tag: run {orphan} (5 resource(s))")), "{text}");
@@ -354,8 +365,120 @@ async fn all_tagged_sweeps_runs_without_a_state_file_and_embedded_runs_are_marke
     assert!(read_state(&runs_dir, &embedded.run_id).finished);
 
     let again = run_eni_lab(&runs_dir, &["destroy", "--all-tagged", "--endpoint-url", &url]).await;
-    assert_eq!(again.status.code(), Some(0));
+    assert_eq!(again.status.code(), Some(0), "nothing found by tag: nothing to confirm");
     assert!(stdout(&again).contains("nothing to destroy"), "{}", stdout(&again));
+}
+
+/// A run whose VPC, subnets and security group are tagged and listed in its state file.
+async fn tagged_run(sdk: &SdkConfig, url: &str, runs_dir: &Path, cidr: u8) -> (RunId, Net) {
+    let run = RunId::new();
+    let net = network(&ec2::Client::new(sdk), Some(&run), cidr).await;
+    let mut state = RunState::new(run.clone(), Connection::Endpoint { url: url.into(), region: "us-east-1".into() });
+    record(&mut state, Kind::Vpc, &net.vpc, None);
+    for subnet in &net.subnets {
+        record(&mut state, Kind::Subnet, subnet, None);
+    }
+    record(&mut state, Kind::SecurityGroup, &net.group, None);
+    write_state(runs_dir, &state);
+    (run, net)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resource_whose_tag_is_removed_after_stock_taking_is_not_deleted() {
+    let handle = fast_emulator(Duration::from_secs(60)).await;
+    let url = handle.endpoint_url();
+    let sdk = sdk(&url).await;
+    let ec2 = ec2::Client::new(&sdk);
+    let runs_dir = scratch("destroy-tag-removed");
+    let (run, net) = tagged_run(&sdk, &url, &runs_dir, 0).await;
+
+    let mut state = read_state(&runs_dir, &run);
+    let options = eni_lab::teardown::Options { wait: Duration::from_secs(10), poll: Duration::from_millis(100) };
+    let teardown = eni_lab::teardown::take_stock(&sdk, &mut state, &options).await.unwrap();
+    let planned: Vec<String> = teardown.planned().into_iter().map(|r| r.id).collect();
+    assert!(planned.contains(&net.subnets[0]), "tagged at stock-taking: {planned:?}");
+    // Between stock-taking and the deletes, someone removes the run tag from one subnet.
+    ec2.delete_tags().resources(&net.subnets[0]).tags(Tag::builder().key(RUN_TAG).build()).send().await.unwrap();
+    let report = teardown.execute().await.unwrap();
+
+    let described = ec2.describe_subnets().subnet_ids(&net.subnets[0]).send().await;
+    assert!(described.is_ok_and(|out| out.subnets().len() == 1), "the untagged subnet is still there");
+    let (_, why) = report.left.iter().find(|(r, _)| r.id == net.subnets[0]).expect("reported as left");
+    assert!(why.contains(&format!("not tagged {RUN_TAG}={run}: left alone")), "{why}");
+    assert!(report.deleted.iter().any(|r| r.id == net.subnets[1]), "the other subnet went: {report:?}");
+    assert!(report.deleted.iter().any(|r| r.id == net.group), "the group went: {report:?}");
+    assert!(!report.deleted.iter().any(|r| r.id == net.subnets[0]), "{report:?}");
+    let state = read_state(&runs_dir, &run);
+    assert!(!state.finished && state.live().any(|r| r.id == net.subnets[0]), "{state:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_error_reading_the_tag_keeps_the_resource_whatever_the_error() {
+    // Throttling, a 500 and an access refusal: none of them makes the group deletable.
+    for code in ["RequestLimitExceeded", "InternalError", "UnauthorizedOperation"] {
+        let fault = format!("ec2:DescribeSecurityGroups:{code}:1").parse().unwrap();
+        let handle = emulator(agentcore_local::Config {
+            clock: agentcore_local::Clock::scaled(60.0).unwrap(),
+            status_delay: Duration::from_secs(6),
+            faults: vec![fault],
+            ..Default::default()
+        })
+        .await;
+        let url = handle.endpoint_url();
+        let sdk = sdk(&url).await;
+        let runs_dir = scratch(&format!("destroy-fault-{code}"));
+        let (run, net) = tagged_run(&sdk, &url, &runs_dir, 0).await;
+
+        let output = run_eni_lab(&runs_dir, &["destroy", "--wait", "2s", "--poll", "100ms"]).await;
+        assert_eq!(output.status.code(), Some(eni_lab::destroy::EXIT_LEFT), "{code}");
+        let text = stdout(&output);
+        let line = text.lines().find(|l| l.contains(&net.group)).unwrap_or_else(|| panic!("{code}: {text}"));
+        assert!(line.contains("kept: its tags could not be read") && line.contains(code), "{line}");
+        // DescribeSecurityGroups answers only errors: look in the emulator itself.
+        let groups = handle.snapshot()["regions"]["us-east-1"]["securityGroups"].clone();
+        assert!(groups.as_array().unwrap().iter().any(|g| g == net.group.as_str()), "{code}: kept: {groups}");
+        let state = read_state(&runs_dir, &run);
+        assert!(!state.finished, "{code}");
+        assert!(state.live().any(|r| r.id == net.group), "{code}: {state:?}");
+        handle.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unusable_state_files_are_skipped_and_the_good_run_is_destroyed() {
+    let handle = fast_emulator(Duration::from_secs(60)).await;
+    let url = handle.endpoint_url();
+    let sdk = sdk(&url).await;
+    let runs_dir = scratch("destroy-corrupt-state");
+    let (good, _) = tagged_run(&sdk, &url, &runs_dir, 0).await;
+    let corrupt = runs_dir.join("20250101-000000-0bad");
+    std::fs::create_dir_all(&corrupt).unwrap();
+    std::fs::write(corrupt.join("state.json"), r#"{"runId": "20250101-000000-0bad", "resources": [tru"#).unwrap();
+    // A run id that is not one (it would name a directory outside target/verify/).
+    let escaping = runs_dir.join("20250101-000000-0002");
+    std::fs::create_dir_all(&escaping).unwrap();
+    let mut text = serde_json::to_value(RunState::new(
+        RunId::parse("20250101-000000-0002").unwrap(),
+        Connection::Endpoint { url: url.clone(), region: "us-east-1".into() },
+    ))
+    .unwrap();
+    text["runId"] = "../../../escape".into();
+    std::fs::write(escaping.join("state.json"), text.to_string()).unwrap();
+
+    let output = run_eni_lab(&runs_dir, &["destroy", "--wait", "30s", "--poll", "100ms"]).await;
+    assert_eq!(output.status.code(), Some(eni_lab::destroy::EXIT_SKIPPED));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(&format!("skipped {}", corrupt.join("state.json").display())), "{stderr}");
+    let bad_id = stderr.lines().find(|l| l.contains(&escaping.join("state.json").display().to_string()));
+    assert!(bad_id.is_some_and(|l| l.contains("run id must look like")), "{stderr}");
+    assert!(stderr.contains("2 state file(s) skipped"), "{stderr}");
+    assert_eq!(tagged_in_emulator(&sdk, &good).await, Vec::<String>::new(), "the good run is destroyed");
+    assert!(read_state(&runs_dir, &good).finished);
+    assert!(!runs_dir.join("../escape").exists() && !runs_dir.join("../../escape").exists());
+
+    // Named with --run-id, an unusable file is skipped the same way.
+    let named = run_eni_lab(&runs_dir, &["destroy", "--run-id", "20250101-000000-0bad"]).await;
+    assert_eq!(named.status.code(), Some(eni_lab::destroy::EXIT_SKIPPED));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -32,6 +32,16 @@ fn report(dir: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap()
 }
 
+/// The check `what` of `phase` (a report.json phase).
+fn check<'a>(phase: &'a Value, what: &str) -> &'a Value {
+    phase["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["what"] == what)
+        .unwrap_or_else(|| panic!("no check {what:?} in {phase}"))
+}
+
 fn phases(report: &Value) -> Vec<(String, String, bool)> {
     report["phases"]
         .as_array()
@@ -126,6 +136,19 @@ async fn verify_against_the_embedded_emulator_matches_every_phase() {
     assert!(texts.iter().any(|t| t.contains("invocations ok per second")), "{texts:?}");
     let markdown = std::fs::read_to_string(dir.join("report.md")).unwrap();
     assert!(markdown.contains("| sg-split | 4: one per subnet and security-group set |"), "{markdown}");
+    // Rows whose outcome cannot differ (the phase would have failed with an error first) are shown
+    // as information, never as a match.
+    for (phase, what) in [(0, "VPC-mode runtimes"), (3, "runtime 0 READY in the second group")] {
+        let check = check(&report["phases"][phase], what);
+        assert_eq!(check["matched"], Value::Null, "{check}");
+        let row = markdown.lines().find(|l| l.starts_with(&format!("| {what} |"))).unwrap();
+        assert!(row.ends_with("| info |"), "{row}");
+        let line = stdout.lines().find(|l| l.contains(what)).unwrap();
+        assert!(line.contains("info") && !line.contains("match"), "{line}");
+    }
+    // The load was watched while it ran.
+    let watched = check(&report["phases"][2], "ENI watch samples during the load");
+    assert_eq!(watched["matched"], true, "{watched}");
     let state = RunState::load(&dir.join("state.json")).unwrap();
     assert!(state.finished && state.live().next().is_none(), "{state:?}");
 }
@@ -263,4 +286,85 @@ async fn deploy_leaves_tagged_runtimes_and_says_how_to_destroy_them() {
     assert_eq!(output.status.code(), Some(0));
     assert!(text(&output.stderr).contains("no --endpoint-url"), "{}", text(&output.stderr));
     assert!(RunState::load(&run_dir(&runs).join("state.json")).unwrap().finished);
+}
+
+/// A load shorter than the watch interval has no sample taken during it: the phase fails saying so
+/// instead of judging the ENIs from the describes before and after alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_load_the_watch_did_not_sample_fails_the_load_phase() {
+    // READY at once (the emulator's 60× clock); verify told time scale 1, so its watch polls every
+    // 5 s of wall time while the load lasts 1 s.
+    let handle = emulator(agentcore_local::Config {
+        clock: agentcore_local::Clock::scaled(60.0).unwrap(),
+        status_delay: Duration::from_secs(6),
+        max_vms: 20,
+        ..Default::default()
+    })
+    .await;
+    let url = handle.endpoint_url();
+    let runs = scratch("verify-unwatched-load");
+    let args = [
+        "verify",
+        "--endpoint-url",
+        url.as_str(),
+        "--phases",
+        "deploy,idle,load",
+        "--runtimes",
+        "2",
+        "--time-scale",
+        "1",
+        "--emulator-max-vms",
+        "20",
+        "--concurrency",
+        "2",
+        "--duration",
+        "1s",
+        // No clean-up: on verify's slow clock it would wait minutes for the ENIs; the emulator goes
+        // with the test.
+        "--keep",
+    ];
+    let output = run_eni_lab(&runs, &args).await;
+    assert_eq!(output.status.code(), Some(1));
+    let report = report(&run_dir(&runs));
+    assert_eq!(report["firstMismatch"], "load", "{report}");
+    let load = &report["phases"][2];
+    let watched = check(load, "ENI watch samples during the load");
+    assert_eq!(watched["matched"], false, "{watched}");
+    assert!(watched["observed"].as_str().unwrap().contains("too few to judge the ENIs during the load"), "{watched}");
+    assert!(text(&output.stdout).contains("ENI watch samples during the load"), "the reason is printed");
+}
+
+/// SIGTERM stops verify as Ctrl-C does: the results written so far stay, the exit status says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_verify_cleanly_keeping_the_results_so_far() {
+    let runs = scratch("verify-sigterm");
+    let mut command = crate::support::eni_lab(&runs);
+    command.args([&["verify"], FAST_VERIFY].concat()).stdout(std::process::Stdio::null());
+    command.stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().expect("start eni-lab verify");
+    // Once the deploy phase's results are written, send SIGTERM.
+    let started = std::time::Instant::now();
+    let dir = loop {
+        let written = std::fs::read_dir(&runs)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| Some(e.ok()?.path()))
+            .find(|dir| dir.join("report.json").is_file());
+        if let Some(dir) = written {
+            break dir;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "verify ended before its first phase was written");
+        assert!(started.elapsed() < Duration::from_secs(120), "no report.json within 120 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let kill = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output()).await.unwrap().unwrap();
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(143), "{stderr}");
+    assert!(stderr.contains("verify interrupted (SIGTERM)"), "{stderr}");
+    let written = report(&dir);
+    assert_eq!(phases(&written)[0].0, "deploy", "the finished phases stay: {written}");
+    let state = RunState::load(&dir.join("state.json")).unwrap();
+    assert!(state.finished, "the embedded emulator took the run's resources with it: {state:?}");
 }
