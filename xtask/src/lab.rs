@@ -27,7 +27,8 @@ pub fn run(task: &str, args: &Args) -> anyhow::Result<()> {
     eprintln!("$ {}", shown.trim_end());
     let status = command.status().map_err(|e| anyhow::anyhow!("could not start cargo: {e}"))?;
     if !status.success() {
-        // eni-lab printed why; keep its exit code (1: a phase did not match, 2: bad input).
+        // eni-lab printed why; keep its exit code (1: a phase did not match, 2: bad input or an
+        // unconfirmed destroy, 3: destroy left something, 4: a state file was skipped, 130/143: interrupted).
         std::process::exit(status.code().unwrap_or(1));
     }
     Ok(())

@@ -101,13 +101,6 @@ impl fmt::Display for Phase {
     }
 }
 
-fn parse_time_scale(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(k) if k.is_finite() && k > 0.0 => Ok(k),
-        _ => Err(format!("must be a number above 0 (10 runs the service clock 10× faster), got {text:?}")),
-    }
-}
-
 /// What the deploy phase builds (shared by `verify` and `deploy`).
 #[derive(clap::Args, Debug, Clone)]
 pub struct DeployArgs {
@@ -120,7 +113,7 @@ pub struct DeployArgs {
     /// Speed of the emulator's clock: service seconds per wall second. The report's 120 s load and
     /// 5 s watch interval are divided by it. With `--endpoint-url`, give the endpoint's own
     /// `--time-scale`.
-    #[arg(long, default_value_t = settings::OFFLINE_TIME_SCALE, value_parser = parse_time_scale)]
+    #[arg(long, default_value_t = settings::OFFLINE_TIME_SCALE, value_parser = agentcore_local::clock::parse_time_scale)]
     pub time_scale: f64,
     /// Active-session quota (maxVms): set on the embedded emulator and used by the admission model.
     /// Every live session is an agent process on this machine, hence a default a 2-core CI runner

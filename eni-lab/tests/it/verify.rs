@@ -205,7 +205,9 @@ async fn bad_flags_exit_2_with_a_clear_message() {
         (&["verify", "--phases", "idle,load"], "deploy is required"),
         (&["verify", "--keep", "--phases", "deploy,teardown"], "--keep skips teardown"),
         (&["verify", "--runtimes", "0"], "--runtimes"),
-        (&["verify", "--time-scale", "0"], "must be a number above 0"),
+        (&["verify", "--time-scale", "0"], "time scale must be a finite number between"),
+        (&["verify", "--time-scale", "1e300"], "time scale must be a finite number between"),
+        (&["verify", "--time-scale", "NaN"], "time scale must be a finite number between"),
         (&["verify", "--duration", "soon"], "--duration"),
         (
             &["verify", "--endpoint-url", "http://127.0.0.1:9", "--emulator-eni-policy", "per-runtime"],
