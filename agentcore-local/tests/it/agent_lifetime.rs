@@ -1,17 +1,13 @@
 //! Agents end with their emulator whatever the agent is, and the reaper never cuts a call in
 //! flight.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use agentcore_local::Config;
-use aws_sdk_bedrockagentcore::primitives::Blob;
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Command;
 
 use crate::data::{DataLab, data_config, process_gone, sid, wait_gone};
-use crate::support::{REGION, ROLE_ARN, sdk_config};
+use crate::support::{one_live_session, spawn_emulator};
 
 /// A SIGKILLed emulator runs no destructor; its agents still die (the parent-death signal set
 /// when they were forked). The agent here does not watch its parent: the built-in agent told to
@@ -27,53 +23,11 @@ async fn a_custom_agent_dies_with_a_sigkilled_emulator() {
         pid_file.display(),
         env!("CARGO_BIN_EXE_agentcore-local")
     );
-    let mut emulator = Command::new(env!("CARGO_BIN_EXE_agentcore-local"))
-        .args(["--listen", "127.0.0.1:0", "--time-scale", "3600", "--status-delay", "0s", "--agent-cmd", &agent])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the binary starts");
-    let mut lines = BufReader::new(emulator.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await.unwrap().unwrap().unwrap();
-    let url = line.strip_prefix("agentcore-local listening on ").unwrap().to_owned();
-
-    let sdk = sdk_config(&url, "test", "test", REGION).await;
-    let control = aws_sdk_bedrockagentcorecontrol::Client::new(&sdk);
-    let created = control
-        .create_agent_runtime()
-        .agent_runtime_name("pdeathsig_check")
-        .agent_runtime_artifact(crate::support::container())
-        .role_arn(ROLE_ARN)
-        .send()
-        .await
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while control
-        .get_agent_runtime()
-        .agent_runtime_id(created.agent_runtime_id())
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_str()
-        != "READY"
-    {
-        assert!(Instant::now() < deadline, "never READY");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    aws_sdk_bedrockagentcore::Client::new(&sdk)
-        .invoke_agent_runtime()
-        .agent_runtime_arn(created.agent_runtime_arn())
-        .runtime_session_id(sid("pdeathsig"))
-        .content_type("application/json")
-        .payload(Blob::new(br#"{"prompt":"hi"}"#.to_vec()))
-        .send()
-        .await
-        .expect("the invocation starts a microVM");
+    let (mut emulator, url) =
+        spawn_emulator(&["--time-scale", "3600", "--status-delay", "0s", "--agent-cmd", &agent]).await;
+    let (session_pid, _) = one_live_session(&url, "pdeathsig_check", &sid("pdeathsig")).await;
     let pid: u32 = std::fs::read_to_string(&pid_file).expect("the agent wrote its pid").trim().parse().unwrap();
-    let state = crate::support::local_state(&url).await;
-    assert_eq!(state["dataPlane"]["sessions"][0]["pid"].as_u64(), Some(u64::from(pid)), "the session's process");
+    assert_eq!(session_pid, pid, "the session's process");
     assert!(!process_gone(pid));
 
     emulator.start_kill().unwrap(); // SIGKILL

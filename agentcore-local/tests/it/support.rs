@@ -336,3 +336,68 @@ pub async fn local_state(endpoint: &str) -> serde_json::Value {
     assert_eq!(response.status().as_u16(), 200, "GET /_local/state");
     response.json().await.expect("state JSON")
 }
+
+/// The emulator binary on a free loopback port with `args` after `--listen`, stdout read up to its
+/// listening line; returns the process (killed on drop) and its endpoint URL.
+pub async fn spawn_emulator(args: &[&str]) -> (tokio::process::Child, String) {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut emulator = tokio::process::Command::new(env!("CARGO_BIN_EXE_agentcore-local"))
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the binary starts");
+    let mut lines = BufReader::new(emulator.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .expect("a line within 30 s")
+        .unwrap()
+        .expect("one line");
+    let url = line.strip_prefix("agentcore-local listening on ").unwrap_or_else(|| panic!("unexpected line {line:?}"));
+    (emulator, url.to_owned())
+}
+
+/// Creates runtime `name` through the SDK at `url`, waits (bounded) until it is READY, starts one
+/// session `session_id` with an invocation, and returns the session's agent pid and port (from
+/// `/_local/state`).
+pub async fn one_live_session(url: &str, name: &str, session_id: &str) -> (u32, u16) {
+    let sdk = sdk_config(url, "test", "test", REGION).await;
+    let control = control::Client::new(&sdk);
+    let created = control
+        .create_agent_runtime()
+        .agent_runtime_name(name)
+        .agent_runtime_artifact(container())
+        .role_arn(ROLE_ARN)
+        .send()
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let got = control.get_agent_runtime().agent_runtime_id(created.agent_runtime_id()).send().await.unwrap();
+        if got.status().as_str() == "READY" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{name} never READY");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    aws_sdk_bedrockagentcore::Client::new(&sdk)
+        .invoke_agent_runtime()
+        .agent_runtime_arn(created.agent_runtime_arn())
+        .runtime_session_id(session_id)
+        .content_type("application/json")
+        .payload(aws_sdk_bedrockagentcore::primitives::Blob::new(br#"{"prompt":"hi"}"#.to_vec()))
+        .send()
+        .await
+        .expect("the invocation starts a microVM");
+    let state = local_state(url).await;
+    let session = state["dataPlane"]["sessions"]
+        .as_array()
+        .and_then(|sessions| sessions.iter().find(|s| s["runtimeSessionId"] == session_id))
+        .unwrap_or_else(|| panic!("no session {session_id} in {state}"))
+        .clone();
+    let pid = session["pid"].as_u64().expect("a microVM pid") as u32;
+    let port = session["port"].as_u64().expect("a microVM port") as u16;
+    (pid, port)
+}
