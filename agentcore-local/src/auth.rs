@@ -5,14 +5,19 @@
 //!
 //! The check runs in two steps so the router can refuse cheaply before it reads a body:
 //! [`check_headers`] (the `Authorization` header, the signed-header list, the date and its skew,
-//! the key and the service: no body needed) and [`PendingSignature::verify`] (hashes the body and
-//! compares signatures). [`authenticate`] does both.
+//! the key, the service and the scope's region: no body needed) and [`PendingSignature::verify`]
+//! (hashes the body and compares signatures). [`authenticate`] does both. When the client signed
+//! `x-amz-content-sha256` ([`PendingSignature::signed_body_hash`]), the router checks the
+//! signature over that claim before reading the body ([`PendingSignature::verify_over_hash`]) and
+//! the body against it afterwards ([`check_body_hash`]), so a stranger's body is never buffered.
 //!
 //! Rules, as AWS applies them to services other than S3:
 //! * the signature must cover the body: `X-Amz-Content-SHA256`, when sent, must be the SHA-256 of
 //!   the body received (`UNSIGNED-PAYLOAD` and the `STREAMING-…` forms are refused), and without it
 //!   the body is hashed anyway;
 //! * `host` and `x-amz-date` must be among `SignedHeaders`;
+//! * the scope's region must be in [`crate::catalog`] (also with auth disabled): "Credential should
+//!   be scoped to a valid region, not 'R'. ", as AWS words it;
 //! * the date must be within [`MAX_CLOCK_SKEW`] (5 minutes) of the wall clock;
 //! * query-string (presigned) signatures are refused with a clear error.
 
@@ -65,6 +70,9 @@ pub enum AuthFailure {
     Expired(String),
     #[error("credential scoped to service {got:?}, expected {expected:?}")]
     WrongService { expected: String, got: String },
+    /// The credential scope names a region the emulator does not know ([`crate::catalog`]).
+    #[error("credential scoped to unknown region {0:?}")]
+    UnknownRegion(String),
     /// `X-Amz-Content-SHA256` is not the SHA-256 of the body received.
     #[error("x-amz-content-sha256 {claimed:?} does not match the body's SHA-256 {computed}")]
     PayloadHashMismatch { claimed: String, computed: String },
@@ -85,6 +93,13 @@ fn unsigned_payload_message(value: &str) -> String {
         "x-amz-content-sha256 '{value}' is not accepted by this service: the signature must cover the body \
          (send the hex SHA-256 of the body, or omit the header)."
     )
+}
+
+/// AWS's answer to a signature scoped to a region it does not serve (restJson1 services answer it
+/// as `InvalidSignatureException`, 403; EC2's code for a signature it cannot validate is
+/// `AuthFailure`, 401).
+fn unknown_region_message(region: &str) -> String {
+    format!("Credential should be scoped to a valid region, not '{region}'. ")
 }
 
 impl AuthFailure {
@@ -113,6 +128,7 @@ impl AuthFailure {
             Self::WrongService { expected, .. } => {
                 invalid_signature(format!("Credential should be scoped to correct service: '{expected}'. "))
             }
+            Self::UnknownRegion(region) => invalid_signature(unknown_region_message(region)),
             Self::PayloadHashMismatch { .. } => invalid_signature(PAYLOAD_MISMATCH_MESSAGE.into()),
             Self::UnsignedPayload(value) => invalid_signature(unsigned_payload_message(value)),
         }
@@ -134,6 +150,7 @@ impl AuthFailure {
                 auth_failure("AWS was not able to validate the provided access credentials".into())
             }
             Self::PayloadHashMismatch { .. } => auth_failure(PAYLOAD_MISMATCH_MESSAGE.into()),
+            Self::UnknownRegion(region) => auth_failure(unknown_region_message(region)),
             Self::UnsignedPayload(value) => auth_failure(unsigned_payload_message(value)),
             Self::Expired(_) => AwsError::ec2("RequestExpired", "Request has expired."),
         }
@@ -265,6 +282,8 @@ pub struct PendingSignature {
     signed: Vec<(String, String)>,
     /// `X-Amz-Content-SHA256` as sent, if it was.
     claimed_hash: Option<String>,
+    /// Whether `x-amz-content-sha256` is among the signed headers.
+    claim_signed: bool,
     signature: String,
 }
 
@@ -284,6 +303,7 @@ pub fn check_headers(
     let (access_key, secret) = match auth {
         Auth::Disabled => {
             let region = scope_region(headers).unwrap_or_else(|| default_region.to_string());
+            require_known_region(&region)?;
             return Ok(HeaderCheck::Accepted(Caller { region, access_key_id: None }));
         }
         Auth::SigV4 { access_key_id, secret_access_key } => (access_key_id, secret_access_key),
@@ -303,6 +323,7 @@ pub fn check_headers(
     if parsed.service != expected_service {
         return Err(AuthFailure::WrongService { expected: expected_service.into(), got: parsed.service.into() });
     }
+    require_known_region(parsed.region)?;
     require_signed(&parsed.signed_headers)?;
     let amz_date = headers.get("x-amz-date").and_then(|v| v.to_str().ok()).ok_or_else(|| {
         AuthFailure::Malformed("Authorization header requires existence of a 'X-Amz-Date' header.".into())
@@ -339,9 +360,19 @@ pub fn check_headers(
         service: parsed.service.to_string(),
         signed_at,
         signed,
+        claim_signed: parsed.signed_headers.contains(&"x-amz-content-sha256"),
         claimed_hash,
         signature: parsed.signature.to_string(),
     }))
+}
+
+/// The scope's region must be one [`crate::catalog`] knows: every other string would create a
+/// new, empty region in the state, forever.
+fn require_known_region(region: &str) -> Result<(), AuthFailure> {
+    match crate::catalog::region(region) {
+        Some(_) => Ok(()),
+        None => Err(AuthFailure::UnknownRegion(region.to_string())),
+    }
 }
 
 /// `host` and `x-amz-date` must be signed (AWS: "'Host' or ':authority' must be a 'SignedHeader'
@@ -373,17 +404,28 @@ fn signed_header_values(names: &[&str], headers: &HeaderMap) -> Result<Vec<(Stri
 }
 
 impl PendingSignature {
+    /// The body hash the client signed (`x-amz-content-sha256`, signed and 64 hex digits): the
+    /// signature can then be checked against it before the body is read
+    /// ([`Self::verify_over_hash`]), and the body against it afterwards ([`check_body_hash`]).
+    pub fn signed_body_hash(&self) -> Option<&str> {
+        self.claimed_hash.as_deref().filter(|claim| self.claim_signed && is_sha256_hex(claim))
+    }
+
     /// Hashes `body`, compares it with `X-Amz-Content-SHA256` when one was sent, re-signs the
     /// request over the body's hash and compares signatures.
     pub fn verify(self, method: &str, uri: &str, body: &[u8]) -> Result<Caller, AuthFailure> {
         let computed = sha256_hex(body);
-        if let Some(claimed) = self.claimed_hash
-            && !claimed.eq_ignore_ascii_case(&computed)
-        {
-            return Err(AuthFailure::PayloadHashMismatch { claimed, computed });
+        if let Some(claimed) = &self.claimed_hash {
+            check_body_hash(claimed, body)?;
         }
+        self.verify_over_hash(method, uri, &computed)
+    }
+
+    /// Re-signs the request as if its body hashed to `payload_hash` and compares signatures; the
+    /// body itself is not looked at.
+    pub fn verify_over_hash(self, method: &str, uri: &str, payload_hash: &str) -> Result<Caller, AuthFailure> {
         let headers = self.signed.iter().map(|(name, value)| (name.as_str(), value.as_str()));
-        let request = SignableRequest::new(method, uri, headers, SignableBody::Precomputed(computed))
+        let request = SignableRequest::new(method, uri, headers, SignableBody::Precomputed(payload_hash.to_string()))
             .map_err(|e| AuthFailure::Malformed(format!("cannot canonicalise request: {e}")))?;
         let identity: Identity =
             Credentials::new(&self.access_key_id, &self.secret, None, None, "agentcore-local").into();
@@ -404,6 +446,20 @@ impl PendingSignature {
         }
         Ok(Caller { region: self.region, access_key_id: Some(self.access_key_id) })
     }
+}
+
+/// Whether `body` hashes to `claimed` (the `X-Amz-Content-SHA256` the client sent).
+pub fn check_body_hash(claimed: &str, body: &[u8]) -> Result<(), AuthFailure> {
+    let computed = sha256_hex(body);
+    if claimed.eq_ignore_ascii_case(&computed) {
+        Ok(())
+    } else {
+        Err(AuthFailure::PayloadHashMismatch { claimed: claimed.to_string(), computed })
+    }
+}
+
+fn is_sha256_hex(value: &str) -> bool {
+    value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// Checks the request's SigV4 signature: [`check_headers`], then [`PendingSignature::verify`].
@@ -527,6 +583,33 @@ mod tests {
         );
         assert_eq!(refused.json_error().code, "InvalidSignatureException");
         assert_eq!(refused.ec2_error().code, "AuthFailure");
+    }
+
+    #[test]
+    fn a_signed_body_hash_is_checked_before_the_body() {
+        let pending = |headers: &HeaderMap| match check_headers(
+            &Auth::default(),
+            "us-east-1",
+            "ec2",
+            "/",
+            headers,
+            SystemTime::now(),
+        ) {
+            Ok(HeaderCheck::Pending(pending)) => pending,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(pending(&signed_headers(Signing::default())).signed_body_hash(), None, "nothing signed");
+        let good = signed_headers(Signing { content_sha256: true, ..Signing::default() });
+        let claim = pending(&good).signed_body_hash().map(str::to_string);
+        assert_eq!(claim.as_deref(), Some(sha256_hex(BODY).as_str()));
+        pending(&good).verify_over_hash("POST", "/", &sha256_hex(BODY)).unwrap();
+        let wrong = signed_headers(Signing { content_sha256: true, secret: "nope", ..Signing::default() });
+        assert_eq!(
+            pending(&wrong).verify_over_hash("POST", "/", &sha256_hex(BODY)),
+            Err(AuthFailure::SignatureMismatch)
+        );
+        assert!(check_body_hash(&sha256_hex(BODY), BODY).is_ok());
+        assert!(matches!(check_body_hash(&sha256_hex(BODY), b"other"), Err(AuthFailure::PayloadHashMismatch { .. })));
     }
 
     #[test]

@@ -54,13 +54,18 @@ pub async fn handle_get(
 
 /// Runs one EC2 call on tokio's blocking pool: filtering many resources with many patterns is
 /// bounded but not free, and must not stall the async workers that serve every other request.
+/// If this future is dropped first (the client left), the call's filtering stops
+/// ([`query::CancelFlag`]).
 async fn off_the_runtime(
     state: Arc<AppState>,
     ctx: RequestContext,
     call: impl FnOnce(&AppState, &RequestContext) -> Response + Send + 'static,
 ) -> Response {
     let request_id = ctx.request_id.clone();
-    match tokio::task::spawn_blocking(move || call(&state, &ctx)).await {
+    let flag = query::CancelFlag::default();
+    // Dropped with this future: if the client leaves first, the call's filtering stops.
+    let _cancel_on_drop = query::CancelOnDrop(flag.clone());
+    match tokio::task::spawn_blocking(move || flag.run(|| call(&state, &ctx))).await {
         Ok(response) => response,
         // A panic goes on to the router's panic layer, which answers it in EC2's shape.
         Err(join_error) if join_error.is_panic() => std::panic::resume_unwind(join_error.into_panic()),
@@ -174,10 +179,10 @@ fn describe(op: &Op<'_>, action: &str) -> Result<String, AwsError> {
 }
 
 /// The ids a Describe call asks for (`KEY.N`), as a set.
-fn wanted_ids(params: &Params, key: &str) -> (Vec<String>, BTreeSet<String>) {
-    let list = params.list(key);
+fn wanted_ids(params: &Params, key: &str) -> Result<(Vec<String>, BTreeSet<String>), AwsError> {
+    let list = params.list(key)?;
     let set = list.iter().cloned().collect();
-    (list, set)
+    Ok((list, set))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -295,7 +300,7 @@ fn create_vpc(op: &mut Op<'_>) -> Result<String, AwsError> {
 }
 
 fn describe_vpcs(op: &Op<'_>) -> Result<String, AwsError> {
-    let (wanted, wanted_set) = wanted_ids(op.params, "VpcId");
+    let (wanted, wanted_set) = wanted_ids(op.params, "VpcId")?;
     check_ids(&VPC, &wanted, &op.region.vpcs)?;
     let filters = filters(
         op.params,
@@ -413,7 +418,7 @@ fn create_subnet(op: &mut Op<'_>) -> Result<String, AwsError> {
 }
 
 fn describe_subnets(op: &Op<'_>) -> Result<String, AwsError> {
-    let (wanted, wanted_set) = wanted_ids(op.params, "SubnetId");
+    let (wanted, wanted_set) = wanted_ids(op.params, "SubnetId")?;
     check_ids(&SUBNET, &wanted, &op.region.subnets)?;
     let filters = filters(
         op.params,
@@ -487,8 +492,8 @@ fn delete_subnet(op: &mut Op<'_>) -> Result<String, AwsError> {
 fn describe_availability_zones(op: &Op<'_>) -> Result<String, AwsError> {
     let region = op.region.name.clone();
     let zones = catalog::zones(&region);
-    let names = op.params.list("ZoneName");
-    let zone_ids = op.params.list("ZoneId");
+    let names = op.params.list("ZoneName")?;
+    let zone_ids = op.params.list("ZoneId")?;
     for wanted in names.iter().chain(&zone_ids) {
         if !zones.iter().any(|z| z.name == wanted || z.id == wanted) {
             return Err(AwsError::ec2(
@@ -573,8 +578,8 @@ fn create_security_group(op: &mut Op<'_>) -> Result<String, AwsError> {
 }
 
 fn describe_security_groups(op: &Op<'_>) -> Result<String, AwsError> {
-    let (wanted, wanted_set) = wanted_ids(op.params, "GroupId");
-    let names = op.params.list("GroupName");
+    let (wanted, wanted_set) = wanted_ids(op.params, "GroupId")?;
+    let names = op.params.list("GroupName")?;
     check_ids(&GROUP, &wanted, &op.region.security_groups)?;
     if let Some(name) = names.first() {
         // Group names address the default VPC, which the emulator does not create.
@@ -669,11 +674,11 @@ fn resource_not_found(id: &str) -> AwsError {
 }
 
 fn create_tags(op: &mut Op<'_>) -> Result<String, AwsError> {
-    let resources = op.params.list("ResourceId");
+    let resources = op.params.list("ResourceId")?;
     if resources.is_empty() {
         return Err(AwsError::ec2("MissingParameter", "The request must contain the parameter resourceIdSet"));
     }
-    let tags = op.params.members("Tag").iter().map(query::checked_tag).collect::<Result<Vec<_>, _>>()?;
+    let tags = op.params.members("Tag")?.iter().map(query::checked_tag).collect::<Result<Vec<_>, _>>()?;
     for id in &resources {
         let existing = op.region.tags_mut(id).ok_or_else(|| resource_not_found(id))?;
         let mut merged = existing.clone();
@@ -688,11 +693,11 @@ fn create_tags(op: &mut Op<'_>) -> Result<String, AwsError> {
 }
 
 fn delete_tags(op: &mut Op<'_>) -> Result<String, AwsError> {
-    let resources = op.params.list("ResourceId");
+    let resources = op.params.list("ResourceId")?;
     if resources.is_empty() {
         return Err(AwsError::ec2("MissingParameter", "The request must contain the parameter resourceIdSet"));
     }
-    let tags = op.params.members("Tag");
+    let tags = op.params.members("Tag")?;
     for id in &resources {
         if op.region.tags_mut(id).is_none() {
             return Err(resource_not_found(id));
@@ -780,7 +785,7 @@ fn create_network_interface(op: &mut Op<'_>) -> Result<String, AwsError> {
             ));
         }
     }
-    let mut groups = op.params.list("SecurityGroupId");
+    let mut groups = op.params.list("SecurityGroupId")?;
     if groups.is_empty() {
         let default = op
             .region
@@ -918,7 +923,7 @@ fn eni_field(eni: &NetworkInterface, region: &RegionState, account: &str, name: 
 }
 
 fn describe_network_interfaces(op: &Op<'_>) -> Result<String, AwsError> {
-    let (wanted, wanted_set) = wanted_ids(op.params, "NetworkInterfaceId");
+    let (wanted, wanted_set) = wanted_ids(op.params, "NetworkInterfaceId")?;
     if !wanted.is_empty() && op.params.get("MaxResults").is_some() {
         return Err(AwsError::ec2(
             "InvalidParameterCombination",

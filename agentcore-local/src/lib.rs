@@ -14,11 +14,12 @@
 //! Modules: [`router`] (one listener; tells the services apart by the request), [`auth`] (SigV4),
 //! [`data`] (data plane: sessions as agent processes, quota, reaping), [`faults`] (`--fault`),
 //! [`ec2`] (query protocol), [`control`] (restJson1 control plane), [`eni`] (the ENI mechanism),
-//! [`state`] (shared state), [`clock`], [`catalog`] (regions and zones), [`error`] (AWS error
+//! [`body_budget`] (bytes buffered before a signature is verified), [`state`] (shared state), [`clock`], [`catalog`] (regions and zones), [`error`] (AWS error
 //! shapes); the private `serve` module is the accept loop (header read timeout, concurrency limit,
 //! graceful shutdown).
 
 pub mod auth;
+pub mod body_budget;
 pub mod catalog;
 pub mod clock;
 pub mod control;
@@ -70,6 +71,12 @@ pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
 /// `--max-vms`, so a session quota's worth of invocations plus as many control-plane and EC2 calls
 /// never wait. AWS documents no such limit (it throttles by rate instead).
 pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 2 * DEFAULT_MAX_VMS as usize;
+/// Default budget of body bytes buffered, all requests together, before their signature is
+/// verified ([`body_budget`]): room for two InvokeAgentRuntime payloads at AgentCore's 100 MB
+/// limit plus ~56 MiB of EC2 and control-plane bodies (limits of 1 and 2 MiB), so honest clients
+/// never notice it, while anyone who only knows the access key id can make the emulator hold at
+/// most 256 MiB (not 100 MB per connection). AWS documents no such limit.
+pub const DEFAULT_UNVERIFIED_BODY_BUDGET: u64 = 256 * 1024 * 1024;
 /// Default credentials (`test`/`test`, as moto and LocalStack use).
 pub const DEFAULT_ACCESS_KEY_ID: &str = "test";
 pub const DEFAULT_SECRET_ACCESS_KEY: &str = "test";
@@ -145,6 +152,9 @@ pub struct Config {
     pub body_read_timeout: Duration,
     /// Requests handled at once; more wait for a slot (at least 1).
     pub max_concurrent_requests: usize,
+    /// Bytes of body buffered, all requests together, before their signature can be verified
+    /// ([`body_budget`]); a request that does not fit at once → 503.
+    pub unverified_body_budget: u64,
 }
 
 impl Default for Config {
@@ -167,6 +177,7 @@ impl Default for Config {
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            unverified_body_budget: DEFAULT_UNVERIFIED_BODY_BUDGET,
         }
     }
 }
@@ -178,6 +189,8 @@ pub enum StartError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("account id must be 12 digits, got {0:?}")]
     AccountId(String),
+    #[error("default region {0:?} is not one the emulator knows (see agentcore_local::catalog::REGIONS)")]
+    UnknownRegion(String),
 }
 
 /// A running emulator. Dropping it (or [`Handle::shutdown`]) stops the server.
@@ -265,6 +278,9 @@ pub async fn start(config: Config) -> Result<Handle, StartError> {
     if config.account_id.len() != 12 || !config.account_id.bytes().all(|b| b.is_ascii_digit()) {
         return Err(StartError::AccountId(config.account_id));
     }
+    if catalog::region(&config.default_region).is_none() {
+        return Err(StartError::UnknownRegion(config.default_region));
+    }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| StartError::Bind { addr: config.listen, source })?;
@@ -320,6 +336,8 @@ mod tests {
     async fn start_refuses_a_bad_account_id_and_stops_on_shutdown() {
         let bad = Config { account_id: "12345".into(), ..Config::default() };
         assert!(matches!(start(bad).await, Err(StartError::AccountId(_))));
+        let bad = Config { default_region: "zz-fake-9".into(), ..Config::default() };
+        assert!(matches!(start(bad).await, Err(StartError::UnknownRegion(_))));
         let handle = start(Config::default()).await.unwrap();
         let addr = handle.local_addr();
         assert!(addr.ip().is_loopback());

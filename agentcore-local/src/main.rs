@@ -90,6 +90,13 @@ struct Cli {
     #[arg(long, value_name = "N", default_value_t = agentcore_local::DEFAULT_MAX_CONCURRENT_REQUESTS,
           value_parser = clap::value_parser!(u32).range(1..).map(|n| n as usize))]
     max_concurrent_requests: usize,
+    /// MiB of request body buffered, all requests together, before their signature can be checked
+    /// (clients that do not sign x-amz-content-sha256: botocore, the AWS CLI, the SDKs); a request
+    /// that does not fit at once → 503 (EC2 Unavailable, ServiceUnavailableException). Below 96 it
+    /// refuses InvokeAgentRuntime's largest (100 MB) payloads.
+    #[arg(long, value_name = "MIB", default_value_t = agentcore_local::DEFAULT_UNVERIFIED_BODY_BUDGET >> 20,
+          value_parser = clap::value_parser!(u64).range(1..=4_000_000))]
+    unverified_body_budget: u64,
     #[command(subcommand)]
     command: Option<Sub>,
 }
@@ -138,6 +145,7 @@ fn config(cli: Cli) -> anyhow::Result<Config> {
         header_read_timeout: cli.header_read_timeout,
         body_read_timeout: cli.body_read_timeout,
         max_concurrent_requests: cli.max_concurrent_requests,
+        unverified_body_budget: cli.unverified_body_budget << 20,
     })
 }
 
@@ -258,6 +266,7 @@ mod tests {
         assert_eq!(defaults.header_read_timeout, agentcore_local::DEFAULT_HEADER_READ_TIMEOUT);
         assert_eq!(defaults.body_read_timeout, agentcore_local::DEFAULT_BODY_READ_TIMEOUT);
         assert_eq!(defaults.max_concurrent_requests, agentcore_local::DEFAULT_MAX_CONCURRENT_REQUESTS);
+        assert_eq!(defaults.unverified_body_budget, agentcore_local::DEFAULT_UNVERIFIED_BODY_BUDGET);
         let cli = Cli::parse_from([
             "agentcore-local",
             "--header-read-timeout",
@@ -266,11 +275,15 @@ mod tests {
             "2m",
             "--max-concurrent-requests",
             "8",
+            "--unverified-body-budget",
+            "3",
         ]);
         let c = config(cli).unwrap();
         assert_eq!(c.header_read_timeout, Duration::from_secs(5));
         assert_eq!(c.body_read_timeout, Duration::from_secs(120));
         assert_eq!(c.max_concurrent_requests, 8);
+        assert_eq!(c.unverified_body_budget, 3 << 20);
+        assert!(Cli::try_parse_from(["agentcore-local", "--unverified-body-budget", "0"]).is_err());
         assert!(Cli::try_parse_from(["agentcore-local", "--max-concurrent-requests", "0"]).is_err());
     }
 

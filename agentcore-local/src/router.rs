@@ -17,9 +17,13 @@
 //!    protocol's error shape;
 //! 2. [`panic_layer`]: `tower-http`'s `CatchPanicLayer`, so a panicking handler answers instead of
 //!    dropping the connection;
-//! 3. [`authenticate`]: cheap header checks ([`auth::check_headers`]), then the body, bounded by
-//!    [`body_limit`] (refused on `Content-Length` before anything is read, and while streaming) and
-//!    by `Config::body_read_timeout`, then the signature over the body's SHA-256;
+//! 3. [`authenticate`]: cheap header checks ([`auth::check_headers`]: the key, the date, the
+//!    service, the scope's region), then the body, bounded by [`body_limit`] (refused on
+//!    `Content-Length` before anything is read, and while streaming) and by
+//!    `Config::body_read_timeout`, and the signature ([`verified_body`]): when the client signed
+//!    `x-amz-content-sha256`, the signature is checked over that hash before the body is read;
+//!    otherwise the body is read first, within the shared unverified-body budget
+//!    ([`crate::body_budget`]; 503 when it is spent) and the signature is checked over its SHA-256;
 //! 4. injected faults ([`crate::faults`], `--fault`), then the handler.
 //!
 //! The serve loop ([`crate::start`]) adds the connection-level limits: a header read timeout and a
@@ -44,6 +48,7 @@ use futures_util::StreamExt;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::auth::{self, Caller, HeaderCheck};
+use crate::body_budget::{BodyBudget, Reservation};
 use crate::error::{AwsError, FieldError};
 use crate::state::AppState;
 use crate::{control, data, ec2, faults, ids};
@@ -183,23 +188,98 @@ enum BodyError {
     TooLarge,
     Unreadable,
     TimedOut,
+    /// The unverified-body budget ([`crate::body_budget`]) has no room for it right now.
+    OverBudget,
+    /// The signature (or the body's hash) does not check out.
+    Refused(auth::AuthFailure),
 }
 
-/// Reads at most `limit` bytes of `body`, within `timeout`.
-async fn read_body(body: Body, limit: usize, timeout: Duration) -> Result<Bytes, BodyError> {
+/// Reads at most `limit` bytes of `body`, within `timeout`; with a `reservation`, every byte read
+/// must fit in it (it grows as the body streams; a body that does not fit is cut off at once).
+async fn read_body(
+    body: Body,
+    limit: usize,
+    timeout: Duration,
+    mut reservation: Option<&mut Reservation<'_>>,
+) -> Result<Bytes, BodyError> {
     let read = async {
         let mut stream = body.into_data_stream();
         let mut buffer = Vec::new();
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|_| BodyError::Unreadable)?;
-            if buffer.len() + chunk.len() > limit {
+            let length = buffer.len() + chunk.len();
+            if length > limit {
                 return Err(BodyError::TooLarge);
+            }
+            if let Some(reservation) = reservation.as_deref_mut()
+                && !reservation.try_grow_to(length as u64)
+            {
+                return Err(BodyError::OverBudget);
             }
             buffer.extend_from_slice(&chunk);
         }
         Ok(Bytes::from(buffer))
     };
     tokio::time::timeout(timeout, read).await.unwrap_or(Err(BodyError::TimedOut))
+}
+
+/// [`read_body`], then checks the body against the SHA-256 the client signed.
+async fn read_body_matching(body: Body, limit: usize, timeout: Duration, claim: &str) -> Result<Bytes, BodyError> {
+    let body = read_body(body, limit, timeout, None).await?;
+    auth::check_body_hash(claim, &body).map_err(BodyError::Refused)?;
+    Ok(body)
+}
+
+/// How a body is read: at most `limit` bytes within `timeout`; `declared` is its `Content-Length`.
+#[derive(Clone, Copy, Debug)]
+struct BodyRead {
+    limit: usize,
+    timeout: Duration,
+    declared: Option<u64>,
+}
+
+/// Reads the body and verifies the signature, spending as little as possible on a request that
+/// may not be genuine:
+/// * auth disabled: the body, bounded;
+/// * the client signed the body's hash (`x-amz-content-sha256`): the signature first, over that
+///   hash, before a byte of body is read; then the body, which must hash to it;
+/// * otherwise the body must be read before the signature can be checked: its bytes are reserved
+///   from `budget` (its `Content-Length` at once, else as it streams) and refused with
+///   [`BodyError::OverBudget`] when the budget cannot take them now.
+async fn verified_body(
+    checked: HeaderCheck,
+    body: Body,
+    method: &str,
+    uri: &str,
+    read: BodyRead,
+    budget: &BodyBudget,
+) -> Result<(Caller, Bytes), BodyError> {
+    let pending = match checked {
+        HeaderCheck::Accepted(caller) => return Ok((caller, read_body(body, read.limit, read.timeout, None).await?)),
+        HeaderCheck::Pending(pending) => pending,
+    };
+    if let Some(claim) = pending.signed_body_hash().map(str::to_string) {
+        let caller = pending.verify_over_hash(method, uri, &claim).map_err(BodyError::Refused)?;
+        return Ok((caller, read_body_matching(body, read.limit, read.timeout, &claim).await?));
+    }
+    let mut reservation = budget.try_reserve(read.declared.unwrap_or(0)).ok_or(BodyError::OverBudget)?;
+    let body = read_body(body, read.limit, read.timeout, Some(&mut reservation)).await?;
+    let caller = pending.verify(method, uri, &body).map_err(BodyError::Refused)?;
+    Ok((caller, body))
+}
+
+/// The answer to a request the unverified-body budget cannot take now: AWS's answer when it is
+/// overloaded, 503 (EC2 `Unavailable`, "The server is overloaded and can't handle the request.",
+/// EC2 API reference, "Error codes"; restJson1 `ServiceUnavailableException`, modeled by
+/// `bedrock-agentcore` 2024-02-28). The SDKs retry it with backoff.
+fn budget_spent(service: Service) -> AwsError {
+    let message = "The server is overloaded and can't handle the request (its budget of bytes buffered for \
+                   requests whose signature is not verified yet is spent; see --unverified-body-budget).";
+    let code = match service {
+        Service::Ec2 => "Unavailable",
+        Service::AgentCore | Service::Local => "ServiceUnavailableException",
+    };
+    AwsError::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
 }
 
 /// `Content-Length`, when the request declares one.
@@ -343,30 +423,30 @@ async fn authenticate(State(state): State<Arc<AppState>>, request: Request, next
         &parts.headers,
         SystemTime::now(),
     );
+    let refuse_auth = |failure: auth::AuthFailure| {
+        tracing::debug!(%failure, path, "request refused");
+        refuse(service.auth_error(&failure))
+    };
+    let refuse_body = |error: BodyError, declared: Option<u64>| match error {
+        BodyError::TooLarge => refuse(body_too_large(&path, limit, declared)),
+        BodyError::TimedOut => refuse(body_timed_out(service, config.body_read_timeout)),
+        BodyError::Unreadable => refuse(body_unreadable()),
+        BodyError::OverBudget => {
+            tracing::debug!(path, declared, "unverified-body budget spent: request refused");
+            refuse(budget_spent(service))
+        }
+        BodyError::Refused(failure) => refuse_auth(failure),
+    };
     let checked = match checked {
         Ok(checked) => checked,
-        Err(failure) => {
-            tracing::debug!(%failure, path, "request refused");
-            return refuse(service.auth_error(&failure));
-        }
+        Err(failure) => return refuse_auth(failure),
     };
-    let body = match read_body(body, limit, config.body_read_timeout).await {
-        Ok(bytes) => bytes,
-        Err(BodyError::TooLarge) => return refuse(body_too_large(&path, limit, declared)),
-        Err(BodyError::TimedOut) => return refuse(body_timed_out(service, config.body_read_timeout)),
-        Err(BodyError::Unreadable) => return refuse(body_unreadable()),
-    };
-    let caller = match checked {
-        HeaderCheck::Accepted(caller) => Ok(caller),
-        HeaderCheck::Pending(pending) => pending.verify(parts.method.as_str(), &uri, &body),
-    };
-    let caller = match caller {
-        Ok(caller) => caller,
-        Err(failure) => {
-            tracing::debug!(%failure, path, "request refused");
-            return refuse(service.auth_error(&failure));
-        }
-    };
+    let read = BodyRead { limit, timeout: config.body_read_timeout, declared };
+    let (caller, body) =
+        match verified_body(checked, body, parts.method.as_str(), &uri, read, &state.unverified_bodies).await {
+            Ok(verified) => verified,
+            Err(error) => return refuse_body(error, declared),
+        };
     if service != Service::Local && !config.faults.is_empty() {
         let operation = faults::operation(&parts.method, &path, parts.uri.query(), &body);
         if let Some(error) = operation.and_then(|(s, op)| faults::roll(&config.faults, s, &op)) {

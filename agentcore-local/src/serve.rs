@@ -1,6 +1,12 @@
-//! The accept loop: hyper-util's HTTP/1 + HTTP/2 server with the connection-level limits `axum::serve`
-//! does not offer.
+//! The accept loop: hyper-util's server, HTTP/1 only, with the connection-level limits
+//! `axum::serve` does not offer.
 //!
+//! * HTTP/1.1 only: the AWS SDKs, the AWS CLI and boto3 speak HTTP/1.1 to an `http://` endpoint
+//!   (HTTP/2 needs TLS ALPN, which this plain-HTTP emulator does not offer). Serving h2c
+//!   (prior-knowledge HTTP/2) too would add connections that the header read timeout below does
+//!   not cover (hyper applies it to HTTP/1 only): an idle h2c connection was never closed, and
+//!   enough of them exhausted the file descriptors. An h2c preface (`PRI * HTTP/2.0`) now gets
+//!   hyper's HTTP/1 parse error and the connection is closed at once;
 //! * a header read timeout (`Config::header_read_timeout`, HTTP/1): a client that does not finish
 //!   its request headers in time (a slow-loris) is disconnected, and so is a keep-alive connection
 //!   idle for that long;
@@ -38,9 +44,8 @@ pub(crate) async fn serve(listener: TcpListener, router: Router, limits: Limits,
     let service = ServiceBuilder::new()
         .layer(GlobalConcurrencyLimitLayer::new(limits.max_concurrent_requests.max(1)))
         .service(router);
-    let mut builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
     builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
-    builder.http2().timer(TokioTimer::new());
     let graceful = GracefulShutdown::new();
     tokio::pin!(stop);
     loop {
@@ -57,7 +62,8 @@ pub(crate) async fn serve(listener: TcpListener, router: Router, limits: Limits,
         };
         let _ = stream.set_nodelay(true);
         let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service.clone()))
+            // Not `serve_connection_with_upgrades`: it ignores `http1_only` (hyper-util's doc).
+            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service.clone()))
             .into_owned();
         let connection = graceful.watch(connection);
         tokio::spawn(async move {

@@ -26,12 +26,16 @@ pub struct AppState {
     world: Mutex<World>,
     /// The data plane's sessions (microVMs); they have their own lock.
     pub sessions: std::sync::Arc<crate::data::Sessions>,
+    /// Bytes buffered by requests whose signature is not verified yet
+    /// (`Config::unverified_body_budget`).
+    pub unverified_bodies: crate::body_budget::BodyBudget,
 }
 
 impl AppState {
     pub fn new(config: Config) -> Self {
         let sessions = crate::data::Sessions::new(&config);
-        Self { config, world: Mutex::new(World::default()), sessions }
+        let unverified_bodies = crate::body_budget::BodyBudget::new(config.unverified_body_budget);
+        Self { config, world: Mutex::new(World::default()), sessions, unverified_bodies }
     }
 
     /// Locks the world after applying every transition due by the clock's "now".

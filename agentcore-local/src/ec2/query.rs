@@ -9,8 +9,18 @@
 //! `InvalidParameterValue`). Wildcards (`*` any run, `?` one character, `\` escapes the next
 //! character, as the EC2 `Filter` documentation describes) are matched by [`glob`], a two-pointer
 //! greedy matcher with one backtrack point: O(pattern × value) in the worst case, no recursion.
+//!
+//! **Filtering stops when the client has left.** Even bounded, 200 hostile patterns against every
+//! tag of every resource cost seconds of CPU on the blocking pool. The EC2 handler runs each call
+//! under a [`CancelFlag`] ([`CancelFlag::run`]) that is raised when the handler's future is
+//! dropped (the client disconnected, [`CancelOnDrop`]); [`matches`] checks it for each resource
+//! and each pattern and, once it is raised, answers `false` at once, so the loop ends quickly and
+//! its (unused) answer is empty.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::AwsError;
 
@@ -41,8 +51,11 @@ impl Params {
         })
     }
 
-    /// The members `key.N.…` as sub-parameter sets, ordered by N.
-    pub fn members(&self, key: &str) -> Vec<Params> {
+    /// The members `key.N.…` as sub-parameter sets, ordered by N. An index that is not a
+    /// decimal number from 1 to 4294967295 (`Filter.-1.Name`, `VpcId.4294967296`, `Filter.x.Name`)
+    /// is an error ([`unknown_parameter`]), never skipped: a skipped filter would widen the answer.
+    /// Leading zeros are allowed, so `Filter.01` and `Filter.1` are the same member.
+    pub fn members(&self, key: &str) -> Result<Vec<Params>, AwsError> {
         let prefix = format!("{key}.");
         let mut by_index: BTreeMap<u32, Params> = BTreeMap::new();
         for (k, v) in &self.0 {
@@ -50,17 +63,20 @@ impl Params {
                 continue;
             };
             let (index, tail) = rest.split_once('.').unwrap_or((rest, ""));
-            let Ok(index) = index.parse::<u32>() else {
-                continue;
-            };
+            let index = member_index(index).ok_or_else(|| unknown_parameter(k))?;
             by_index.entry(index).or_default().0.insert(tail.to_string(), v.clone());
         }
-        by_index.into_values().collect()
+        Ok(by_index.into_values().collect())
     }
 
-    /// The values `key.1`, `key.2`, … ordered by index.
-    pub fn list(&self, key: &str) -> Vec<String> {
-        self.members(key).into_iter().filter_map(|p| p.0.get("").cloned()).collect()
+    /// The values `key.1`, `key.2`, … ordered by index (an unplaceable index is an error, as in
+    /// [`Self::members`]; so is a member with sub-members, `key.1.X`).
+    pub fn list(&self, key: &str) -> Result<Vec<String>, AwsError> {
+        let prefix = format!("{key}.");
+        if let Some(nested) = self.0.keys().find(|k| k.strip_prefix(&prefix).is_some_and(|rest| rest.contains('.'))) {
+            return Err(unknown_parameter(nested));
+        }
+        Ok(self.members(key)?.into_iter().filter_map(|p| p.0.get("").cloned()).collect())
     }
 
     pub fn bool(&self, key: &str) -> Result<Option<bool>, AwsError> {
@@ -76,6 +92,20 @@ impl Params {
     pub fn int(&self, key: &str) -> Result<Option<i64>, AwsError> {
         self.get(key).map(|v| v.trim().parse().map_err(|_| invalid_value(key, v))).transpose()
     }
+}
+
+/// A list index: 1 to `u32::MAX`, decimal digits only (leading zeros allowed).
+fn member_index(text: &str) -> Option<u32> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok().filter(|&n| n >= 1)
+}
+
+/// A parameter the query parser cannot place. EC2's code for "an unknown or unrecognized
+/// parameter was supplied" (EC2 API reference, "Error codes for the Amazon EC2 API").
+fn unknown_parameter(key: &str) -> AwsError {
+    AwsError::ec2("UnknownParameter", format!("The parameter {key} is not recognized"))
 }
 
 fn invalid_value(key: &str, value: &str) -> AwsError {
@@ -101,7 +131,7 @@ pub const MAX_FILTER_VALUE_CHARS: usize = 512;
 /// `tag-key`, `tag-value`, which every taggable resource accepts) and requests beyond EC2's
 /// filter limits ([`MAX_FILTER_VALUES`], [`MAX_FILTER_VALUE_CHARS`]).
 pub fn filters(params: &Params, allowed: &[&str]) -> Result<Vec<Filter>, AwsError> {
-    let members = params.members("Filter");
+    let members = params.members("Filter")?;
     if members.len() > MAX_FILTER_VALUES {
         return Err(filter_limit_exceeded());
     }
@@ -114,7 +144,7 @@ pub fn filters(params: &Params, allowed: &[&str]) -> Result<Vec<Filter>, AwsErro
         if !known {
             return Err(AwsError::ec2("InvalidParameterValue", format!("The filter '{name}' is invalid")));
         }
-        let values = f.list("Value");
+        let values = f.list("Value")?;
         total_values += values.len();
         if total_values > MAX_FILTER_VALUES {
             return Err(filter_limit_exceeded());
@@ -141,10 +171,61 @@ fn filter_limit_exceeded() -> AwsError {
     )
 }
 
+/// Raised when the request an EC2 call works for is gone; see the module docs.
+#[derive(Clone, Debug, Default)]
+pub struct CancelFlag(Arc<AtomicBool>);
+
+thread_local! {
+    /// The flag of the EC2 call running on this (blocking-pool) thread, if any.
+    static CURRENT_CALL: RefCell<Option<CancelFlag>> = const { RefCell::new(None) };
+}
+
+impl CancelFlag {
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// Runs `call` on this thread with this flag as the current call's ([`call_cancelled`]).
+    pub fn run<R>(&self, call: impl FnOnce() -> R) -> R {
+        struct Restore(Option<CancelFlag>);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                CURRENT_CALL.with(|current| *current.borrow_mut() = self.0.take());
+            }
+        }
+        let _restore = Restore(CURRENT_CALL.with(|current| current.borrow_mut().replace(self.clone())));
+        call()
+    }
+}
+
+/// Raises its flag when dropped: held by the handler's future, so a future dropped before the
+/// call finished (the client left) cancels the call.
+#[derive(Debug)]
+pub struct CancelOnDrop(pub CancelFlag);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
+/// Whether the EC2 call running on this thread has been cancelled (`false` outside one).
+pub fn call_cancelled() -> bool {
+    CURRENT_CALL.with(|current| current.borrow().as_ref().is_some_and(CancelFlag::is_cancelled))
+}
+
 /// Whether a resource passes every filter. `field(name)` gives the resource's values for a
 /// filter name (tags are handled here). Values within a filter are OR-ed, filters AND-ed; values
-/// may use `*` and `?` wildcards.
+/// may use `*` and `?` wildcards. Always `false` once the current call is cancelled
+/// ([`call_cancelled`]).
 pub fn matches(filters: &[Filter], tags: &BTreeMap<String, String>, field: impl Fn(&str) -> Vec<String>) -> bool {
+    if call_cancelled() {
+        return false;
+    }
     filters.iter().all(|f| {
         let have: Vec<String> = if let Some(key) = f.name.strip_prefix("tag:") {
             tags.get(key).cloned().into_iter().collect()
@@ -155,7 +236,7 @@ pub fn matches(filters: &[Filter], tags: &BTreeMap<String, String>, field: impl 
         } else {
             field(&f.name)
         };
-        f.values.iter().any(|pattern| have.iter().any(|v| pattern.matches(v)))
+        f.values.iter().any(|pattern| !call_cancelled() && have.iter().any(|v| pattern.matches(v)))
     })
 }
 
@@ -284,7 +365,7 @@ fn decode_token(token: &str) -> Option<usize> {
 /// The tags of `TagSpecification.N` entries for `resource_type`, checked as EC2 checks them.
 pub fn tag_specifications(params: &Params, resource_type: &str) -> Result<BTreeMap<String, String>, AwsError> {
     let mut tags = BTreeMap::new();
-    for spec in params.members("TagSpecification") {
+    for spec in params.members("TagSpecification")? {
         let ty = spec.get("ResourceType").unwrap_or_default();
         if ty != resource_type {
             return Err(AwsError::ec2(
@@ -292,7 +373,7 @@ pub fn tag_specifications(params: &Params, resource_type: &str) -> Result<BTreeM
                 format!("'{ty}' is not a valid taggable resource type for this operation."),
             ));
         }
-        for tag in spec.members("Tag") {
+        for tag in spec.members("Tag")? {
             let (key, value) = checked_tag(&tag)?;
             tags.insert(key, value);
         }
@@ -343,13 +424,51 @@ mod tests {
               &NetworkInterfaceId.10=eni-b&NetworkInterfaceId.2=eni-a",
         )
         .unwrap();
-        assert_eq!(p.list("NetworkInterfaceId"), ["eni-a", "eni-b"]);
+        assert_eq!(p.list("NetworkInterfaceId").unwrap(), ["eni-a", "eni-b"]);
         let f = filters(&p, &["group-id", "interface-type"]).unwrap();
         assert_eq!(f[0].name, "group-id");
         let values: Vec<&str> = f[1].values.iter().map(Pattern::as_str).collect();
         assert_eq!(values, ["agentic_ai", "lambda"]);
         let err = filters(&p, &["group-id"]).unwrap_err();
         assert_eq!(err.message, "The filter 'interface-type' is invalid");
+    }
+
+    #[test]
+    fn a_cancelled_call_matches_nothing_and_the_flag_is_scoped_to_the_call() {
+        let p = Params::parse(b"Filter.1.Name=tag:Name&Filter.1.Value.1=*a*").unwrap();
+        let f = filters(&p, &[]).unwrap();
+        let tags = BTreeMap::from([("Name".to_string(), "lab".to_string())]);
+        let flag = CancelFlag::default();
+        assert!(flag.run(|| matches(&f, &tags, |_| Vec::new())), "matches while the call is live");
+        let cancelled_midway = flag.run(|| {
+            let before = matches(&f, &tags, |_| Vec::new());
+            drop(CancelOnDrop(flag.clone())); // the handler's future is dropped
+            (before, call_cancelled(), matches(&f, &tags, |_| Vec::new()))
+        });
+        assert_eq!(cancelled_midway, (true, true, false));
+        assert!(!call_cancelled(), "outside a call nothing is cancelled");
+        assert!(matches(&f, &tags, |_| Vec::new()), "another call on this thread is unaffected");
+        assert!(CancelFlag::default().run(|| matches(&f, &tags, |_| Vec::new())));
+    }
+
+    #[test]
+    fn unplaceable_member_indexes_are_errors() {
+        for form in [
+            "Filter.4294967296.Name=vpc-id",
+            "Filter.-1.Name=x",
+            "Filter.x.Name=x",
+            "Filter.0.Name=x",
+            "Filter..Name=x",
+        ] {
+            let p = Params::parse(form.as_bytes()).unwrap();
+            let err = filters(&p, &["vpc-id"]).unwrap_err();
+            assert_eq!(err.code, "UnknownParameter", "{form}");
+        }
+        let p = Params::parse(
+            b"Filter.01.Name=vpc-id&Filter.1.Value.1=v&Filter.4294967295.Name=vpc-id&Filter.4294967295.Value.1=w",
+        )
+        .unwrap();
+        assert_eq!(filters(&p, &["vpc-id"]).unwrap().len(), 2);
     }
 
     #[test]
@@ -444,6 +563,58 @@ mod tests {
         #[test]
         fn glob_agrees_with_the_reference(pattern in "[ab*?\\\\]{0,10}", value in "[ab*?\\\\]{0,10}") {
             proptest::prop_assert_eq!(glob(&pattern, &value), reference_glob(&pattern, &value));
+        }
+
+        /// Hostile list indexes (huge, negative, signed, empty, unicode, leading zeros, repeated)
+        /// and tails: `members` either places every `Filter.…` key in exactly one member or
+        /// answers `UnknownParameter` naming one of them; nothing is dropped silently.
+        #[test]
+        fn fuzz_ec2_list_members(
+            keys in proptest::collection::vec(
+                (
+                    proptest::prop_oneof![
+                        "[0-9]{1,12}",
+                        "0{0,3}[1-9]",
+                        "-[0-9]{1,3}",
+                        "\\+[0-9]",
+                        "[a-zA-Z]{0,3}",
+                        "[0-9]*\\PC{0,2}",
+                        proptest::strategy::Just("4294967295".to_string()),
+                        proptest::strategy::Just("4294967296".to_string()),
+                        proptest::strategy::Just(String::new()),
+                    ],
+                    proptest::prop_oneof![
+                        proptest::strategy::Just(String::new()),
+                        proptest::strategy::Just(".Name".to_string()),
+                        "\\.Value\\.[0-9-]{0,11}",
+                        "\\.\\PC{0,4}",
+                    ],
+                ),
+                0..12,
+            ),
+        ) {
+            let form: Vec<(String, String)> =
+                keys.iter().map(|(index, tail)| (format!("Filter.{index}{tail}"), "v".to_string())).collect();
+            let params = Params::parse(serde_urlencoded::to_string(&form).unwrap().as_bytes()).unwrap();
+            let placed_keys = params.0.keys().filter(|k| k.starts_with("Filter.")).count();
+            match params.members("Filter") {
+                Ok(members) => {
+                    proptest::prop_assert_eq!(members.iter().map(|m| m.0.len()).sum::<usize>(), placed_keys);
+                    for (k, _) in &form {
+                        let index = k["Filter.".len()..].split('.').next().unwrap();
+                        proptest::prop_assert!(member_index(index).is_some(), "{} placed", k);
+                    }
+                }
+                Err(error) => {
+                    proptest::prop_assert_eq!(error.code.as_str(), "UnknownParameter");
+                    proptest::prop_assert!(form.iter().any(|(k, _)| error.message.contains(k.as_str())), "{}", error.message);
+                }
+            }
+            // `filters` on the same input: Ok or one of EC2's codes, never a panic.
+            if let Err(error) = filters(&params, &["vpc-id"]) {
+                let known = ["UnknownParameter", "MissingParameter", "InvalidParameterValue", "FilterLimitExceeded"];
+                proptest::prop_assert!(known.contains(&error.code.as_str()), "{}", error.code);
+            }
         }
 
         /// Random filters (names incl. tags, values with many wildcards) against random

@@ -101,3 +101,26 @@ async fn configured_credentials_and_disabled_auth() {
     let body = unsigned.text().await.unwrap();
     assert!(body.contains("<cidrBlock>10.0.0.0/16</cidrBlock>"), "default region us-east-1: {body}");
 }
+
+/// Regions the catalogue does not know are refused in each protocol's shape, with auth on and
+/// off, and leave no trace in the state.
+#[tokio::test]
+async fn signatures_scoped_to_unknown_regions_are_refused_and_create_nothing() {
+    for auth in [Auth::default(), Auth::Disabled] {
+        let lab = Lab::start(Config { auth: auth.clone(), ..manual_config() }).await;
+        for region in ["zz-fake-9", "us-east-1x", "US-EAST-1"] {
+            let sdk = sdk_config(&lab.handle.endpoint_url(), "test", "test", region).await;
+            let err = ec2::Client::new(&sdk).describe_vpcs().send().await.unwrap_err();
+            let expected = format!("Credential should be scoped to a valid region, not '{region}'. ");
+            assert_eq!(code(&err), ("AuthFailure".into(), expected.clone()), "{auth:?} {region}");
+            assert_eq!(http_status(&err), 401);
+            let err = control::Client::new(&sdk).list_agent_runtimes().send().await.unwrap_err();
+            assert_eq!(code(&err), ("InvalidSignatureException".into(), expected), "{auth:?} {region}");
+            assert_eq!(http_status(&err), 403);
+        }
+        let regions = lab.handle.snapshot()["regions"].as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        assert!(regions.iter().all(|r| agentcore_local::catalog::region(r).is_some()), "{auth:?}: {regions:?}");
+        // A known region still works.
+        lab.ec2.describe_vpcs().send().await.unwrap();
+    }
+}

@@ -615,3 +615,45 @@ async fn filter_limits_get_ec2s_errors() {
     assert_eq!(http_status(&err), 400);
     assert_eq!(code(err.as_service_error().unwrap()).0, "InvalidParameterValue");
 }
+
+/// Posts a hand-written EC2 query `form` signed with the emulator's credentials; status and body.
+async fn post_form(lab: &Lab, form: &str) -> (u16, String) {
+    use crate::support::{SignOptions, sign};
+    let url = format!("{}/", lab.handle.endpoint_url());
+    let content_type = ("content-type", "application/x-www-form-urlencoded");
+    let (headers, url) = sign("POST", &url, &[content_type], form.as_bytes(), SignOptions::new("ec2"));
+    let response = reqwest::Client::new().post(url).headers(headers).body(form.to_string()).send().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn list_members_ec2_cannot_place_are_errors_not_ignored() {
+    let lab = Lab::manual().await;
+    let kept = lab.vpc("10.0.0.0/16").await;
+    lab.vpc("10.1.0.0/16").await;
+    let describe = "Action=DescribeVpcs&Version=2016-11-15";
+    let (status, body) = post_form(&lab, &format!("{describe}&Filter.1.Name=vpc-id&Filter.1.Value.1={kept}")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body.matches("<vpcId>").count(), 1, "a placeable filter narrows: {body}");
+    let unplaceable = [
+        "Filter.4294967296.Name=vpc-id&Filter.4294967296.Value.1=vpc-00000000",
+        "Filter.-1.Name=vpc-id&Filter.-1.Value.1=vpc-00000000",
+        "Filter.x.Name=vpc-id&Filter.x.Value.1=vpc-00000000",
+        "Filter.0.Name=vpc-id&Filter.0.Value.1=vpc-00000000",
+        "Filter.+1.Name=vpc-id&Filter.+1.Value.1=vpc-00000000",
+        "Filter.1.Name=vpc-id&Filter.1.Value.99999999999=vpc-00000000",
+        "Filter.1.Name=vpc-id&Filter.1.Value.1.Extra=vpc-00000000",
+        "VpcId.4294967296=vpc-00000000",
+        "VpcId.-1=vpc-00000000",
+        "VpcId.=vpc-00000000",
+    ];
+    for members in unplaceable {
+        let (status, body) = post_form(&lab, &format!("{describe}&{members}")).await;
+        assert_eq!(status, 400, "{members}: {body}");
+        assert!(body.contains("<Code>UnknownParameter</Code>"), "{members}: {body}");
+        assert!(!body.contains("<vpcId>"), "{members}: no VPC listed: {body}");
+    }
+    // Leading zeros name the same member (documented): `Filter.01` is `Filter.1`.
+    let (status, body) = post_form(&lab, &format!("{describe}&Filter.01.Name=vpc-id&Filter.1.Value.01={kept}")).await;
+    assert_eq!((status, body.matches("<vpcId>").count()), (200, 1), "{body}");
+}

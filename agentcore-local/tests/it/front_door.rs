@@ -315,3 +315,162 @@ async fn requests_beyond_the_concurrency_limit_wait_for_a_slot() {
     let served = tokio::time::timeout(Duration::from_secs(10), waiting).await.expect("served once the slot is free");
     assert_eq!(served.unwrap().unwrap(), 0);
 }
+
+/// The request line and headers of a raw HTTP/1.1 request (the body is sent separately).
+fn raw_head(method: &str, path: &str, headers: &reqwest::header::HeaderMap, addr: std::net::SocketAddr) -> String {
+    let mut head = format!("{method} {path} HTTP/1.1\r\nhost: {addr}\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {}\r\n", value.to_str().unwrap()));
+    }
+    head.push_str("\r\n");
+    head
+}
+
+/// Flips the last hex digit of the `Signature=` in `headers`' Authorization.
+fn spoil_signature(headers: &mut reqwest::header::HeaderMap) {
+    let authorization = headers["authorization"].to_str().unwrap().to_string();
+    let last = authorization.chars().last().unwrap();
+    let flipped = if last == '0' { '1' } else { '0' };
+    let spoiled = format!("{}{flipped}", &authorization[..authorization.len() - 1]);
+    headers.insert("authorization", spoiled.parse().unwrap());
+}
+
+#[tokio::test]
+async fn a_wrong_signature_over_a_signed_body_hash_is_refused_before_the_body_is_read() {
+    // The body never comes: only a check made before reading it can answer within 10 s.
+    let lab =
+        Lab::start(Config { body_read_timeout: Duration::from_secs(60), ..crate::support::manual_config() }).await;
+    let addr = lab.handle.local_addr();
+    let body = vec![b'x'; 900 * 1024];
+    for (path, service) in [("/", "ec2"), ("/runtimes", "bedrock-agentcore")] {
+        let url = format!("{}{path}", lab.handle.endpoint_url());
+        let options = SignOptions { content_sha256: ContentSha256::OfBody, ..SignOptions::new(service) };
+        let (mut headers, _) = sign("POST", &url, &[FORM], &body, options);
+        spoil_signature(&mut headers);
+        headers.insert("content-length", body.len().into());
+        let answer = raw_exchange(addr, &raw_head("POST", path, &headers, addr)).await;
+        if service == "ec2" {
+            assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+            assert!(answer.contains("<Code>AuthFailure</Code>"), "{answer}");
+        } else {
+            assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+            assert!(answer.to_ascii_lowercase().contains("x-amzn-errortype: invalidsignatureexception"), "{answer}");
+        }
+    }
+    // The honest signed-hash request is still served, and a body other than the signed one refused.
+    let url = format!("{}/", lab.handle.endpoint_url());
+    let options = SignOptions { content_sha256: ContentSha256::OfBody, ..SignOptions::new("ec2") };
+    let (headers, url) = sign("POST", &url, &[FORM], DESCRIBE, options);
+    assert_eq!(send("POST", &url, headers.clone(), DESCRIBE).await.0, 200);
+    let (status, _, body) = send("POST", &url, headers, CREATE).await;
+    assert_eq!((status, ec2_code(&body)), (401, "AuthFailure"), "{body}");
+}
+
+/// Starts a request whose hash is not signed, declaring `body.len()` bytes and sending only the
+/// first `sent`: it holds its share of the unverified-body budget.
+async fn hold_unverified(lab: &Lab, path: &str, service: &'static str, body: &[u8], sent: usize) -> TcpStream {
+    let addr = lab.handle.local_addr();
+    let url = format!("{}{path}", lab.handle.endpoint_url());
+    let (mut headers, _) = sign("POST", &url, &[FORM], body, SignOptions::new(service));
+    headers.insert("content-length", body.len().into());
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(raw_head("POST", path, &headers, addr).as_bytes()).await.unwrap();
+    stream.write_all(&body[..sent]).await.unwrap();
+    stream
+}
+
+/// `DescribeVpcs` padded with an ignored member to `len` bytes.
+fn padded_describe(len: usize) -> Vec<u8> {
+    let mut body = DESCRIBE.to_vec();
+    body.extend_from_slice(b"&Padding=");
+    body.resize(len, b'p');
+    body
+}
+
+#[tokio::test]
+async fn unverified_bodies_beyond_the_budget_get_503_at_once() {
+    let config = Config { unverified_body_budget: 1024 * 1024, ..crate::support::manual_config() };
+    let lab = Lab::start(config).await;
+    let addr = lab.handle.local_addr();
+    let big = padded_describe(700 * 1024);
+    // The first big unverified body takes 700 KiB of the 1 MiB budget and stalls.
+    let mut held = hold_unverified(&lab, "/", "ec2", &big, 1000).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // A second one (declared), in either protocol, is refused at once, without its body.
+    let url = format!("{}/", lab.handle.endpoint_url());
+    let (mut headers, _) = sign("POST", &url, &[FORM], &big, SignOptions::new("ec2"));
+    headers.insert("content-length", big.len().into());
+    let answer = raw_exchange(addr, &raw_head("POST", "/", &headers, addr)).await;
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("<Code>Unavailable</Code>"), "{answer}");
+    let url = format!("{}/runtimes", lab.handle.endpoint_url());
+    let (mut headers, _) = sign("POST", &url, &[FORM], &big, SignOptions::new("bedrock-agentcore"));
+    headers.insert("content-length", big.len().into());
+    let answer = raw_exchange(addr, &raw_head("POST", "/runtimes", &headers, addr)).await;
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.to_ascii_lowercase().contains("x-amzn-errortype: serviceunavailableexception"), "{answer}");
+    // Small requests still fit in what is left.
+    lab.ec2.describe_vpcs().send().await.unwrap();
+    // The held request, once complete, is verified and served; its share is given back.
+    held.write_all(&big[1000..]).await.unwrap();
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while !complete(&answer) {
+            match held.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buffer[..n]),
+            }
+        }
+    })
+    .await
+    .expect("the held request is answered once its body is complete");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert_eq!(lab.handle.state().unverified_bodies.available_bytes(), 1024 * 1024, "the budget is whole again");
+}
+
+#[tokio::test]
+async fn a_streamed_unverified_body_is_cut_off_when_the_budget_is_spent() {
+    let config = Config { unverified_body_budget: 1024 * 1024, ..crate::support::manual_config() };
+    let state = Arc::new(AppState::new(config));
+    // Signed headers (hash not signed), a chunked body of 4 × 512 KiB with no Content-Length: the
+    // budget (1 MiB) is spent before the route's limit (2 MiB) is reached.
+    let chunk = Bytes::from(vec![b'x'; 512 * 1024]);
+    let whole: Vec<u8> = (0..4).flat_map(|_| chunk.to_vec()).collect();
+    let (headers, _) = sign("PUT", "http://127.0.0.1:1/runtimes", &[], &whole, SignOptions::new("bedrock-agentcore"));
+    let chunks = futures_util::stream::iter((0..4).map(move |_| Ok::<_, std::io::Error>(chunk.clone())));
+    let mut request = Request::builder().method("PUT").uri("/runtimes");
+    for (name, value) in &headers {
+        request = request.header(name.as_str(), value.to_str().unwrap());
+    }
+    let request = request.header("host", "127.0.0.1:1").body(Body::from_stream(chunks)).unwrap();
+    let response = app(state.clone()).oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.headers()["x-amzn-errortype"], "ServiceUnavailableException");
+    assert_eq!(state.unverified_bodies.available_bytes(), 1024 * 1024, "given back");
+}
+
+#[tokio::test]
+async fn an_h2c_connection_is_not_served_and_is_closed() {
+    let lab = Lab::manual().await;
+    let mut stream = TcpStream::connect(lab.handle.local_addr()).await.unwrap();
+    // The HTTP/2 connection preface, then an empty SETTINGS frame.
+    stream.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").await.unwrap();
+    stream.write_all(&[0, 0, 0, 0x04, 0, 0, 0, 0, 0]).await.unwrap();
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 1024];
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buffer[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "an h2c connection is still open after 10 s: {:?}", String::from_utf8_lossy(&answer));
+    // Whatever was said (an HTTP/1 error or nothing), it was not an HTTP/2 SETTINGS frame.
+    assert!(answer.get(3) != Some(&0x04), "the server spoke HTTP/2: {answer:?}");
+    lab.ec2.describe_vpcs().send().await.unwrap();
+}
