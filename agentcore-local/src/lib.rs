@@ -150,7 +150,8 @@ pub struct Config {
     pub header_read_timeout: Duration,
     /// A request body not received completely within this time → 408.
     pub body_read_timeout: Duration,
-    /// Requests handled at once; more wait for a slot (at least 1).
+    /// Authenticated requests handled at once; more wait for a slot (at least 1). A request takes
+    /// a slot only once its signature is verified, so unauthenticated clients cannot fill them.
     pub max_concurrent_requests: usize,
     /// Bytes of body buffered, all requests together, before their signature can be verified
     /// ([`body_budget`]); a request that does not fit at once → 503.
@@ -293,10 +294,7 @@ pub async fn start(config: Config) -> Result<Handle, StartError> {
     warn_if_exposed(addr, &state.config.auth);
     let reaper = tokio::spawn(data::sessions::reaper(Arc::downgrade(&state.sessions)));
     let router = app(state.clone());
-    let limits = serve::Limits {
-        header_read_timeout: state.config.header_read_timeout,
-        max_concurrent_requests: state.config.max_concurrent_requests,
-    };
+    let limits = serve::Limits { header_read_timeout: state.config.header_read_timeout };
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(serve::serve(listener, router, limits, async {
         let _ = stopped.await;

@@ -24,10 +24,11 @@
 //!    `x-amz-content-sha256`, the signature is checked over that hash before the body is read;
 //!    otherwise the body is read first, within the shared unverified-body budget
 //!    ([`crate::body_budget`]; 503 when it is spent) and the signature is checked over its SHA-256;
-//! 4. injected faults ([`crate::faults`], `--fault`), then the handler.
+//! 4. injected faults ([`crate::faults`], `--fault`), then the concurrency limit
+//!    (`Config::max_concurrent_requests`: only verified requests take a slot; more wait), then the
+//!    handler.
 //!
-//! The serve loop ([`crate::start`]) adds the connection-level limits: a header read timeout and a
-//! concurrency limit.
+//! The serve loop ([`crate::start`]) adds the connection-level limit: a header read timeout.
 //!
 //! Adding a service is one module with a `routes(Router) -> Router`
 //! function called from [`app`], using [`route_both`]; its requests reach the handlers already
@@ -45,6 +46,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use futures_util::StreamExt;
+use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::auth::{self, Caller, HeaderCheck};
@@ -306,6 +308,10 @@ pub fn app(state: Arc<AppState>) -> Router {
     let router = router
         .fallback(unknown_operation)
         .method_not_allowed_fallback(unknown_operation)
+        // Inside authentication: a slot is taken only by a request whose signature (and body) has
+        // been verified, so clients without the secret (a stalled body, a wrong signature) never
+        // hold one. Global: one semaphore shared by every route's clone of the layer.
+        .layer(GlobalConcurrencyLimitLayer::new(state.config.max_concurrent_requests.max(1)))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .with_state(state);
     protect(router)

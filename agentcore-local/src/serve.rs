@@ -10,12 +10,11 @@
 //! * a header read timeout (`Config::header_read_timeout`, HTTP/1): a client that does not finish
 //!   its request headers in time (a slow-loris) is disconnected, and so is a keep-alive connection
 //!   idle for that long;
-//! * a concurrency limit (`Config::max_concurrent_requests`, tower's `GlobalConcurrencyLimitLayer`,
-//!   one semaphore for every connection): more requests wait for a slot;
 //! * graceful shutdown (`hyper_util::server::graceful`): on stop, the listener closes, idle
 //!   connections end, requests in flight finish.
 //!
-//! The body read timeout and body limits are per route, in [`crate::router`].
+//! The body read timeout, the body limits and the concurrency limit (which only authenticated
+//! requests take part in) are in [`crate::router`].
 
 use std::future::Future;
 use std::time::Duration;
@@ -26,14 +25,11 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tower::ServiceBuilder;
-use tower::limit::GlobalConcurrencyLimitLayer;
 
 /// The connection-level limits.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Limits {
     pub header_read_timeout: Duration,
-    pub max_concurrent_requests: usize,
 }
 
 /// Pause after a failed `accept` (e.g. out of file descriptors) before trying again.
@@ -41,9 +37,6 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Serves `router` on `listener` until `stop` resolves, then shuts down gracefully.
 pub(crate) async fn serve(listener: TcpListener, router: Router, limits: Limits, stop: impl Future<Output = ()>) {
-    let service = ServiceBuilder::new()
-        .layer(GlobalConcurrencyLimitLayer::new(limits.max_concurrent_requests.max(1)))
-        .service(router);
     let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
     builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
     let graceful = GracefulShutdown::new();
@@ -63,7 +56,7 @@ pub(crate) async fn serve(listener: TcpListener, router: Router, limits: Limits,
         let _ = stream.set_nodelay(true);
         let connection = builder
             // Not `serve_connection_with_upgrades`: it ignores `http1_only` (hyper-util's doc).
-            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service.clone()))
+            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(router.clone()))
             .into_owned();
         let connection = graceful.watch(connection);
         tokio::spawn(async move {

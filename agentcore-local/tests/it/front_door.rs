@@ -278,42 +278,50 @@ async fn a_panicking_handler_answers_500_in_each_protocols_shape() {
     assert!(body["message"].is_string(), "{body}");
 }
 
-#[tokio::test]
+/// One slot: a slow invocation holds it, so a DescribeVpcs waits until the invocation is done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_beyond_the_concurrency_limit_wait_for_a_slot() {
-    // Auth off, so the held request passes the header checks and waits in the body read.
-    let config = Config { auth: Auth::Disabled, max_concurrent_requests: 1, ..crate::support::manual_config() };
-    let lab = Lab::start(config).await;
-    let addr = lab.handle.local_addr();
-    // The one slot: a request whose body is half sent.
-    let mut held = TcpStream::connect(addr).await.unwrap();
-    let head = format!(
-        "POST / HTTP/1.1\r\nhost: {addr}\r\ncontent-type: {}\r\ncontent-length: {}\r\n\r\n",
-        FORM.1,
-        DESCRIBE.len()
-    );
-    held.write_all(head.as_bytes()).await.unwrap();
-    held.write_all(&DESCRIBE[..10]).await.unwrap();
-    let ec2 = lab.ec2.clone();
+    let t = crate::data::DataLab::start(Config { max_concurrent_requests: 1, ..crate::data::data_config() }).await;
+    let arn = t.ready_runtime("slot_holder", 900, 28_800).await;
+    let session = crate::data::sid("slot");
+    t.echo(&arn, &session, serde_json::json!({})).await; // the microVM is up: the next call is all sleep
+    let slow = tokio::spawn(t.invoke(&arn, &session, serde_json::json!({"_dummy": {"sleep_ms": 1500}})).send());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let ec2 = t.lab.ec2.clone();
     let waiting = tokio::spawn(async move { ec2.describe_vpcs().send().await.map(|out| out.vpcs().len()) });
     tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!slow.is_finished(), "the slow call ended early: the test proves nothing");
     assert!(!waiting.is_finished(), "a second request was served while the only slot was taken");
-    // The held request completes and frees the slot: the waiting one is served.
-    held.write_all(&DESCRIBE[10..]).await.unwrap();
-    let mut answer = Vec::new();
-    let mut buffer = [0u8; 4096];
-    tokio::time::timeout(Duration::from_secs(10), async {
-        while !complete(&answer) {
-            match held.read(&mut buffer).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => answer.extend_from_slice(&buffer[..n]),
-            }
-        }
-    })
-    .await
-    .expect("the held request is answered once its body is complete");
-    assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer));
+    tokio::time::timeout(Duration::from_secs(10), slow).await.unwrap().unwrap().expect("the slow call");
     let served = tokio::time::timeout(Duration::from_secs(10), waiting).await.expect("served once the slot is free");
     assert_eq!(served.unwrap().unwrap(), 0);
+}
+
+/// Only verified requests take a slot: a client with the access key id but not the secret, whose
+/// body never arrives, holds none (it used to hold one until the body read timeout).
+#[tokio::test]
+async fn a_stalled_unverified_body_holds_no_slot() {
+    let config = Config {
+        max_concurrent_requests: 1,
+        body_read_timeout: Duration::from_secs(120),
+        ..crate::support::manual_config()
+    };
+    let lab = Lab::start(config).await;
+    let addr = lab.handle.local_addr();
+    // Signed over another body (as good as a wrong secret): only the full body would show it.
+    let url = lab.handle.endpoint_url();
+    let (headers, _) = sign("POST", &url, &[FORM], CREATE, SignOptions::new("ec2"));
+    let mut head = format!("POST / HTTP/1.1\r\nhost: {addr}\r\ncontent-length: {}\r\n", DESCRIBE.len());
+    for (name, value) in &headers {
+        head.push_str(&format!("{name}: {}\r\n", value.to_str().unwrap()));
+    }
+    head.push_str("\r\n");
+    let mut stalled = TcpStream::connect(addr).await.unwrap();
+    stalled.write_all(head.as_bytes()).await.unwrap();
+    stalled.write_all(&DESCRIBE[..10]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let served = tokio::time::timeout(Duration::from_secs(10), lab.ec2.describe_vpcs().send()).await;
+    assert!(served.expect("an honest call is served while a stalled body waits").is_ok());
 }
 
 /// The request line and headers of a raw HTTP/1.1 request (the body is sent separately).
