@@ -22,7 +22,6 @@
 //! asks, `--yes` confirms, and without either it refuses ([`EXIT_NOT_CONFIRMED`]).
 
 use std::fmt::Write as _;
-use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -283,15 +282,11 @@ fn confirm_sweep(yes: bool) -> Result<(), SweepDeclined> {
         println!("(--yes: going ahead)");
         return Ok(());
     }
-    let stdin = std::io::stdin();
-    if !stdin.is_terminal() {
-        return Err(SweepDeclined::NotInteractive);
+    match crate::aws::notice::ask_yes_no("Delete them? [y/N] ") {
+        None => Err(SweepDeclined::NotInteractive),
+        Some(false) => Err(SweepDeclined::Refused),
+        Some(true) => Ok(()),
     }
-    eprint!("Delete them? [y/N] ");
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    let _ = stdin.lock().read_line(&mut answer);
-    crate::aws::notice::answer_is_yes(&answer).then_some(()).ok_or(SweepDeclined::Refused)
 }
 
 fn describe(connection: &Connection) -> String {

@@ -528,31 +528,11 @@ async fn regions_are_separate() {
     assert_eq!(lab.ec2.describe_vpcs().send().await.unwrap().vpcs().len(), 1);
 }
 
-/// An emulator binary (a process of its own, so that a handler stuck in it cannot stall this
-/// test's runtime) and its endpoint URL.
-async fn emulator_process() -> (tokio::process::Child, String) {
-    use tokio::io::{AsyncBufReadExt, BufReader};
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_agentcore-local"))
-        .args(["--listen", "127.0.0.1:0", "--time-scale", "3600", "--status-delay", "0s"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the binary starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line())
-        .await
-        .expect("a line within 30 s")
-        .unwrap()
-        .expect("one line");
-    let url = line.strip_prefix("agentcore-local listening on ").expect("the listening line").to_string();
-    (child, url)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hostile_wildcard_filter_answers_at_once_and_blocks_no_other_call() {
     use std::time::Duration;
-    let (_emulator, url) = emulator_process().await;
+    // A process of its own, so that a handler stuck in it cannot stall this test's runtime.
+    let (_emulator, url) = crate::support::spawn_emulator(&["--time-scale", "3600", "--status-delay", "0s"]).await;
     let sdk = crate::support::sdk_config(&url, "test", "test", crate::support::REGION).await;
     let ec2 = aws_sdk_ec2::Client::from_conf(
         aws_sdk_ec2::config::Builder::from(&sdk).retry_config(aws_config::retry::RetryConfig::disabled()).build(),

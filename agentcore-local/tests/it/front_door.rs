@@ -165,6 +165,11 @@ fn complete(answer: &[u8]) -> bool {
 async fn raw_exchange(addr: std::net::SocketAddr, head: &str) -> String {
     let mut stream = TcpStream::connect(addr).await.unwrap();
     stream.write_all(head.as_bytes()).await.unwrap();
+    read_answer(&mut stream, "answered within 10 s without the body").await
+}
+
+/// Reads one whole HTTP/1.1 response from `stream`, within 10 s (`expect`ing `what` otherwise).
+async fn read_answer(stream: &mut TcpStream, what: &str) -> String {
     let mut answer = Vec::new();
     let mut buffer = [0u8; 4096];
     tokio::time::timeout(Duration::from_secs(10), async {
@@ -176,7 +181,7 @@ async fn raw_exchange(addr: std::net::SocketAddr, head: &str) -> String {
         }
     })
     .await
-    .expect("answered within 10 s without the body");
+    .expect(what);
     String::from_utf8_lossy(&answer).into_owned()
 }
 
@@ -421,19 +426,7 @@ async fn unverified_bodies_beyond_the_budget_get_503_at_once() {
     lab.ec2.describe_vpcs().send().await.unwrap();
     // The held request, once complete, is verified and served; its share is given back.
     held.write_all(&big[1000..]).await.unwrap();
-    let mut answer = Vec::new();
-    let mut buffer = [0u8; 4096];
-    tokio::time::timeout(Duration::from_secs(10), async {
-        while !complete(&answer) {
-            match held.read(&mut buffer).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => answer.extend_from_slice(&buffer[..n]),
-            }
-        }
-    })
-    .await
-    .expect("the held request is answered once its body is complete");
-    let answer = String::from_utf8_lossy(&answer);
+    let answer = read_answer(&mut held, "the held request is answered once its body is complete").await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert_eq!(lab.handle.state().unverified_bodies.available_bytes(), 1024 * 1024, "the budget is whole again");
 }

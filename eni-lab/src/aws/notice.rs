@@ -92,15 +92,25 @@ pub fn confirm(notice: &Notice, yes: bool) -> Result<(), Declined> {
         eprintln!("(--yes: going ahead)");
         return Ok(());
     }
+    match ask_yes_no("Continue? [y/N] ") {
+        None => Err(Declined::NotInteractive),
+        Some(false) => Err(Declined::Refused),
+        Some(true) => Ok(()),
+    }
+}
+
+/// Asks `question` (a y/N prompt, on stderr) and reads the answer from stdin: `None` when stdin is
+/// not a terminal to ask on.
+pub fn ask_yes_no(question: &str) -> Option<bool> {
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
-        return Err(Declined::NotInteractive);
+        return None;
     }
-    eprint!("Continue? [y/N] ");
+    eprint!("{question}");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     let _ = stdin.lock().read_line(&mut answer);
-    answer_is_yes(&answer).then_some(()).ok_or(Declined::Refused)
+    Some(answer_is_yes(&answer))
 }
 
 /// `y` or `yes`, any case; anything else (including nothing) is no.
