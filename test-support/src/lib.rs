@@ -1,0 +1,1 @@
+//! What the workspace's integration tests share. A dev-dependency only; never published.
