@@ -1,11 +1,12 @@
 //! `eni-lab deploy` (`cargo xtask deploy`): verify's deploy phase alone — network, runtimes, READY —
-//! leaving everything in place for manual experiments; `cargo xtask destroy --run-id ID` removes it.
+//! through the same runner ([`crate::verify::run`] with `[Deploy]`), keeping everything in place for
+//! manual experiments; `cargo xtask destroy --run-id ID` removes it.
 //!
 //! Offline this is only useful against an agentcore-local started separately (`--endpoint-url`):
 //! an embedded emulator stops, with everything in it, when the command ends.
 
 use crate::run::{Connection, ConnectionArgs};
-use crate::verify::{self, DeployArgs, Lab, Phase, report};
+use crate::verify::{self, DeployArgs, Phase, Report, RunOptions};
 
 /// `eni-lab deploy`.
 #[derive(clap::Args, Debug, Clone)]
@@ -22,25 +23,9 @@ pub struct Args {
     pub deploy: DeployArgs,
 }
 
-/// Runs, prints, and returns the exit code.
-pub fn main(args: Args) -> i32 {
-    verify::init_tracing();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return 1;
-        }
-    };
-    match runtime.block_on(deploy(args)) {
-        Ok(true) => 0,
-        Ok(false) => 1,
-        Err(error) => verify::exit_code(&error),
-    }
-}
-
-async fn deploy(args: Args) -> anyhow::Result<bool> {
-    let mut target = verify::connect(&args.connection, &args.deploy).await?;
+/// `eni-lab deploy`: the deploy phase, resources kept.
+pub async fn deploy(args: Args) -> anyhow::Result<Report> {
+    let target = verify::connect(&args.connection, &args.deploy, None).await?;
     if target.connection == Connection::Embedded {
         eprintln!(
             "note: no --endpoint-url: deploying into an embedded agentcore-local that stops, with everything in it, \
@@ -48,54 +33,12 @@ async fn deploy(args: Args) -> anyhow::Result<bool> {
              and pass --endpoint-url URL (or use a real account with --aws)."
         );
     }
-    let run = crate::run::RunId::new();
-    verify::print_settings(&run, &target);
-    let aws = match verify::start_aws(&target, &args.deploy, &run).await? {
-        verify::AwsStart::Planned => return Ok(true),
-        verify::AwsStart::Run(aws) => Some(*aws),
-        verify::AwsStart::NotAws => None,
-    };
-    let mut lab = Lab::new(run.clone(), &target, args.deploy.clone(), 1)?;
-    lab.aws = aws;
-    let started = lab.now_s();
-    let phase = verify::phases::deploy(&mut lab).await.unwrap_or_else(|error| {
-        let check = report::Check::new("completed", "no error", format!("{error:#}"), false);
-        report::PhaseReport::judged(
-            Phase::Deploy,
-            vec![check],
-            Some(format!("{error:#}")),
-            (started, lab.now_s()),
-            Default::default(),
-        )
-    });
-    println!("{}", report::terminal_table(&phase));
-    lab.stop_watch().await;
-    let mut summary = report::Report {
-        run_id: run.to_string(),
-        connection: format!("{:?}", target.connection),
-        region: target.region.clone(),
-        started_at: eni_watch::now_rfc3339(),
-        duration_s: lab.now_s(),
-        settings: lab.settings.lines(),
-        settings_json: serde_json::to_value(&lab.settings)?,
-        selected: vec![Phase::Deploy],
-        phases: vec![phase],
-        matched: false,
-        first_mismatch: None,
+    let options = RunOptions {
+        command: "deploy",
+        deploy: args.deploy.clone(),
+        concurrency: 1,
+        keep: true,
         notes: vec!["eni-lab deploy: the deploy phase alone; resources are left in place".into()],
     };
-    summary.update_verdict();
-    summary.write(&run.dir())?;
-    if let Some(handle) = target.emulator.take() {
-        handle.shutdown().await;
-        lab.state.finished = true;
-        lab.state.set_phase("emulator-stopped")?;
-        eprintln!("the embedded emulator stopped: run {run} left nothing behind");
-    } else {
-        lab.state.set_phase("deployed")?;
-        println!("run id: {run}");
-        let aws = if matches!(target.connection, Connection::Aws { .. }) { " --aws" } else { "" };
-        println!("remove everything with: cargo xtask destroy{aws} --run-id {run}");
-    }
-    Ok(summary.matched)
+    verify::run(target, &[Phase::Deploy], options).await
 }

@@ -20,7 +20,7 @@
 //! run. A missing or different tag is a refusal: the resource is kept and reported with why. Any
 //! error of that read (throttling, 5xx, `AccessDenied`, anything) keeps the resource too. The one
 //! exception: against an emulator ([`ConnectionKind::Emulator`], recorded in the state file), an
-//! answer in [`OPERATION_NOT_SUPPORTED_CODES`] (or, without any error code, in [`FOREIGN_STATUSES`])
+//! answer in [`crate::error::OPERATION_NOT_SUPPORTED_CODES`] (or, without any error code, in [`crate::error::FOREIGN_STATUSES`])
 //! means the endpoint does not implement that service, and the state file is the authority.
 //! Against a real account (or a state file that does not say) no answer skips the tag check.
 //!
@@ -32,15 +32,13 @@
 //! file as it happens; `finished` is set once nothing is left and every listing answered.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fmt;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use aws_config::SdkConfig;
-use aws_sdk_ec2::config::http::HttpResponse;
-use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::types::{Filter, NatGatewayState};
 
+use crate::error::ApiError;
 use crate::run::{ConnectionKind, RUN_TAG, RunId};
 use crate::state::{Kind, Resource, RunState};
 
@@ -109,81 +107,6 @@ impl Found {
     fn resource(&self) -> Resource {
         Resource { kind: self.kind, id: self.id.clone(), arn: self.arn.clone(), deleted: false }
     }
-}
-
-/// Error codes meaning "this endpoint does not implement that operation" (not a refusal, not a
-/// failure of it). Only these, and [`FOREIGN_STATUSES`] without any error code, let discovery skip a
-/// service and, against an emulator only, let the state file stand in for a tag check. Never
-/// throttling, 5xx, `AccessDenied`/`UnauthorizedOperation` or any other error.
-pub const OPERATION_NOT_SUPPORTED_CODES: [&str; 2] = [
-    // EC2's query protocol for an action it does not know ("The action X is not valid for this web
-    // service"): AWS's own code, answered by agentcore-local and moto for the EC2 actions they lack
-    // (agentcore-local has no internet gateways, NAT gateways, route tables or addresses).
-    "InvalidAction",
-    // The JSON protocols' "no operation matches the request": agentcore-local's answer for a route it
-    // does not serve (AWS's common error for an unknown operation).
-    "UnknownOperationException",
-];
-
-/// HTTP statuses that, with no error code the service's SDK can read in the answer, mean another
-/// service answered: 404, nothing is routed there (moto's empty 404 for AgentCore); 401, the
-/// endpoint does not accept this service's signing name (agentcore-local answers IAM and ECR calls
-/// with EC2's `AuthFailure`, in EC2's XML, which neither SDK can read). AWS's own 401/404 answers
-/// always carry a code. A code-less 403 (a proxy or firewall) or 5xx is not in this list.
-pub const FOREIGN_STATUSES: [u16; 2] = [401, 404];
-
-/// An AWS API error, reduced to what teardown decides on.
-#[derive(Clone, Debug)]
-struct ApiError {
-    code: String,
-    message: String,
-    /// The request never got an answer (connection refused, timeout).
-    transport: bool,
-    /// The HTTP status of the answer, when there was one.
-    status: Option<u16>,
-}
-
-impl fmt::Display for ApiError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.code.is_empty(), self.status) {
-            (false, _) => write!(f, "{}: {}", self.code, self.message),
-            (true, Some(status)) => write!(f, "HTTP {status}: {}", self.message),
-            (true, None) => f.write_str(&self.message),
-        }
-    }
-}
-
-impl std::error::Error for ApiError {}
-
-impl ApiError {
-    fn is_not_found(&self) -> bool {
-        self.code.contains("NotFound") || self.code == "NoSuchEntity"
-    }
-
-    /// No error code the SDK could read, with a status of [`FOREIGN_STATUSES`]: another service
-    /// answered.
-    fn foreign_answer(&self) -> bool {
-        self.code.is_empty() && self.status.is_some_and(|status| FOREIGN_STATUSES.contains(&status))
-    }
-
-    /// The endpoint does not implement the operation (see [`OPERATION_NOT_SUPPORTED_CODES`]).
-    fn operation_not_supported(&self) -> bool {
-        !self.transport && (OPERATION_NOT_SUPPORTED_CODES.contains(&self.code.as_str()) || self.foreign_answer())
-    }
-}
-
-fn api<E>(error: SdkError<E, HttpResponse>) -> ApiError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    let transport = matches!(error, SdkError::DispatchFailure(_) | SdkError::TimeoutError(_));
-    let status = error.raw_response().map(|response| response.status().as_u16());
-    let code = error.code().unwrap_or_default().to_owned();
-    let message = match error.message() {
-        Some(message) => message.to_owned(),
-        None => DisplayErrorContext(&error).to_string(),
-    };
-    ApiError { code, message, transport, status }
 }
 
 /// The clients of every service a run uses.
@@ -343,23 +266,23 @@ async fn describe_ec2(ec2: &aws_sdk_ec2::Client, kind: Kind, filters: Vec<Filter
     let tags = |tags: &[aws_sdk_ec2::types::Tag]| run_of(tags.iter().map(|t| (t.key(), t.value())));
     let found = match kind {
         Kind::Vpc => {
-            let out = ec2.describe_vpcs().set_filters(filters).send().await.map_err(api)?;
+            let out = ec2.describe_vpcs().set_filters(filters).send().await.map_err(ApiError::from_sdk)?;
             out.vpcs().iter().map(|v| item(v.vpc_id(), tags(v.tags()))).collect()
         }
         Kind::Subnet => {
-            let out = ec2.describe_subnets().set_filters(filters).send().await.map_err(api)?;
+            let out = ec2.describe_subnets().set_filters(filters).send().await.map_err(ApiError::from_sdk)?;
             out.subnets().iter().map(|s| item(s.subnet_id(), tags(s.tags()))).collect()
         }
         Kind::SecurityGroup => {
-            let out = ec2.describe_security_groups().set_filters(filters).send().await.map_err(api)?;
+            let out = ec2.describe_security_groups().set_filters(filters).send().await.map_err(ApiError::from_sdk)?;
             out.security_groups().iter().map(|g| item(g.group_id(), tags(g.tags()))).collect()
         }
         Kind::InternetGateway => {
-            let out = ec2.describe_internet_gateways().set_filters(filters).send().await.map_err(api)?;
+            let out = ec2.describe_internet_gateways().set_filters(filters).send().await.map_err(ApiError::from_sdk)?;
             out.internet_gateways().iter().map(|g| item(g.internet_gateway_id(), tags(g.tags()))).collect()
         }
         Kind::NatGateway => {
-            let out = ec2.describe_nat_gateways().set_filter(filters).send().await.map_err(api)?;
+            let out = ec2.describe_nat_gateways().set_filter(filters).send().await.map_err(ApiError::from_sdk)?;
             out.nat_gateways()
                 .iter()
                 .filter(|n| n.state() != Some(&NatGatewayState::Deleted))
@@ -367,11 +290,11 @@ async fn describe_ec2(ec2: &aws_sdk_ec2::Client, kind: Kind, filters: Vec<Filter
                 .collect()
         }
         Kind::RouteTable => {
-            let out = ec2.describe_route_tables().set_filters(filters).send().await.map_err(api)?;
+            let out = ec2.describe_route_tables().set_filters(filters).send().await.map_err(ApiError::from_sdk)?;
             out.route_tables().iter().map(|t| item(t.route_table_id(), tags(t.tags()))).collect()
         }
         Kind::ElasticIp => {
-            let out = ec2.describe_addresses().set_filters(filters).send().await.map_err(api)?;
+            let out = ec2.describe_addresses().set_filters(filters).send().await.map_err(ApiError::from_sdk)?;
             out.addresses().iter().map(|a| item(a.allocation_id(), tags(a.tags()))).collect()
         }
         Kind::AgentRuntime | Kind::IamRole | Kind::EcrRepository => unreachable!("not an EC2 kind"),
@@ -398,14 +321,21 @@ async fn find_runtimes(clients: &Clients, scope: Scope<'_>) -> anyhow::Result<Ve
     let mut found = Vec::new();
     let mut pages = clients.control.list_agent_runtimes().into_paginator().send();
     while let Some(page) = pages.next().await {
-        let page = match page.map_err(api) {
+        let page = match page.map_err(ApiError::from_sdk) {
             Ok(page) => page,
             Err(error) if clients.not_offered("bedrock-agentcore-control", &error) => return Ok(found),
             Err(error) => return Err(error.into()),
         };
         for runtime in page.agent_runtimes() {
             let arn = runtime.agent_runtime_arn();
-            let tags = match clients.control.list_tags_for_resource().resource_arn(arn).send().await.map_err(api) {
+            let tags = match clients
+                .control
+                .list_tags_for_resource()
+                .resource_arn(arn)
+                .send()
+                .await
+                .map_err(ApiError::from_sdk)
+            {
                 Ok(out) => out.tags().cloned().unwrap_or_default(),
                 // Deleted between the list and now.
                 Err(error) if error.is_not_found() => continue,
@@ -428,14 +358,14 @@ async fn find_roles(clients: &Clients, scope: Scope<'_>) -> anyhow::Result<Vec<F
     let mut found = Vec::new();
     let mut pages = clients.iam.list_roles().into_paginator().send();
     while let Some(page) = pages.next().await {
-        let page = match page.map_err(api) {
+        let page = match page.map_err(ApiError::from_sdk) {
             Ok(page) => page,
             Err(error) if clients.not_offered("iam", &error) => return Ok(found),
             Err(error) => return Err(error.into()),
         };
         for role in page.roles().iter().filter(|r| r.role_name().starts_with(NAME_PREFIX)) {
             let name = role.role_name();
-            let tags = match clients.iam.list_role_tags().role_name(name).send().await.map_err(api) {
+            let tags = match clients.iam.list_role_tags().role_name(name).send().await.map_err(ApiError::from_sdk) {
                 Ok(out) => out.tags().to_vec(),
                 Err(error) if error.is_not_found() => continue,
                 Err(error) => return Err(error).with_context(|| format!("reading the tags of role {name}")),
@@ -453,7 +383,7 @@ async fn find_repositories(clients: &Clients, scope: Scope<'_>) -> anyhow::Resul
     let mut found = Vec::new();
     let mut pages = clients.ecr.describe_repositories().into_paginator().send();
     while let Some(page) = pages.next().await {
-        let page = match page.map_err(api) {
+        let page = match page.map_err(ApiError::from_sdk) {
             Ok(page) => page,
             Err(error) if clients.not_offered("ecr", &error) => return Ok(found),
             Err(error) => return Err(error.into()),
@@ -474,7 +404,7 @@ async fn find_repositories(clients: &Clients, scope: Scope<'_>) -> anyhow::Resul
 }
 
 async fn repository_run(clients: &Clients, arn: &str) -> Result<Option<String>, ApiError> {
-    let out = clients.ecr.list_tags_for_resource().resource_arn(arn).send().await.map_err(api)?;
+    let out = clients.ecr.list_tags_for_resource().resource_arn(arn).send().await.map_err(ApiError::from_sdk)?;
     Ok(run_of(out.tags().iter().map(|t| (Some(t.key()), Some(t.value())))))
 }
 
@@ -483,7 +413,7 @@ enum Lookup {
     Gone,
     /// It exists, tagged for this run id (or for none / another: `Some(other)` / `None`).
     Tagged(Option<String>),
-    /// An emulator that does not implement the service (see [`OPERATION_NOT_SUPPORTED_CODES`]): the
+    /// An emulator that does not implement the service (see [`crate::error::OPERATION_NOT_SUPPORTED_CODES`]): the
     /// state file is the authority.
     NoTagSupport,
 }
@@ -491,10 +421,12 @@ enum Lookup {
 async fn lookup(clients: &Clients, resource: &Resource) -> Result<Lookup, ApiError> {
     let result = match resource.kind {
         Kind::AgentRuntime => lookup_runtime(clients, resource).await,
-        Kind::IamRole => match clients.iam.list_role_tags().role_name(&resource.id).send().await.map_err(api) {
-            Ok(out) => Ok(Lookup::Tagged(run_of(out.tags().iter().map(|t| (Some(t.key()), Some(t.value())))))),
-            Err(error) => Err(error),
-        },
+        Kind::IamRole => {
+            match clients.iam.list_role_tags().role_name(&resource.id).send().await.map_err(ApiError::from_sdk) {
+                Ok(out) => Ok(Lookup::Tagged(run_of(out.tags().iter().map(|t| (Some(t.key()), Some(t.value())))))),
+                Err(error) => Err(error),
+            }
+        }
         Kind::EcrRepository => lookup_repository(clients, resource).await,
         kind => match describe_ec2(&clients.ec2, kind, vec![id_filter(kind, &resource.id)]).await {
             Ok(found) => {
@@ -516,16 +448,23 @@ async fn lookup_runtime(clients: &Clients, resource: &Resource) -> Result<Lookup
     let arn = match &resource.arn {
         Some(arn) => arn.clone(),
         None => {
-            let out = clients.control.get_agent_runtime().agent_runtime_id(&resource.id).send().await.map_err(api)?;
+            let out = clients
+                .control
+                .get_agent_runtime()
+                .agent_runtime_id(&resource.id)
+                .send()
+                .await
+                .map_err(ApiError::from_sdk)?;
             out.agent_runtime_arn().to_owned()
         }
     };
-    let out = clients.control.list_tags_for_resource().resource_arn(&arn).send().await.map_err(api)?;
+    let out = clients.control.list_tags_for_resource().resource_arn(&arn).send().await.map_err(ApiError::from_sdk)?;
     Ok(Lookup::Tagged(out.tags().and_then(|t| t.get(RUN_TAG)).cloned()))
 }
 
 async fn lookup_repository(clients: &Clients, resource: &Resource) -> Result<Lookup, ApiError> {
-    let out = clients.ecr.describe_repositories().repository_names(&resource.id).send().await.map_err(api)?;
+    let out =
+        clients.ecr.describe_repositories().repository_names(&resource.id).send().await.map_err(ApiError::from_sdk)?;
     let Some(arn) = out.repositories().first().and_then(|r| r.repository_arn()) else { return Ok(Lookup::Gone) };
     Ok(Lookup::Tagged(repository_run(clients, arn).await?))
 }
@@ -549,25 +488,44 @@ fn outcome(result: Result<(), ApiError>) -> Attempt {
 async fn delete(clients: &Clients, kind: Kind, id: &str) -> Attempt {
     let ec2 = &clients.ec2;
     match kind {
-        Kind::AgentRuntime => {
-            outcome(clients.control.delete_agent_runtime().agent_runtime_id(id).send().await.map(drop).map_err(api))
+        Kind::AgentRuntime => outcome(
+            clients
+                .control
+                .delete_agent_runtime()
+                .agent_runtime_id(id)
+                .send()
+                .await
+                .map(drop)
+                .map_err(ApiError::from_sdk),
+        ),
+        Kind::SecurityGroup => {
+            outcome(ec2.delete_security_group().group_id(id).send().await.map(drop).map_err(ApiError::from_sdk))
         }
-        Kind::SecurityGroup => outcome(ec2.delete_security_group().group_id(id).send().await.map(drop).map_err(api)),
-        Kind::Subnet => outcome(ec2.delete_subnet().subnet_id(id).send().await.map(drop).map_err(api)),
-        Kind::Vpc => outcome(ec2.delete_vpc().vpc_id(id).send().await.map(drop).map_err(api)),
-        Kind::ElasticIp => outcome(ec2.release_address().allocation_id(id).send().await.map(drop).map_err(api)),
+        Kind::Subnet => outcome(ec2.delete_subnet().subnet_id(id).send().await.map(drop).map_err(ApiError::from_sdk)),
+        Kind::Vpc => outcome(ec2.delete_vpc().vpc_id(id).send().await.map(drop).map_err(ApiError::from_sdk)),
+        Kind::ElasticIp => {
+            outcome(ec2.release_address().allocation_id(id).send().await.map(drop).map_err(ApiError::from_sdk))
+        }
         Kind::NatGateway => delete_nat_gateway(ec2, id).await,
         Kind::RouteTable => outcome(delete_route_table(ec2, id).await),
         Kind::InternetGateway => outcome(delete_internet_gateway(ec2, id).await),
         Kind::IamRole => outcome(delete_role(&clients.iam, id).await),
-        Kind::EcrRepository => {
-            outcome(clients.ecr.delete_repository().repository_name(id).force(true).send().await.map(drop).map_err(api))
-        }
+        Kind::EcrRepository => outcome(
+            clients
+                .ecr
+                .delete_repository()
+                .repository_name(id)
+                .force(true)
+                .send()
+                .await
+                .map(drop)
+                .map_err(ApiError::from_sdk),
+        ),
     }
 }
 
 async fn delete_nat_gateway(ec2: &aws_sdk_ec2::Client, id: &str) -> Attempt {
-    let described = ec2.describe_nat_gateways().nat_gateway_ids(id).send().await.map_err(api);
+    let described = ec2.describe_nat_gateways().nat_gateway_ids(id).send().await.map_err(ApiError::from_sdk);
     let state = match described {
         Ok(out) => out.nat_gateways().first().and_then(|n| n.state().cloned()),
         Err(error) if error.is_not_found() => return Attempt::Deleted,
@@ -576,7 +534,7 @@ async fn delete_nat_gateway(ec2: &aws_sdk_ec2::Client, id: &str) -> Attempt {
     match state {
         None | Some(NatGatewayState::Deleted) => Attempt::Deleted,
         Some(NatGatewayState::Deleting) => Attempt::InProgress("NAT gateway still deleting".into()),
-        Some(_) => match ec2.delete_nat_gateway().nat_gateway_id(id).send().await.map_err(api) {
+        Some(_) => match ec2.delete_nat_gateway().nat_gateway_id(id).send().await.map_err(ApiError::from_sdk) {
             Ok(_) => Attempt::InProgress("NAT gateway deleting".into()),
             Err(error) if error.is_not_found() => Attempt::Deleted,
             Err(error) => Attempt::Refused(error),
@@ -585,7 +543,7 @@ async fn delete_nat_gateway(ec2: &aws_sdk_ec2::Client, id: &str) -> Attempt {
 }
 
 async fn delete_route_table(ec2: &aws_sdk_ec2::Client, id: &str) -> Result<(), ApiError> {
-    let out = ec2.describe_route_tables().route_table_ids(id).send().await.map_err(api)?;
+    let out = ec2.describe_route_tables().route_table_ids(id).send().await.map_err(ApiError::from_sdk)?;
     for association in out.route_tables().iter().flat_map(|t| t.associations()) {
         if association.main() == Some(true) {
             return Err(ApiError {
@@ -596,38 +554,39 @@ async fn delete_route_table(ec2: &aws_sdk_ec2::Client, id: &str) -> Result<(), A
             });
         }
         if let Some(association) = association.route_table_association_id() {
-            match ec2.disassociate_route_table().association_id(association).send().await.map_err(api) {
+            match ec2.disassociate_route_table().association_id(association).send().await.map_err(ApiError::from_sdk) {
                 Ok(_) => {}
                 Err(error) if error.is_not_found() => {}
                 Err(error) => return Err(error),
             }
         }
     }
-    ec2.delete_route_table().route_table_id(id).send().await.map(drop).map_err(api)
+    ec2.delete_route_table().route_table_id(id).send().await.map(drop).map_err(ApiError::from_sdk)
 }
 
 async fn delete_internet_gateway(ec2: &aws_sdk_ec2::Client, id: &str) -> Result<(), ApiError> {
-    let out = ec2.describe_internet_gateways().internet_gateway_ids(id).send().await.map_err(api)?;
+    let out = ec2.describe_internet_gateways().internet_gateway_ids(id).send().await.map_err(ApiError::from_sdk)?;
     for vpc in out.internet_gateways().iter().flat_map(|g| g.attachments()).filter_map(|a| a.vpc_id()) {
-        match ec2.detach_internet_gateway().internet_gateway_id(id).vpc_id(vpc).send().await.map_err(api) {
+        match ec2.detach_internet_gateway().internet_gateway_id(id).vpc_id(vpc).send().await.map_err(ApiError::from_sdk)
+        {
             Ok(_) => {}
             Err(error) if error.is_not_found() || error.code == "Gateway.NotAttached" => {}
             Err(error) => return Err(error),
         }
     }
-    ec2.delete_internet_gateway().internet_gateway_id(id).send().await.map(drop).map_err(api)
+    ec2.delete_internet_gateway().internet_gateway_id(id).send().await.map(drop).map_err(ApiError::from_sdk)
 }
 
 async fn delete_role(iam: &aws_sdk_iam::Client, name: &str) -> Result<(), ApiError> {
-    let inline = iam.list_role_policies().role_name(name).send().await.map_err(api)?;
+    let inline = iam.list_role_policies().role_name(name).send().await.map_err(ApiError::from_sdk)?;
     for policy in inline.policy_names() {
-        iam.delete_role_policy().role_name(name).policy_name(policy).send().await.map_err(api)?;
+        iam.delete_role_policy().role_name(name).policy_name(policy).send().await.map_err(ApiError::from_sdk)?;
     }
-    let attached = iam.list_attached_role_policies().role_name(name).send().await.map_err(api)?;
+    let attached = iam.list_attached_role_policies().role_name(name).send().await.map_err(ApiError::from_sdk)?;
     for policy in attached.attached_policies().iter().filter_map(|p| p.policy_arn()) {
-        iam.detach_role_policy().role_name(name).policy_arn(policy).send().await.map_err(api)?;
+        iam.detach_role_policy().role_name(name).policy_arn(policy).send().await.map_err(ApiError::from_sdk)?;
     }
-    iam.delete_role().role_name(name).send().await.map(drop).map_err(api)
+    iam.delete_role().role_name(name).send().await.map(drop).map_err(ApiError::from_sdk)
 }
 
 /// The order of deletion after the runtimes (the reverse of [`Kind`]'s order).
@@ -809,7 +768,15 @@ impl Teardown<'_> {
         loop {
             let mut still = Vec::new();
             for runtime in pending {
-                match self.clients.control.get_agent_runtime().agent_runtime_id(&runtime.id).send().await.map_err(api) {
+                match self
+                    .clients
+                    .control
+                    .get_agent_runtime()
+                    .agent_runtime_id(&runtime.id)
+                    .send()
+                    .await
+                    .map_err(ApiError::from_sdk)
+                {
                     Err(error) if error.is_not_found() => self.mark_deleted(&runtime)?,
                     Ok(out) => {
                         let why = format!("still {} (deleted at the service's pace)", out.status().as_str());
@@ -874,7 +841,7 @@ impl Teardown<'_> {
             .filters(Filter::builder().name("interface-type").values("agentic_ai").build())
             .send()
             .await
-            .map_err(api)?;
+            .map_err(ApiError::from_sdk)?;
         Ok(out.network_interfaces().len())
     }
 

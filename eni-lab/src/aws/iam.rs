@@ -10,7 +10,9 @@
 
 use serde_json::{Value, json};
 
-use crate::aws::plan::{Call, Calls, Created, sdk_error};
+use crate::call;
+use crate::calls::{Calls, Created};
+use crate::error::sdk_error;
 use crate::run::{RunId, run_tags};
 use crate::state::Kind;
 
@@ -149,48 +151,19 @@ pub async fn ensure_execution_role(
     for (key, value) in run_tags(run) {
         tags.push(aws_sdk_iam::types::Tag::builder().key(key).value(value).build()?);
     }
+    let (call, create) = call!("iam", iam.create_role().role_name(&name).assume_role_policy_document(&trust);
+        unshown .description(format!("AgentCore runtimes of agentcore-eni-lab run {run}")).set_tags(Some(tags)));
     let created = calls
-        .create(
-            Call::new("iam", "CreateRole")
-                .param("RoleName", &name)
-                .param("AssumeRolePolicyDocument", &trust)
-                .tags(&run_tags(run)),
-            Kind::IamRole,
-            async {
-                let out = iam
-                    .create_role()
-                    .role_name(&name)
-                    .assume_role_policy_document(&trust)
-                    .description(format!("AgentCore runtimes of agentcore-eni-lab run {run}"))
-                    .set_tags(Some(tags))
-                    .send()
-                    .await
-                    .map_err(sdk_error)?;
-                let role = out.role().ok_or_else(|| anyhow::anyhow!("IAM answered CreateRole without the role"))?;
-                Ok::<_, anyhow::Error>(Created { id: role.role_name().to_owned(), arn: Some(role.arn().to_owned()) })
-            },
-        )
+        .create(call.tags(&run_tags(run)), Kind::IamRole, async {
+            let out = create.send().await.map_err(sdk_error)?;
+            let role = out.role().ok_or_else(|| anyhow::anyhow!("IAM answered CreateRole without the role"))?;
+            Ok::<_, anyhow::Error>(Created { id: role.role_name().to_owned(), arn: Some(role.arn().to_owned()) })
+        })
         .await?;
     let policy = execution_policy(request.account, request.region, request.repository).to_string();
-    calls
-        .mutate(
-            Call::new("iam", "PutRolePolicy")
-                .param("RoleName", &name)
-                .param("PolicyName", POLICY_NAME)
-                .param("PolicyDocument", &policy),
-            (),
-            async {
-                iam.put_role_policy()
-                    .role_name(&name)
-                    .policy_name(POLICY_NAME)
-                    .policy_document(&policy)
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(sdk_error)
-            },
-        )
-        .await?;
+    let (call, put) =
+        call!("iam", iam.put_role_policy().role_name(&name).policy_name(POLICY_NAME).policy_document(&policy));
+    calls.mutate(call, (), async { put.send().await.map(drop).map_err(sdk_error) }).await?;
     let arn = created
         .arn
         .unwrap_or_else(|| format!("arn:{}:iam::{}:role/{name}", partition(request.region), request.account));

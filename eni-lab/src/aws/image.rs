@@ -13,7 +13,9 @@ use std::process::{Command, Stdio};
 use anyhow::Context;
 use base64::Engine;
 
-use crate::aws::plan::{Call, Calls, Created, error_code, sdk_error};
+use crate::call;
+use crate::calls::{Calls, Created};
+use crate::error::{error_code, sdk_error};
 use crate::run::{RunId, run_tags};
 use crate::state::Kind;
 
@@ -60,26 +62,16 @@ pub async fn ensure_repository(
         tags.push(aws_sdk_ecr::types::Tag::builder().key(key).value(value).build()?);
     }
     let mut uri = format!("<uri of {name}>");
+    let scanning = aws_sdk_ecr::types::ImageScanningConfiguration::builder().scan_on_push(true).build();
+    let (call, request) = call!("ecr", ecr.create_repository().repository_name(name);
+        unshown .set_tags(Some(tags)).image_scanning_configuration(scanning));
     let created = calls
-        .create(
-            Call::new("ecr", "CreateRepository").param("RepositoryName", name).tags(&run_tags(run)),
-            Kind::EcrRepository,
-            async {
-                let out = ecr
-                    .create_repository()
-                    .repository_name(name)
-                    .set_tags(Some(tags))
-                    .image_scanning_configuration(
-                        aws_sdk_ecr::types::ImageScanningConfiguration::builder().scan_on_push(true).build(),
-                    )
-                    .send()
-                    .await
-                    .map_err(sdk_error)?;
-                let repo = out.repository().ok_or_else(|| anyhow::anyhow!("ECR answered without the repository"))?;
-                uri = repo.repository_uri().unwrap_or_default().to_owned();
-                Ok::<_, anyhow::Error>(Created { id: name.to_owned(), arn: repo.repository_arn().map(str::to_owned) })
-            },
-        )
+        .create(call.tags(&run_tags(run)), Kind::EcrRepository, async {
+            let out = request.send().await.map_err(sdk_error)?;
+            let repo = out.repository().ok_or_else(|| anyhow::anyhow!("ECR answered without the repository"))?;
+            uri = repo.repository_uri().unwrap_or_default().to_owned();
+            Ok::<_, anyhow::Error>(Created { id: name.to_owned(), arn: repo.repository_arn().map(str::to_owned) })
+        })
         .await?;
     Ok(Repository { name: name.to_owned(), uri, arn: created.arn.unwrap_or_default(), created: true })
 }

@@ -1,26 +1,137 @@
 //! What a real AWS account needs before the experiment runs: the agent image in ECR ([`image`]), the
 //! runtimes' execution role ([`iam`]), the network ([`network`]), the cost notice ([`notice`]), and
-//! the tool's own IAM policy ([`permissions`]). Every mutating call goes through [`plan::Calls`],
-//! which executes it and records what it created in the run's state file, or only prints it
-//! (`--plan`).
+//! the tool's own IAM policy ([`permissions`]), and what every real-account command does before
+//! anything is created ([`preamble`]: the cost notice, an existing network's check, the account id).
+//! Every mutating call goes through [`crate::calls::Calls`], which executes it and records what it
+//! created in the run's state file, or only prints it (`--plan`).
 //!
-//! `eni-lab aws-setup` creates the role and the network on their own (recorded in a state file, so
-//! `eni-lab destroy` removes them); `eni-lab push-image` pushes an image built by
-//! `cargo xtask build --image`; `eni-lab iam-policy` prints the tool's policy.
+//! `eni-lab aws-setup` is deploy's first step alone: the execution role and the network, with the same
+//! flags as `deploy --aws` ([`AccountArgs`]), recorded in a state file so that `destroy` removes them;
+//! `eni-lab push-image` pushes an image built by `cargo xtask build --image`; `eni-lab iam-policy`
+//! prints the tool's policy.
 
 pub mod iam;
 pub mod image;
-pub mod network;
 pub mod notice;
 pub mod permissions;
-pub mod plan;
 
 use anyhow::Context;
 use aws_config::SdkConfig;
 
+use crate::calls::{Calls, Mode};
+use crate::error::{UsageError, sdk_error};
+use crate::network::{self, Checked, Existing, Network};
 use crate::run::{Connection, ConnectionArgs, RunId};
 use crate::state::RunState;
-use plan::{Calls, Mode, sdk_error};
+
+/// The flags of every command that creates a run's resources in an account (`verify`/`deploy
+/// --aws`, `aws-setup`): `--plan`, `--yes`, the role, the repository, an existing network.
+#[derive(clap::Args, Debug, Clone)]
+pub struct AccountArgs {
+    /// With --aws: print every call deploy would make (service, operation, parameters), make no
+    /// mutating call and write no state file.
+    #[arg(long)]
+    pub plan: bool,
+    /// With --aws: accept the cost and quota notice without asking (required when stdin is not a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// With --aws: use this existing execution role instead of creating one.
+    #[arg(long, value_name = "ARN")]
+    pub role_arn: Option<String>,
+    /// With --aws: the ECR repository of --image-uri (the created execution role may pull from it only).
+    #[arg(long, default_value = image::DEFAULT_REPOSITORY)]
+    pub repository: String,
+    /// With --aws: use this existing VPC instead of creating one like the report's (with --subnet-ids).
+    #[arg(long, requires = "subnet_ids", value_name = "VPC_ID")]
+    pub vpc_id: Option<String>,
+    /// With --aws: the existing private subnets for the runtimes, comma-separated (with --vpc-id);
+    /// checked (one VPC, supported zones, address headroom) and shown before anything is created.
+    #[arg(long, requires = "vpc_id", value_delimiter = ',', value_name = "SUBNET_IDS")]
+    pub subnet_ids: Vec<String>,
+}
+
+impl Default for AccountArgs {
+    fn default() -> Self {
+        Self {
+            plan: false,
+            yes: false,
+            role_arn: None,
+            repository: image::DEFAULT_REPOSITORY.into(),
+            vpc_id: None,
+            subnet_ids: Vec::new(),
+        }
+    }
+}
+
+impl AccountArgs {
+    /// `--vpc-id` with `--subnet-ids`, when given.
+    pub fn existing(&self) -> Option<Existing> {
+        self.vpc_id.as_ref().map(|vpc_id| Existing { vpc_id: vpc_id.clone(), subnet_ids: self.subnet_ids.clone() })
+    }
+
+    /// The flags given (each by name), for "these go with --aws".
+    pub fn given(&self) -> Vec<&'static str> {
+        let given = [
+            (self.plan, "--plan"),
+            (self.yes, "--yes"),
+            (self.role_arn.is_some(), "--role-arn"),
+            (self.vpc_id.is_some(), "--vpc-id"),
+            (!self.subnet_ids.is_empty(), "--subnet-ids"),
+            (self.repository != image::DEFAULT_REPOSITORY, "--repository"),
+        ];
+        given.iter().filter(|(set, _)| *set).map(|(_, name)| *name).collect()
+    }
+
+    /// The execution role to use or create for `account` in `region`.
+    pub fn role_request<'a>(&'a self, account: &'a str, region: &'a str) -> iam::RoleRequest<'a> {
+        iam::RoleRequest { account, region, repository: &self.repository, existing: self.role_arn.as_deref() }
+    }
+}
+
+/// What is known before anything is created in an account.
+#[derive(Debug, Clone)]
+pub struct Preamble {
+    pub account: String,
+    /// `--vpc-id`/`--subnet-ids`, already checked.
+    pub checked: Option<Checked>,
+}
+
+/// Before anything is created: the cost notice and its prompt (a real account, not with `--plan`;
+/// a refusal leaves the account untouched), the check of an existing network (printed), the
+/// account id. `runtimes` sizes the address check, and the notice when the command `deploys_runtimes`.
+pub async fn preamble(
+    sdk: &SdkConfig,
+    region: &str,
+    real_account: bool,
+    args: &AccountArgs,
+    runtimes: u32,
+    deploys_runtimes: bool,
+) -> anyhow::Result<Preamble> {
+    let existing = args.existing();
+    if real_account && !args.plan {
+        let creates_network = existing.is_none() as u32;
+        let notice = notice::Notice {
+            region: Some(region.to_owned()),
+            nat_gateways: creates_network,
+            elastic_ips: creates_network,
+            runtimes: if deploys_runtimes { runtimes } else { 0 },
+        };
+        notice::confirm(&notice, args.yes).map_err(|e| UsageError(e.to_string()))?;
+    }
+    let checked = match &existing {
+        Some(existing) => {
+            let ec2 = aws_sdk_ec2::Client::new(sdk);
+            let checked = network::check_existing(&ec2, region, existing, runtimes.max(1) as usize)
+                .await
+                .map_err(|e| UsageError(e.to_string()))?;
+            eprint!("{}", network::describe_checked(&checked));
+            Some(checked)
+        }
+        None => None,
+    };
+    let account = account_id(sdk).await.context("finding the account id (STS GetCallerIdentity)")?;
+    Ok(Preamble { account, checked })
+}
 
 /// The execution role (created, or `request.existing` checked) and the network (`checked`, or a new
 /// one like the report's), through `calls`: what `aws-setup`, `deploy --aws` and its `--plan` share.
@@ -29,13 +140,13 @@ pub async fn role_and_network(
     calls: &mut Calls<'_>,
     run: &RunId,
     request: iam::RoleRequest<'_>,
-    checked: Option<&network::Checked>,
-) -> anyhow::Result<(iam::ExecutionRole, network::Network)> {
+    checked: Option<&Checked>,
+) -> anyhow::Result<(iam::ExecutionRole, Network)> {
     let region = request.region.to_owned();
     let role = iam::ensure_execution_role(&aws_sdk_iam::Client::new(sdk), calls, run, request).await?;
     let network = match checked {
         Some(checked) => checked.network.clone(),
-        None => network::create(&aws_sdk_ec2::Client::new(sdk), &region, run, calls).await?,
+        None => network::create_report_network(&aws_sdk_ec2::Client::new(sdk), &region, run, calls).await?,
     };
     Ok((role, network))
 }
@@ -62,32 +173,16 @@ fn account_connection(args: &ConnectionArgs, command: &str) -> anyhow::Result<Co
     })
 }
 
-/// `eni-lab aws-setup`.
+/// `eni-lab aws-setup`: deploy's first step alone (`deploy --aws` without runtimes).
 #[derive(clap::Args, Debug)]
 pub struct SetupArgs {
     #[command(flatten)]
     pub connection: ConnectionArgs,
-    /// Print every call that would be made (service, operation, parameters) and make no mutating call.
-    #[arg(long)]
-    pub plan: bool,
-    /// Accept the cost notice without asking.
-    #[arg(long)]
-    pub yes: bool,
-    /// Use this existing VPC instead of creating one (with --subnet-ids).
-    #[arg(long, requires = "subnet_ids", value_name = "VPC_ID")]
-    pub vpc_id: Option<String>,
-    /// The existing subnets for the runtimes, comma-separated (with --vpc-id).
-    #[arg(long, requires = "vpc_id", value_delimiter = ',', value_name = "SUBNET_IDS")]
-    pub subnet_ids: Vec<String>,
-    /// Use this execution role instead of creating one.
-    #[arg(long, value_name = "ARN")]
-    pub role_arn: Option<String>,
-    /// The ECR repository the runtimes pull from (the execution role may pull from it only).
-    #[arg(long, default_value = image::DEFAULT_REPOSITORY)]
-    pub repository: String,
+    #[command(flatten)]
+    pub account: AccountArgs,
     /// Runtimes the experiment deploys (sizes the address check of an existing network).
     #[arg(long, default_value_t = 10)]
-    pub runtimes: usize,
+    pub runtimes: u32,
 }
 
 /// What `aws-setup` set up, printed as JSON on stdout (what deploy needs).
@@ -97,70 +192,40 @@ pub struct Setup {
     pub run_id: RunId,
     pub plan: bool,
     pub role: iam::ExecutionRole,
-    pub network: network::Network,
+    pub network: Network,
     pub state_file: Option<std::path::PathBuf>,
 }
 
 /// Creates (or with `--plan` only prints) the execution role and the network of a new run.
 pub async fn setup(args: &SetupArgs) -> anyhow::Result<Setup> {
     let connection = account_connection(&args.connection, "aws-setup")?;
-    let existing = args
-        .vpc_id
-        .as_ref()
-        .map(|vpc_id| network::Existing { vpc_id: vpc_id.clone(), subnet_ids: args.subnet_ids.clone() });
     let real_account = matches!(connection, Connection::Aws { .. });
-    if real_account && !args.plan {
-        // Before any call: a refusal must leave the account untouched.
-        let creates_network = existing.is_none() as u32;
-        let notice = notice::Notice {
-            region: args.connection.region.clone(),
-            nat_gateways: creates_network,
-            elastic_ips: creates_network,
-            runtimes: 0,
-        };
-        notice::confirm(&notice, args.yes)?;
-    }
     let sdk = connection.sdk_config().await;
     let region = region(&sdk)?;
-    let ec2 = aws_sdk_ec2::Client::new(&sdk);
-
-    // An existing network is checked and shown before anything is created.
-    let checked = match &existing {
-        Some(existing) => {
-            let checked = network::check_existing(&ec2, &region, existing, args.runtimes).await?;
-            eprint!("{}", network::describe_checked(&checked));
-            Some(checked)
-        }
-        None => None,
-    };
-    let account = account_id(&sdk).await.context("finding the account id (STS GetCallerIdentity)")?;
+    let Preamble { account, checked } =
+        preamble(&sdk, &region, real_account, &args.account, args.runtimes, false).await?;
 
     let run = RunId::new();
+    let plan = args.account.plan;
     let mut state = RunState::new(run.clone(), connection);
     state.phase = "aws-setup".into();
-    let mode = if args.plan { Mode::Plan } else { Mode::Execute };
-    let mut calls = Calls::new(mode, &mut state);
-    if args.plan {
+    let mut calls = Calls::new(if plan { Mode::Plan } else { Mode::Execute }, &mut state);
+    if plan {
         println!("plan for run {run} in {region} (account {account}): no mutating call is made");
     } else {
         eprintln!("run {run}: state file {}", RunState::path(&run).display());
     }
-    let request = iam::RoleRequest {
-        account: &account,
-        region: &region,
-        repository: &args.repository,
-        existing: args.role_arn.as_deref(),
-    };
+    let request = args.account.role_request(&account, &region);
     let (role, network) = role_and_network(&sdk, &mut calls, &run, request, checked.as_ref()).await?;
     let made = calls.calls().len();
-    if args.plan {
+    if plan {
         println!("{made} mutating call(s) planned, none made");
     } else {
         state.set_phase("aws-setup")?;
         eprintln!("{made} mutating call(s) made; remove everything with `cargo xtask destroy --run-id {run}`");
     }
-    let state_file = (!args.plan).then(|| RunState::path(&run));
-    Ok(Setup { run_id: run, plan: args.plan, role, network, state_file })
+    let state_file = (!plan).then(|| RunState::path(&run));
+    Ok(Setup { run_id: run, plan, role, network, state_file })
 }
 
 /// `eni-lab push-image`.

@@ -5,6 +5,7 @@
 
 use plotters::prelude::*;
 
+use super::load::LoadRun;
 use super::report::PhaseReport;
 use eni_watch::Item;
 
@@ -20,19 +21,19 @@ fn chart_error(e: impl std::fmt::Display) -> ChartError {
 /// `(seconds since the start of the run, value)`.
 type Point = (f64, f64);
 
-/// `items`: the watch timeline (its `t` starts `offset_s` into the run); `load`: loadgen's report
-/// and the run second it started at.
+/// `items`: the watch timeline (its `t` starts `offset_s` into the run); `load`: what the load phase
+/// measured.
 pub fn svg(
     items: &[Item],
     offset_s: f64,
-    load: Option<&(loadgen::Report, f64)>,
+    load: Option<&LoadRun>,
     phases: &[PhaseReport],
     title: &str,
 ) -> Result<String, ChartError> {
     let enis = eni_watch::chart::series(items);
     let eni_points: Vec<(f64, f64)> = enis.total.iter().map(|&(t, n)| (t + offset_s, n)).collect();
     let (ok, failed): (Vec<Point>, Vec<Point>) = load
-        .map(|(report, start)| {
+        .map(|LoadRun { report, started_s: start }| {
             report
                 .series
                 .iter()
@@ -84,10 +85,10 @@ pub fn svg(
             chart
                 .draw_series(std::iter::once(PathElement::new(vec![(x, 0.0), (x, y_max)], style)))
                 .map_err(chart_error)?;
-            let colour = if phase.matched { BLACK } else { RED };
+            let colour = if phase.matched() { BLACK } else { RED };
             chart
                 .draw_series(std::iter::once(Text::new(
-                    format!("{} {}", phase.phase, if phase.matched { "✓" } else { "✗" }),
+                    format!("{} {}", phase.phase, if phase.matched() { "✓" } else { "✗" }),
                     // Staggered, so that the names of short phases do not overlap.
                     (x, y_max * (0.97 - 0.05 * (i % 3) as f64)),
                     ("sans-serif", 14).into_font().color(&colour),

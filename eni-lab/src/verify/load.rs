@@ -41,6 +41,13 @@ use serde::Serialize;
 
 use super::report::Check;
 
+/// What the load phase measured, for the chart: loadgen's report and the run second it started at.
+#[derive(Debug, Clone)]
+pub struct LoadRun {
+    pub report: loadgen::Report,
+    pub started_s: f64,
+}
+
 /// The error class of a quota refusal.
 pub const QUOTA: &str = "ServiceQuotaExceededException";
 
@@ -447,8 +454,8 @@ mod tests {
         let names: Vec<&str> = quota.checks.iter().filter(|c| c.is_mismatch()).map(|c| c.what.as_str()).collect();
         assert_eq!(names, ["invocations ok (admitted by the quota model)", "ServiceQuotaExceededException"]);
         let phase = phase(quota.checks);
-        assert!(!phase.matched);
-        assert_eq!(phase.verdict, "MISMATCH");
+        assert!(!phase.matched());
+        assert_eq!(phase.verdict, crate::verify::report::PhaseVerdict::Mismatch);
     }
 
     #[test]
@@ -459,7 +466,7 @@ mod tests {
         assert!(quota.warnings[0].contains("expected 3 (± 2), observed 10"), "{:?}", quota.warnings);
         assert!(quota.checks[0].observed.contains("warning"), "{:?}", quota.checks[0]);
         assert!(!quota.checks[2].observed.contains("warning"), "within the tolerance: {:?}", quota.checks[2]);
-        assert!(phase(quota.checks).matched, "advisory: the load is not failed by the quota");
+        assert!(phase(quota.checks).matched(), "advisory: the load is not failed by the quota");
     }
 
     #[test]
@@ -476,7 +483,7 @@ mod tests {
         assert!(checks.iter().all(|c| c.matched == Some(true)), "{checks:?}");
         checks.insert(0, sample_check(0, 7));
         let phase = phase(checks);
-        assert!(!phase.matched, "{phase:?}");
+        assert!(!phase.matched(), "{phase:?}");
         assert!(phase.observed.contains("0 (7 failed poll(s)): too few"), "{}", phase.observed);
         assert_eq!(phase.expected, format!("at least {MIN_LOAD_SAMPLES} successful polls"));
 

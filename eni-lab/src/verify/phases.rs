@@ -1,5 +1,6 @@
-//! The phases before teardown. Each one talks to the endpoint only through the AWS SDK, returns a
-//! [`PhaseReport`] of its checks, and leaves what later phases need in the [`Lab`].
+//! The phases before teardown. Each one talks to the endpoint only through the AWS SDK and returns a
+//! [`PhaseReport`] of its checks; what later phases need is returned too ([`deploy`]'s
+//! [`Deployment`], [`load`]'s [`LoadRun`]) or changed in place ([`sg_split`]).
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
@@ -9,19 +10,25 @@ use aws_sdk_bedrockagentcorecontrol::types::{
     AgentRuntimeArtifact, AgentRuntimeStatus, ContainerConfiguration, NetworkConfiguration, NetworkMode, VpcConfig,
 };
 use aws_sdk_ec2::types::Filter;
-use eni_model::{Expected, LifecycleEvent, ObservedEni, RuntimeNetwork, SessionPolicy, Verdict, compare};
+use eni_model::{Expected, LifecycleEvent, ObservedEni, SessionPolicy, Verdict, compare};
 use eni_watch::{Eni, Scope};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 use tokio::sync::watch;
 
-use super::load::{self, Recorded};
-use super::network::{self, Network, sdk_error};
+use super::args::{DeployArgs, Phase};
+use super::aws::{self, Artifacts, AwsRun};
+use super::lab::{Deployment, Lab, Runtime};
+use super::load::{self, LoadRun, Recorded};
 use super::report::{Check, PhaseReport};
 use super::settings::trim;
-use super::{Lab, Phase, Runtime};
-use crate::run::{RUN_TAG, run_tags};
-use crate::state::Kind;
+use super::target::Target;
+use crate::call;
+use crate::calls::{Calls, Created, Mode};
+use crate::error::{ApiError, sdk_error};
+use crate::network::{self, Network};
+use crate::run::{RUN_TAG, RunId, run_tags};
+use crate::state::{Kind, RunState};
 
 /// A progress bar on stderr, drawn only when stderr is a terminal.
 fn progress(lab: &Lab, len: u64, message: &str) -> ProgressBar {
@@ -33,73 +40,114 @@ fn progress(lab: &Lab, len: u64, message: &str) -> ProgressBar {
     bar
 }
 
-/// The network step of deploy: the emulator's minimal network. (`--aws`, issue 9, plugs its own in
-/// here: public subnets, internet gateway, NAT gateway.)
+/// The network step of deploy, through `calls`: offline the emulator's network; with `--aws` the
+/// execution role and the report's network (or the checked one), which also give the artifacts.
+/// Then the first security group.
 async fn create_network(lab: &mut Lab) -> anyhow::Result<Network> {
-    if let Some(aws) = lab.aws.clone() {
-        return super::aws::create_network(lab, &aws).await;
-    }
-    let subnets = lab.deploy_args.subnets as usize;
-    network::create_minimal(&lab.ec2, &mut lab.state, &lab.region, subnets).await
-}
-
-fn model_network(network: &Network, group: usize) -> anyhow::Result<RuntimeNetwork> {
-    Ok(RuntimeNetwork::vpc(network.subnet_ids(), [network.security_groups[group].id.as_str()])?)
+    let mut calls = Calls::new(Mode::Execute, &mut lab.state);
+    let mut network = match &lab.aws {
+        Some(aws) => {
+            let (network, artifacts) = aws::create_network(&lab.sdk, &mut calls, &lab.region, aws).await?;
+            lab.artifacts = artifacts;
+            network
+        }
+        None => {
+            let subnets = lab.deploy_args.subnets as usize;
+            network::create_offline(&lab.ec2, &mut calls, &lab.region, subnets).await?
+        }
+    };
+    network::create_security_group(&lab.ec2, &mut calls, &mut network).await?;
+    Ok(network)
 }
 
 fn sdk_network(network: &Network, group: usize) -> anyhow::Result<NetworkConfiguration> {
     let vpc = VpcConfig::builder()
-        .set_subnets(Some(network.subnet_ids()))
-        .security_groups(network.security_groups[group].id.to_string())
+        .set_subnets(Some(network.private_subnet_ids.clone()))
+        .security_groups(network.security_group_ids[group].clone())
         .build()?;
     Ok(NetworkConfiguration::builder().network_mode(NetworkMode::Vpc).network_mode_config(vpc).build()?)
 }
 
-fn artifact(lab: &Lab) -> anyhow::Result<AgentRuntimeArtifact> {
+fn artifact(artifacts: &Artifacts) -> anyhow::Result<AgentRuntimeArtifact> {
     Ok(AgentRuntimeArtifact::ContainerConfiguration(
-        ContainerConfiguration::builder().container_uri(&lab.artifacts.container_uri).build()?,
+        ContainerConfiguration::builder().container_uri(&artifacts.container_uri).build()?,
     ))
 }
 
-/// CreateAgentRuntime for runtime `index` in security group `group`, tagged and recorded.
-async fn create_runtime(lab: &mut Lab, index: usize, group: usize) -> anyhow::Result<Runtime> {
-    let network = lab.network()?;
-    let name = lab.run.runtime_name(index);
-    let tags: HashMap<String, String> = run_tags(&lab.run).into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-    // A role this run just created may take seconds to be usable (IAM is eventually consistent):
-    // AgentCore then refuses with a ValidationException naming the role, retried for a while.
-    let role_wait = if lab.aws.as_ref().is_some_and(|aws| aws.creates_role) { ROLE_READY_WAIT } else { Duration::ZERO };
+/// Runtime `index` of `run` in security group `group` of `network`.
+pub struct RuntimeRequest<'a> {
+    pub run: &'a RunId,
+    pub artifacts: &'a Artifacts,
+    pub network: &'a Network,
+    pub index: usize,
+    pub group: usize,
+}
+
+/// CreateAgentRuntime through `calls`, tagged and recorded. A role this run just created may take
+/// seconds to be usable (IAM is eventually consistent): AgentCore then refuses with a
+/// ValidationException naming the role, retried for up to `role_wait`.
+pub async fn create_runtime(
+    control: &aws_sdk_bedrockagentcorecontrol::Client,
+    calls: &mut Calls<'_>,
+    request: RuntimeRequest<'_>,
+    role_wait: Duration,
+) -> anyhow::Result<Runtime> {
+    let RuntimeRequest { run, artifacts, network, index, group } = request;
+    let name = run.runtime_name(index);
+    let tags: HashMap<String, String> = run_tags(run).into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    let (call, create) = call!("bedrock-agentcore", control.create_agent_runtime().agent_runtime_name(&name)
+        .role_arn(&artifacts.role_arn);
+        unshown .agent_runtime_artifact(artifact(artifacts)?).network_configuration(sdk_network(network, group)?)
+            .description(format!("agentcore-eni-lab run {run}")).set_tags(Some(tags)));
+    let call = call
+        .param("ContainerUri", &artifacts.container_uri)
+        .param("Subnets", network.private_subnet_ids.join(","))
+        .param("SecurityGroups", &network.security_group_ids[group])
+        .tags(&run_tags(run));
     let started = Instant::now();
-    let created = loop {
-        let sent = lab
-            .control
-            .create_agent_runtime()
-            .agent_runtime_name(&name)
-            .agent_runtime_artifact(artifact(lab)?)
-            .role_arn(&lab.artifacts.role_arn)
-            .network_configuration(sdk_network(network, group)?)
-            .description(format!("agentcore-eni-lab run {}", lab.run))
-            .set_tags(Some(tags.clone()))
-            .send()
-            .await;
-        match sent {
-            Ok(created) => break created,
-            Err(e)
-                if started.elapsed() < role_wait
-                    && super::aws::role_not_ready(
-                        aws_sdk_bedrockagentcorecontrol::error::ProvideErrorMetadata::code(&e),
-                        aws_sdk_bedrockagentcorecontrol::error::ProvideErrorMetadata::message(&e),
-                    ) =>
-            {
-                tracing::info!(runtime = %name, "the execution role is not usable yet; retrying CreateAgentRuntime");
-                tokio::time::sleep(ROLE_RETRY_INTERVAL).await;
+    let sent = async {
+        loop {
+            match create.clone().send().await {
+                Ok(created) => {
+                    let created = Created {
+                        id: created.agent_runtime_id().to_owned(),
+                        arn: Some(created.agent_runtime_arn().to_owned()),
+                    };
+                    break Ok::<_, anyhow::Error>(created);
+                }
+                Err(e) => {
+                    let error = ApiError::from_sdk(e);
+                    if started.elapsed() < role_wait && aws::role_not_ready(Some(&error.code), Some(&error.message)) {
+                        tracing::info!(runtime = %name, "the execution role is not usable yet; retrying CreateAgentRuntime");
+                        tokio::time::sleep(ROLE_RETRY_INTERVAL).await;
+                        continue;
+                    }
+                    break Err(error.into());
+                }
             }
-            Err(e) => return Err(sdk_error("CreateAgentRuntime", e)),
         }
     };
-    let (id, arn) = (created.agent_runtime_id().to_owned(), created.agent_runtime_arn().to_owned());
-    lab.state.created(Kind::AgentRuntime, &id, Some(arn.clone()))?;
-    Ok(Runtime { name, id, arn, security_group: group })
+    let created = calls.create(call, Kind::AgentRuntime, sent).await?;
+    let arn = created.arn.unwrap_or_default();
+    Ok(Runtime { name, id: created.id, arn, security_group: group })
+}
+
+/// `--plan`: every mutating call deploy would make, through the same functions as the deploy phase,
+/// printed; none is made, no state file written.
+pub async fn plan_deploy(target: &Target, deploy: &DeployArgs, run: &RunId, aws: &AwsRun) -> anyhow::Result<()> {
+    println!("plan for run {run} in {} (account {}): no mutating call is made", target.region, aws.account);
+    let mut state = RunState::new(run.clone(), target.connection.clone());
+    let mut calls = Calls::new(Mode::Plan, &mut state);
+    let ec2 = aws_sdk_ec2::Client::new(&target.sdk);
+    let control = aws_sdk_bedrockagentcorecontrol::Client::new(&target.sdk);
+    let (mut network, artifacts) = aws::create_network(&target.sdk, &mut calls, &target.region, aws).await?;
+    network::create_security_group(&ec2, &mut calls, &mut network).await?;
+    for index in 0..deploy.runtimes as usize {
+        let runtime = RuntimeRequest { run, artifacts: &artifacts, network: &network, index, group: 0 };
+        create_runtime(&control, &mut calls, runtime, std::time::Duration::ZERO).await?;
+    }
+    println!("{} mutating call(s) planned, none made (no state file written)", calls.calls().len());
+    Ok(())
 }
 
 /// How long CreateAgentRuntime is retried while a freshly created execution role is not usable yet.
@@ -120,7 +168,8 @@ async fn wait_ready(lab: &Lab, ids: &[String], message: &str) -> anyhow::Result<
                 .agent_runtime_id(id)
                 .send()
                 .await
-                .map_err(|e| sdk_error("GetAgentRuntime", e))?;
+                .map_err(sdk_error)
+                .context("GetAgentRuntime")?;
             match got.status() {
                 AgentRuntimeStatus::Ready => ready.push(id),
                 AgentRuntimeStatus::CreateFailed | AgentRuntimeStatus::UpdateFailed => anyhow::bail!(
@@ -156,30 +205,38 @@ async fn wait_ready(lab: &Lab, ids: &[String], message: &str) -> anyhow::Result<
 async fn tagged_ec2(lab: &Lab) -> anyhow::Result<(usize, usize, usize)> {
     let filter = Filter::builder().name(format!("tag:{RUN_TAG}")).values(lab.run.as_str()).build();
     let vpcs =
-        lab.ec2.describe_vpcs().filters(filter.clone()).send().await.map_err(|e| sdk_error("DescribeVpcs", e))?;
-    let subnets =
-        lab.ec2.describe_subnets().filters(filter.clone()).send().await.map_err(|e| sdk_error("DescribeSubnets", e))?;
+        lab.ec2.describe_vpcs().filters(filter.clone()).send().await.map_err(sdk_error).context("DescribeVpcs")?;
+    let subnets = lab
+        .ec2
+        .describe_subnets()
+        .filters(filter.clone())
+        .send()
+        .await
+        .map_err(sdk_error)
+        .context("DescribeSubnets")?;
     let groups = lab
         .ec2
         .describe_security_groups()
         .filters(filter)
         .send()
         .await
-        .map_err(|e| sdk_error("DescribeSecurityGroups", e))?;
+        .map_err(sdk_error)
+        .context("DescribeSecurityGroups")?;
     Ok((vpcs.vpcs().len(), subnets.subnets().len(), groups.security_groups().len()))
 }
 
 /// Runtimes whose ListTagsForResource shows the run's tag.
-async fn tagged_runtimes(lab: &Lab) -> anyhow::Result<usize> {
+async fn tagged_runtimes(lab: &Lab, runtimes: &[Runtime]) -> anyhow::Result<usize> {
     let mut tagged = 0;
-    for runtime in &lab.runtimes {
+    for runtime in runtimes {
         let tags = lab
             .control
             .list_tags_for_resource()
             .resource_arn(&runtime.arn)
             .send()
             .await
-            .map_err(|e| sdk_error("ListTagsForResource", e))?;
+            .map_err(sdk_error)
+            .context("ListTagsForResource")?;
         if tags.tags().and_then(|t| t.get(RUN_TAG)).is_some_and(|v| v == lab.run.as_str()) {
             tagged += 1;
         }
@@ -187,35 +244,40 @@ async fn tagged_runtimes(lab: &Lab) -> anyhow::Result<usize> {
     Ok(tagged)
 }
 
-/// Phase 1: the network, the runtimes, READY.
-pub async fn deploy(lab: &mut Lab) -> anyhow::Result<PhaseReport> {
+/// Phase 1: the network, the runtimes, READY. Returns what it made for the phases after it.
+pub async fn deploy(lab: &mut Lab) -> anyhow::Result<(PhaseReport, Deployment)> {
     let started = lab.now_s();
     let network = create_network(lab).await?;
-    lab.network = Some(network);
-    lab.start_watch()?;
+    lab.start_watch(&network.vpc_id)?;
+    let mut deployment = Deployment { network, runtimes: Vec::new(), events: Vec::new() };
 
     let count = lab.deploy_args.runtimes as usize;
+    // A role this run just created may not be usable at once (see `create_runtime`).
+    let role_wait = if lab.aws.as_ref().is_some_and(|aws| aws.creates_role) { ROLE_READY_WAIT } else { Duration::ZERO };
     let bar = progress(lab, count as u64, "creating runtimes");
     for index in 0..count {
-        let runtime = create_runtime(lab, index, 0).await?;
+        let request =
+            RuntimeRequest { run: &lab.run, artifacts: &lab.artifacts, network: &deployment.network, index, group: 0 };
+        let mut calls = Calls::new(Mode::Execute, &mut lab.state);
+        let runtime = create_runtime(&lab.control, &mut calls, request, role_wait).await?;
         let event =
-            LifecycleEvent::Create { runtime: runtime.name.clone(), network: model_network(lab.network()?, 0)? };
-        lab.record(event);
-        lab.runtimes.push(runtime);
+            LifecycleEvent::Create { runtime: runtime.name.clone(), network: deployment.network.runtime_network(0)? };
+        lab.record(&mut deployment, event);
+        deployment.runtimes.push(runtime);
         bar.inc(1);
     }
     bar.finish_and_clear();
-    lab.lifecycle()?;
-    let ids: Vec<String> = lab.runtimes.iter().map(|r| r.id.clone()).collect();
+    lab.lifecycle(&deployment)?;
+    let ids: Vec<String> = deployment.runtimes.iter().map(|r| r.id.clone()).collect();
     let ready_after = wait_ready(lab, &ids, "waiting for READY").await?;
 
-    let network = lab.network()?;
-    let zones: Vec<String> = network.subnets.iter().map(|s| s.az_id.to_string()).collect();
+    let network = &deployment.network;
+    let zones: Vec<String> = network.az_ids.clone();
     let supported = eni_model::supported_az_ids(&lab.region).unwrap_or_default();
     let distinct: BTreeSet<&String> = zones.iter().collect();
     let zones_ok = distinct.len() == zones.len() && zones.iter().all(|z| supported.contains(&z.as_str()));
     let (vpcs, subnets, groups) = tagged_ec2(lab).await?;
-    let tagged = tagged_runtimes(lab).await?;
+    let tagged = tagged_runtimes(lab, &deployment.runtimes).await?;
     // What this run created (an existing --vpc-id network is not the run's, so not tagged by it).
     let made = |kind: Kind| lab.state.resources.iter().filter(|r| r.kind == kind && !r.deleted).count();
     let expected_tags =
@@ -243,10 +305,10 @@ pub async fn deploy(lab: &mut Lab) -> anyhow::Result<PhaseReport> {
     ];
     let facts = json!({
         "network": network,
-        "runtimes": lab.runtimes,
+        "runtimes": deployment.runtimes,
         "readyAfterS": ready_after.as_secs_f64(),
     });
-    Ok(PhaseReport::judged(Phase::Deploy, checks, None, (started, lab.now_s()), facts))
+    Ok((PhaseReport::judged(Phase::Deploy, checks, None, (started, lab.now_s()), facts), deployment))
 }
 
 /// One DescribeNetworkInterfaces (every page) of `scope`.
@@ -302,22 +364,23 @@ fn status_check(enis: &[Eni]) -> Check {
 }
 
 /// Phase 2: the ENIs of the idle runtimes against the model's plan (the report: 2).
-pub async fn idle(lab: &mut Lab) -> anyhow::Result<PhaseReport> {
+pub async fn idle(lab: &Lab, deployment: &Deployment) -> anyhow::Result<PhaseReport> {
     let started = lab.now_s();
-    let network = lab.network()?;
-    let runtimes: Vec<eni_model::Runtime> = lab
+    let network = &deployment.network;
+    let runtimes: Vec<eni_model::Runtime> = deployment
         .runtimes
         .iter()
-        .map(|r| Ok(eni_model::Runtime::new(r.name.clone(), model_network(network, r.security_group)?)))
+        .map(|r| Ok(eni_model::Runtime::new(r.name.clone(), network.runtime_network(r.security_group)?)))
         .collect::<anyhow::Result<_>>()?;
-    let plan = eni_model::plan(&network.inventory(), &runtimes)?;
+    let plan = eni_model::plan(&network.inventory()?, &runtimes)?;
     let expected = plan.expected();
     // The report listed ENIs by group id.
-    let scope = Scope { security_groups: vec![network.security_groups[0].id.clone()], ..Scope::default() };
+    let shared_group = &network.security_group_ids[0];
+    let scope = Scope { security_groups: vec![shared_group.parse()?], ..Scope::default() };
     let (verdict, enis) = observe(lab, &scope, &expected).await?;
     let checks = vec![
         Check::new(
-            &format!("ENIs (group-id {})", network.security_groups[0].id),
+            &format!("ENIs (group-id {shared_group})"),
             expected_text(&expected, 1),
             observed_text(&enis),
             verdict.is_match(),
@@ -331,17 +394,15 @@ pub async fn idle(lab: &mut Lab) -> anyhow::Result<PhaseReport> {
         "enis": enis,
         "table": eni_watch::table::eni_table(&enis),
     });
-    lab.idle_enis = enis;
     Ok(PhaseReport::judged(Phase::Idle, checks, diff, (started, lab.now_s()), facts))
 }
 
 /// Phase 3: the report's load, with the ENI watch running.
-pub async fn load(lab: &mut Lab) -> anyhow::Result<PhaseReport> {
+pub async fn load(lab: &mut Lab, deployment: &Deployment) -> anyhow::Result<(PhaseReport, LoadRun)> {
     let started = lab.now_s();
-    let network = lab.network()?;
-    let vpc_scope = Scope { vpc: Some(network.vpc.parse()?), ..Scope::default() };
-    let expected_count = lab.lifecycle()?.range_at(lab.service_now())?.min;
-    let arns: Vec<String> = lab.runtimes.iter().map(|r| r.arn.clone()).collect();
+    let vpc_scope = Scope { vpc: Some(deployment.network.vpc_id.parse()?), ..Scope::default() };
+    let expected_count = lab.lifecycle(deployment)?.range_at(lab.service_now())?.min;
+    let arns: Vec<String> = deployment.runtimes.iter().map(|r| r.arn.clone()).collect();
 
     let before = (lab.now_s(), describe(lab, &vpc_scope).await?);
     let target = Recorded::new(loadgen::agentcore::AgentCore::new(&lab.sdk, arns.clone(), None, 0));
@@ -409,39 +470,35 @@ pub async fn load(lab: &mut Lab) -> anyhow::Result<PhaseReport> {
         "loadStartedS": load_started,
         "loadEndedS": load_ended,
     });
-    lab.load = Some((report, load_started));
-    Ok(PhaseReport::judged(Phase::Load, checks, eni_diff, (started, lab.now_s()), facts))
+    let phase = PhaseReport::judged(Phase::Load, checks, eni_diff, (started, lab.now_s()), facts);
+    Ok((phase, LoadRun { report, started_s: load_started }))
 }
 
 /// Phase 4: runtime 0 moves to a second security group (the report: 4 ENIs).
-pub async fn sg_split(lab: &mut Lab) -> anyhow::Result<PhaseReport> {
+pub async fn sg_split(lab: &mut Lab, deployment: &mut Deployment) -> anyhow::Result<PhaseReport> {
     let started = lab.now_s();
-    let mut network = lab.network.take().context("no network: the deploy phase did not run")?;
-    let created = network::create_security_group(&lab.ec2, &mut lab.state, &mut network).await;
-    lab.network = Some(network);
-    let group = created?;
-    let network = lab.network()?;
-    let runtime = lab.runtimes.first().context("no runtime deployed")?.clone();
-    lab.control
-        .update_agent_runtime()
-        .agent_runtime_id(&runtime.id)
-        .agent_runtime_artifact(artifact(lab)?)
-        .role_arn(&lab.artifacts.role_arn)
-        .network_configuration(sdk_network(network, group)?)
-        .description(format!("agentcore-eni-lab run {}", lab.run))
-        .send()
-        .await
-        .map_err(|e| sdk_error("UpdateAgentRuntime", e))?;
+    let mut calls = Calls::new(Mode::Execute, &mut lab.state);
+    let group = network::create_security_group(&lab.ec2, &mut calls, &mut deployment.network).await?;
+    let network = &deployment.network;
+    let runtime = deployment.runtimes.first().context("no runtime deployed")?.clone();
+    let control = &lab.control;
+    let (call, update) = call!("bedrock-agentcore", control.update_agent_runtime().agent_runtime_id(&runtime.id)
+        .role_arn(&lab.artifacts.role_arn);
+        unshown .agent_runtime_artifact(artifact(&lab.artifacts)?).network_configuration(sdk_network(network, group)?)
+            .description(format!("agentcore-eni-lab run {}", lab.run)));
+    let call = call.param("SecurityGroups", &network.security_group_ids[group]);
+    calls.mutate(call, (), async { update.send().await.map(drop).map_err(sdk_error) }).await?;
     let event =
-        LifecycleEvent::UpdateNetwork { runtime: runtime.name.clone(), network: model_network(network, group)? };
-    lab.record(event);
-    lab.runtimes[0].security_group = group;
+        LifecycleEvent::UpdateNetwork { runtime: runtime.name.clone(), network: network.runtime_network(group)? };
+    lab.record(deployment, event);
+    deployment.runtimes[0].security_group = group;
     let ready_after = wait_ready(lab, std::slice::from_ref(&runtime.id), "waiting for READY after the update").await?;
 
-    let network = lab.network()?;
-    let range = lab.lifecycle()?.range_at(lab.service_now())?;
+    let network = &deployment.network;
+    let range = lab.lifecycle(deployment)?.range_at(lab.service_now())?;
     let expected = range.expected();
-    let groups: Vec<_> = network.security_groups.iter().map(|g| g.id.clone()).collect();
+    let groups: Vec<eni_model::SecurityGroupId> =
+        network.security_group_ids.iter().map(|g| g.parse()).collect::<Result<_, _>>()?;
     let scope = Scope { security_groups: groups.clone(), ..Scope::default() };
     let (verdict, enis) = observe(lab, &scope, &expected).await?;
     let group_list = groups.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(", ");
@@ -456,8 +513,8 @@ pub async fn sg_split(lab: &mut Lab) -> anyhow::Result<PhaseReport> {
         // Information: wait_ready fails the phase with an error unless the runtime is READY again.
         Check::info(
             "runtime 0 READY in the second group",
-            network.security_groups[group].id.to_string(),
-            format!("{} (after {:.1} s)", network.security_groups[group].id, ready_after.as_secs_f64()),
+            network.security_group_ids[group].clone(),
+            format!("{} (after {:.1} s)", network.security_group_ids[group], ready_after.as_secs_f64()),
         ),
     ];
     let diff = (!verdict.is_match()).then(|| verdict.to_string());

@@ -12,7 +12,9 @@ use std::path::Path;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
-use super::Phase;
+use super::args::Phase;
+use super::target::Target;
+use crate::run::{Connection, RunId};
 
 /// One thing a phase checks, or shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -55,6 +57,58 @@ impl Check {
     }
 }
 
+/// A phase's verdict. In JSON it is two fields: `verdict` (`match`, `MISMATCH`, `skipped`) and
+/// `matched` (true only for a match), as readers of `report.json` expect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "VerdictFields", from = "VerdictFields")]
+pub enum PhaseVerdict {
+    /// Every judged check matched.
+    Match,
+    /// At least one check did not match (or the phase stopped with an error).
+    Mismatch,
+    /// Not run: an earlier phase did not match.
+    Skipped,
+}
+
+impl PhaseVerdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhaseVerdict::Match => "match",
+            PhaseVerdict::Mismatch => "MISMATCH",
+            PhaseVerdict::Skipped => "skipped",
+        }
+    }
+}
+
+impl std::fmt::Display for PhaseVerdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// [`PhaseVerdict`] as `report.json` spells it.
+#[derive(Serialize, Deserialize)]
+struct VerdictFields {
+    verdict: String,
+    matched: bool,
+}
+
+impl From<PhaseVerdict> for VerdictFields {
+    fn from(verdict: PhaseVerdict) -> Self {
+        Self { verdict: verdict.as_str().to_owned(), matched: verdict == PhaseVerdict::Match }
+    }
+}
+
+impl From<VerdictFields> for PhaseVerdict {
+    fn from(fields: VerdictFields) -> Self {
+        match fields.verdict.as_str() {
+            "skipped" => PhaseVerdict::Skipped,
+            _ if fields.matched => PhaseVerdict::Match,
+            _ => PhaseVerdict::Mismatch,
+        }
+    }
+}
+
 /// The outcome of one phase.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -63,9 +117,8 @@ pub struct PhaseReport {
     /// One-line summaries (the first check's, or the phase's own).
     pub expected: String,
     pub observed: String,
-    /// `match`, `MISMATCH` or `skipped`.
-    pub verdict: String,
-    pub matched: bool,
+    #[serde(flatten)]
+    pub verdict: PhaseVerdict,
     pub checks: Vec<Check>,
     /// When not matched: what differs, as a diff (`-` expected, `+` observed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -107,8 +160,7 @@ impl PhaseReport {
             phase,
             expected,
             observed,
-            verdict: if matched { "match" } else { "MISMATCH" }.into(),
-            matched,
+            verdict: if matched { PhaseVerdict::Match } else { PhaseVerdict::Mismatch },
             checks,
             diff,
             started_s,
@@ -123,8 +175,7 @@ impl PhaseReport {
             phase,
             expected: String::new(),
             observed: why.into(),
-            verdict: "skipped".into(),
-            matched: false,
+            verdict: PhaseVerdict::Skipped,
             checks: Vec::new(),
             diff: None,
             started_s: 0.0,
@@ -133,8 +184,18 @@ impl PhaseReport {
         }
     }
 
+    /// A phase that stopped with `error`: its one check, failed.
+    pub fn failed(phase: Phase, error: &anyhow::Error, times: (f64, f64)) -> Self {
+        let check = Check::new("completed", "no error", format!("{error:#}"), false);
+        Self::judged(phase, vec![check], Some(format!("{error:#}")), times, serde_json::Value::Null)
+    }
+
+    pub fn matched(&self) -> bool {
+        self.verdict == PhaseVerdict::Match
+    }
+
     pub fn was_run(&self) -> bool {
-        self.verdict != "skipped"
+        self.verdict != PhaseVerdict::Skipped
     }
 }
 
@@ -142,6 +203,9 @@ impl PhaseReport {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
+    /// `verify` or `deploy`.
+    #[serde(default = "verify_command")]
+    pub command: String,
     pub run_id: String,
     /// `embedded`, `endpoint URL`, or `aws REGION`.
     pub connection: String,
@@ -162,10 +226,46 @@ pub struct Report {
     pub notes: Vec<String>,
 }
 
+fn verify_command() -> String {
+    "verify".into()
+}
+
 impl Report {
+    /// The report of a run of `command` about to run `selected` against `target`: no phase yet.
+    pub fn new(run: &RunId, target: &Target, command: &str, selected: &[Phase]) -> Self {
+        Self {
+            command: command.to_owned(),
+            run_id: run.to_string(),
+            connection: match &target.connection {
+                Connection::Embedded => "embedded".into(),
+                Connection::Endpoint { url, .. } => format!("endpoint {url}"),
+                Connection::Aws { .. } => "aws".into(),
+            },
+            region: target.region.clone(),
+            started_at: eni_watch::now_rfc3339(),
+            duration_s: 0.0,
+            settings: target.settings.lines(),
+            // A plain struct of numbers and strings: it always serializes.
+            settings_json: serde_json::to_value(&target.settings).unwrap_or_default(),
+            selected: selected.to_vec(),
+            phases: Vec::new(),
+            matched: false,
+            first_mismatch: None,
+            notes: Vec::new(),
+        }
+    }
+
+    /// The (unwritten) report of `--plan`: nothing ran, nothing failed.
+    pub fn planned(run: &RunId, target: &Target, command: &str) -> Self {
+        let mut report = Self::new(run, target, command, &[]);
+        report.matched = true;
+        report.notes.push("--plan: every call printed, none made".into());
+        report
+    }
+
     pub fn update_verdict(&mut self) {
         let ran: Vec<&PhaseReport> = self.phases.iter().filter(|p| p.was_run()).collect();
-        self.first_mismatch = ran.iter().find(|p| !p.matched).map(|p| p.phase);
+        self.first_mismatch = ran.iter().find(|p| !p.matched()).map(|p| p.phase);
         self.matched = !ran.is_empty() && self.first_mismatch.is_none() && ran.len() == self.selected.len();
     }
 
@@ -179,7 +279,7 @@ impl Report {
     pub fn markdown(&self) -> String {
         let mut out = String::new();
         let verdict = if self.matched { "every phase matched" } else { "MISMATCH" };
-        let _ = writeln!(out, "# eni-lab verify {}: {verdict}\n", self.run_id);
+        let _ = writeln!(out, "# eni-lab {} {}: {verdict}\n", self.command, self.run_id);
         let _ = writeln!(
             out,
             "Connection: {} ({}), started {}, took {:.1} s. Files: `report.json`, `timeline.jsonl`, `load.json`, \
@@ -257,8 +357,8 @@ mod tests {
     fn a_failed_check_makes_the_phase_a_mismatch_with_a_diff() {
         let checks = vec![Check::new("ENIs", "2", "2", true), Check::new("quota refusals", "10 ± 2", "20", false)];
         let phase = PhaseReport::judged(Phase::Load, checks, None, (1.0, 2.0), serde_json::Value::Null);
-        assert!(!phase.matched);
-        assert_eq!(phase.verdict, "MISMATCH");
+        assert!(!phase.matched());
+        assert_eq!(phase.verdict, PhaseVerdict::Mismatch);
         assert_eq!((phase.expected.as_str(), phase.observed.as_str()), ("10 ± 2", "20"));
         assert_eq!(phase.diff.as_deref(), Some("quota refusals:\n- 10 ± 2\n+ 20\n"));
         let table = terminal_table(&phase);
@@ -266,6 +366,7 @@ mod tests {
         assert!(table.contains("quota refusals"), "{table}");
 
         let mut report = Report {
+            command: "verify".into(),
             run_id: "r".into(),
             connection: "embedded".into(),
             region: "us-east-1".into(),
@@ -289,7 +390,7 @@ mod tests {
     fn an_information_row_is_shown_but_never_a_verdict() {
         let checks = vec![Check::info("runtimes", "2 READY", "2 READY after 1 s"), Check::new("ENIs", "2", "2", true)];
         let phase = PhaseReport::judged(Phase::Deploy, checks, None, (0.0, 1.0), serde_json::Value::Null);
-        assert!(phase.matched);
+        assert!(phase.matched());
         assert_eq!((phase.expected.as_str(), phase.observed.as_str()), ("2", "2"), "the summary is a verdict row");
         let table = terminal_table(&phase);
         let row = table.lines().find(|l| l.contains("runtimes")).unwrap();
@@ -299,6 +400,6 @@ mod tests {
 
         // Information rows alone cannot make a mismatch match, nor a match fail.
         let failing = vec![Check::info("runtimes", "2", "2"), Check::new("ENIs", "2", "6", false)];
-        assert!(!PhaseReport::judged(Phase::Idle, failing, None, (0.0, 1.0), serde_json::Value::Null).matched);
+        assert!(!PhaseReport::judged(Phase::Idle, failing, None, (0.0, 1.0), serde_json::Value::Null).matched());
     }
 }

@@ -71,17 +71,19 @@ pub struct Settings {
 
 impl Settings {
     /// The emulator (embedded or at `--endpoint-url`) on a clock `time_scale` times faster than the
-    /// wall clock: the report's 120 s load and 5 s watch interval shrink by the same factor.
-    pub fn offline(time_scale: f64) -> Self {
+    /// wall clock: the report's 120 s load and 5 s watch interval shrink by the same factor. `max_vms`
+    /// and `eni_linger` are the emulator's (`--emulator-max-vms`, `--emulator-eni-linger`); teardown
+    /// waits twice the linger window and half a minute more.
+    pub fn offline(time_scale: f64, max_vms: u32, eni_linger: Duration) -> Self {
         let wall = |service: Duration| service.div_f64(time_scale);
-        let linger_window = wall(OFFLINE_STATUS_DELAY + OFFLINE_ENI_LINGER);
+        let linger_window = wall(OFFLINE_STATUS_DELAY + eni_linger);
         Self {
             preset: "offline",
             time_scale,
             status_delay: OFFLINE_STATUS_DELAY,
-            eni_linger: OFFLINE_ENI_LINGER,
+            eni_linger,
             idle_timeout: eni_model::DEFAULT_IDLE_TIMEOUT,
-            max_vms: OFFLINE_MAX_VMS,
+            max_vms,
             ready_timeout: Duration::from_secs(60) + wall(OFFLINE_STATUS_DELAY) * 4,
             poll: Duration::from_millis(100),
             eni_settle: Duration::from_secs(2),
@@ -111,6 +113,11 @@ impl Settings {
             // gone and leaves the rest to `cargo xtask destroy --aws --resume` ("pending destroy").
             teardown_wait: Duration::from_secs(10),
         }
+    }
+
+    /// `--duration`, when given, instead of the preset's load duration.
+    pub fn with_load_duration(self, load_duration: Option<Duration>) -> Self {
+        Self { load_duration: load_duration.unwrap_or(self.load_duration), ..self }
     }
 
     /// Wall time → service time.
@@ -170,7 +177,7 @@ mod tests {
 
     #[test]
     fn the_offline_preset_scales_the_reports_timings() {
-        let settings = Settings::offline(10.0);
+        let settings = Settings::offline(10.0, OFFLINE_MAX_VMS, OFFLINE_ENI_LINGER);
         assert_eq!(settings.load_duration, Duration::from_secs(12));
         assert_eq!(settings.watch_interval, Duration::from_millis(500));
         assert_eq!(settings.linger_window(), Duration::from_secs(9));

@@ -8,9 +8,10 @@ use std::time::Duration;
 use eni_model::LifecycleEvent;
 use serde_json::json;
 
+use super::args::Phase;
+use super::lab::{Deployment, Lab};
 use super::report::{Check, PhaseReport};
 use super::settings::trim;
-use super::{Lab, Phase};
 use crate::state::Kind;
 use crate::teardown::{self, Options};
 
@@ -20,16 +21,13 @@ fn options(lab: &Lab) -> Options {
 }
 
 /// The judged teardown.
-pub async fn teardown(lab: &mut Lab) -> anyhow::Result<PhaseReport> {
+pub async fn teardown(lab: &mut Lab, deployment: &mut Deployment) -> anyhow::Result<PhaseReport> {
     if lab.aws.is_some() {
-        return pending_destroy(lab).await;
+        return pending_destroy(lab, deployment).await;
     }
     let started = lab.now_s();
-    let names: Vec<String> = lab.runtimes.iter().map(|r| r.name.clone()).collect();
-    for runtime in names {
-        lab.record(LifecycleEvent::Delete { runtime });
-    }
-    let lingering = lab.lifecycle()?.range_at(lab.service_now())?.lingering.len();
+    record_deletions(lab, deployment);
+    let lingering = lab.lifecycle(deployment)?.range_at(lab.service_now())?.lingering.len();
     let created = lab.state.resources.len();
 
     let options = options(lab);
@@ -117,6 +115,14 @@ pub async fn teardown(lab: &mut Lab) -> anyhow::Result<PhaseReport> {
     Ok(PhaseReport::judged(Phase::Teardown, checks, None, (started, lab.now_s()), facts))
 }
 
+/// Every runtime's deletion, now, for the model.
+fn record_deletions(lab: &Lab, deployment: &mut Deployment) {
+    let names: Vec<String> = deployment.runtimes.iter().map(|r| r.name.clone()).collect();
+    for runtime in names {
+        lab.record(deployment, LifecycleEvent::Delete { runtime });
+    }
+}
+
 /// Teardown without judging (the teardown phase was not selected): a note on what happened.
 pub async fn clean_up(lab: &mut Lab) -> anyhow::Result<String> {
     let options = options(lab);
@@ -136,12 +142,9 @@ pub async fn clean_up(lab: &mut Lab) -> anyhow::Result<String> {
 /// `DependencyViolation` while ENIs linger), deletes what does not depend on them, reports the
 /// lingering ENIs and stops with `cargo xtask destroy --aws --resume` to finish. What is left is
 /// "pending destroy", not a mismatch; runtimes that could not be deleted are one.
-async fn pending_destroy(lab: &mut Lab) -> anyhow::Result<PhaseReport> {
+async fn pending_destroy(lab: &mut Lab, deployment: &mut Deployment) -> anyhow::Result<PhaseReport> {
     let started = lab.now_s();
-    let names: Vec<String> = lab.runtimes.iter().map(|r| r.name.clone()).collect();
-    for runtime in names {
-        lab.record(LifecycleEvent::Delete { runtime });
-    }
+    record_deletions(lab, deployment);
     let options = options(lab);
     let report = teardown::teardown(&lab.sdk, &mut lab.state, &options).await?;
     let runtimes_left: Vec<String> = report
@@ -162,7 +165,7 @@ async fn pending_destroy(lab: &mut Lab) -> anyhow::Result<PhaseReport> {
     let checks = vec![
         Check::new(
             "agent runtimes deleted",
-            format!("all {}", lab.runtimes.len()),
+            format!("all {}", deployment.runtimes.len()),
             if runtimes_left.is_empty() { "all deleted".to_string() } else { runtimes_left.join(", ") },
             runtimes_left.is_empty(),
         ),

@@ -1,5 +1,9 @@
-//! The one place every mutating AWS call goes through: [`Calls`] either executes it (and records what it
-//! created in the run's state file right away) or, with `--plan`, prints it and makes no call at all.
+//! The one place every mutating AWS call goes through, offline and in a real account: [`Calls`] either
+//! executes it (and records what it created in the run's state file right away) or, with `--plan`,
+//! prints it and makes no call at all.
+//!
+//! Each call is described once, with [`call!`](crate::call): the SDK request and the line `--plan`
+//! prints (`ec2:CreateSubnet VpcId=… CidrBlock=…`) come from the same builder methods and values.
 //!
 //! Read-only calls (`Describe*`, `List*`, `Get*`) are made directly in both modes: a plan needs to know
 //! what exists (zones, subnets, an existing role) to say what it would create.
@@ -7,6 +11,12 @@
 use std::fmt;
 use std::future::Future;
 
+use aws_sdk_ec2::config::http::HttpResponse;
+use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
+
+use crate::error::sdk_error;
+use crate::run::{RunId, run_tags};
 use crate::state::{Kind, RunState};
 
 /// Execute the calls, or only print them.
@@ -22,13 +32,13 @@ pub struct Call {
     /// The IAM service prefix (`ec2`, `iam`, `ecr`, `bedrock-agentcore`).
     pub service: &'static str,
     /// The API operation name as in the IAM action (`CreateVpc`).
-    pub operation: &'static str,
+    pub operation: String,
     pub params: Vec<(String, String)>,
 }
 
 impl Call {
-    pub fn new(service: &'static str, operation: &'static str) -> Self {
-        Self { service, operation, params: Vec::new() }
+    pub fn new(service: &'static str, operation: impl Into<String>) -> Self {
+        Self { service, operation: operation.into(), params: Vec::new() }
     }
 
     /// Adds a parameter to show.
@@ -167,25 +177,66 @@ pub fn kind_label(kind: Kind) -> String {
     serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_else(|| format!("{kind:?}"))
 }
 
-/// An SDK error as `Code: message` (`InvalidVpcID.NotFound: The vpc ID … does not exist`) instead of
-/// the SDK's generic "service error"; transport errors keep their whole chain.
-pub fn sdk_error<E, R>(error: aws_sdk_ec2::error::SdkError<E, R>) -> anyhow::Error
+/// A create call's answer reduced to the id `id` picks from it, for [`Calls::create`]; `what` names
+/// the id in the error when the answer lacks it.
+pub async fn created<T, E>(
+    sent: impl Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    id: impl FnOnce(&T) -> Option<&str>,
+    what: &str,
+) -> anyhow::Result<Created>
 where
-    E: aws_sdk_ec2::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: fmt::Debug + Send + Sync + 'static,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    use aws_sdk_ec2::error::ProvideErrorMetadata;
-    match (error.code(), error.message()) {
-        (Some(code), Some(message)) => anyhow::anyhow!("{code}: {message}"),
-        (Some(code), None) => anyhow::anyhow!("{code}"),
-        _ => anyhow::anyhow!("{}", aws_sdk_ec2::error::DisplayErrorContext(&error)),
-    }
+    let out = sent.await.map_err(sdk_error)?;
+    id(&out).map(Created::id).ok_or_else(|| anyhow::anyhow!("the answer has no {what}"))
 }
 
-/// The error code of an SDK error (`RepositoryNotFoundException`), if the service sent one.
-pub fn error_code<E: aws_sdk_ec2::error::ProvideErrorMetadata, R>(
-    error: &aws_sdk_ec2::error::SdkError<E, R>,
-) -> Option<&str> {
-    use aws_sdk_ec2::error::ProvideErrorMetadata;
-    error.code()
+/// `snake_case` → `PascalCase`: an SDK builder method's name as the API names the operation or
+/// parameter (`create_subnet` → `CreateSubnet`, `availability_zone_id` → `AvailabilityZoneId`).
+pub fn pascal(snake: &str) -> String {
+    snake
+        .split('_')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars.next().map(|first| first.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+        })
+        .collect()
+}
+
+/// One mutating call, described once: `call!("ec2", ec2.create_subnet().vpc_id(&vpc).cidr_block(&cidr))`
+/// is `(Call, request)`, the [`Call`] that `--plan` prints (`ec2:CreateSubnet VpcId=… CidrBlock=…`,
+/// names from the builder methods) and the SDK request with the same values (each shown value is
+/// evaluated twice: keep them cheap and free of side effects). After the shown methods,
+/// `; unshown .method(value)…` sets what is not worth printing (descriptions, tag sets) and
+/// `; tags(resource, run, name)` adds the run's tags and `Name` to both (EC2's `TagSpecifications`,
+/// shown as `Tags=…`).
+#[macro_export]
+macro_rules! call {
+    ($service:literal, $client:ident . $operation:ident () $(. $method:ident ($value:expr))*
+        $(; unshown $(. $hidden:ident ($hidden_value:expr))+)?
+        $(; tags($resource:expr, $run:expr, $name:expr))?) => {{
+        let call = $crate::calls::Call::new($service, $crate::calls::pascal(stringify!($operation)))
+            $(.param(&$crate::calls::pascal(stringify!($method)), &$value))*
+            $(.tags(&$crate::calls::shown_tags($run, &$name)))?;
+        let request = $client.$operation()$(.$method($value))*
+            $($(.$hidden($hidden_value))+)?
+            $(.tag_specifications($crate::calls::tag_spec($run, $resource, &$name)))?;
+        (call, request)
+    }};
+}
+
+/// The run's tags plus `Name` = `<resource prefix>-<name>`, for `TagSpecifications`.
+pub fn tag_spec(run: &RunId, resource: ResourceType, name: &str) -> TagSpecification {
+    let mut spec = TagSpecification::builder().resource_type(resource);
+    for (key, value) in shown_tags(run, name) {
+        spec = spec.tags(Tag::builder().key(key).value(value).build());
+    }
+    spec.build()
+}
+
+/// The tags [`tag_spec`] attaches, as `--plan` shows them.
+pub fn shown_tags(run: &RunId, name: &str) -> Vec<(String, String)> {
+    let mut tags = vec![("Name".to_owned(), format!("{}-{name}", run.resource_prefix()))];
+    tags.extend(run_tags(run).into_iter().map(|(k, v)| (k.to_owned(), v)));
+    tags
 }
