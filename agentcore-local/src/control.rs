@@ -33,9 +33,13 @@ use axum::routing::{post, put};
 use axum::{Extension, Json, Router};
 use serde_json::{Map, Value, json};
 
+use self::validate::parse_object;
+use crate::app_state::AppState;
+use crate::context::{RequestContext, route_both};
 use crate::error::AwsError;
-use crate::router::{RequestContext, route_both};
-use crate::state::{AppState, Pending, RegionState, Runtime, RuntimeStatus, RuntimeVersion, TokenRecord, Transition};
+use crate::state::{
+    DEFAULT_ENDPOINT, Pending, RegionState, Runtime, RuntimeStatus, RuntimeVersion, TokenRecord, Transition,
+};
 use crate::{Config, eni, ids};
 
 type Result<T, E = AwsError> = std::result::Result<T, E>;
@@ -52,9 +56,6 @@ pub fn routes(router: Router<Arc<AppState>>) -> Router<Arc<AppState>> {
     let router = route_both(router, "/runtimes/{id}/runtime-endpoints", post(list_agent_runtime_endpoints));
     tags::routes(router)
 }
-
-/// The name of the endpoint every runtime has.
-pub const DEFAULT_ENDPOINT: &str = "DEFAULT";
 
 fn runtime_arn(region: &str, account: &str, id: &str) -> String {
     format!("arn:aws:bedrock-agentcore:{region}:{account}:runtime/{id}")
@@ -75,18 +76,6 @@ fn not_found(id: &str) -> AwsError {
 
 fn accepted(body: Value) -> Response {
     (StatusCode::ACCEPTED, Json(body)).into_response()
-}
-
-/// Parses a JSON object body (an empty body counts as `{}`).
-fn parse_object(body: &[u8]) -> Result<Map<String, Value>> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Map::new());
-    }
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(AwsError::validation("CannotParse", "Request body must be a JSON object")),
-        Err(e) => Err(AwsError::validation("CannotParse", format!("Could not parse request body into json: {e}"))),
-    }
 }
 
 /// The request without its client token, for idempotency comparisons.

@@ -27,10 +27,10 @@ use futures_util::StreamExt;
 pub use agent::AgentCommand;
 pub use sessions::{EndReason, RuntimeInfo, SessionKey, Sessions};
 
-use crate::control::DEFAULT_ENDPOINT;
+use crate::app_state::AppState;
+use crate::context::{RequestContext, route_both};
 use crate::error::{AwsError, FieldError};
-use crate::router::{RequestContext, route_both};
-use crate::state::{AppState, RuntimeStatus};
+use crate::state::{DEFAULT_ENDPOINT, RuntimeStatus};
 
 /// The session id header (request and response).
 pub const SESSION_ID_HEADER: &str = "x-amzn-bedrock-agentcore-runtime-session-id";

@@ -20,6 +20,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::state::EniKey;
 use crate::state::{ManagedEni, NetworkInterface, RegionState, Subnet, VpcPlacement};
 use crate::{Config, ids};
 
@@ -40,17 +41,6 @@ pub enum EniPolicy {
     Shared,
     /// A deliberately wrong world: every runtime gets ENIs of its own (negative controls).
     PerRuntime,
-}
-
-/// What one managed ENI stands for.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct EniKey {
-    pub subnet_id: String,
-    /// Sorted and de-duplicated.
-    pub security_groups: Vec<String>,
-    /// Only under [`EniPolicy::PerRuntime`].
-    pub runtime_id: Option<String>,
 }
 
 /// The keys `placement` needs, one per subnet.

@@ -1,12 +1,7 @@
-//! AWS error shapes, one type for every service, rendered per protocol.
-//!
-//! * restJson1 (AgentCore control and data plane): HTTP status, header `x-amzn-ErrorType: <Shape>`,
-//!   body `{"message": …}` (plus `reason` and `fieldList` for `ValidationException`).
-//! * EC2 query: `<Response><Errors><Error><Code>…</Code><Message>…</Message></Error></Errors>
-//!   <RequestID>…</RequestID></Response>`.
+//! AWS errors, one protocol-neutral type for every service. Each protocol renders it in its own
+//! document: restJson1 in [`crate::rest_json`], the EC2 query protocol in [`crate::ec2`].
 
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use serde::Serialize;
 
 /// One field that failed validation (`ValidationExceptionField`).
@@ -75,43 +70,6 @@ impl AwsError {
 
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerException", message)
-    }
-
-    /// Renders the restJson1 form.
-    pub fn into_json_response(self, request_id: &str) -> Response {
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Body<'a> {
-            message: &'a str,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            reason: Option<&'a str>,
-            #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
-            field_list: &'a [FieldError],
-        }
-        let body = serde_json::to_vec(&Body { message: &self.message, reason: self.reason, field_list: &self.fields })
-            .expect("error bodies serialise");
-        let mut response = (self.status, body).into_response();
-        let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        if let Ok(code) = HeaderValue::from_str(&self.code) {
-            headers.insert("x-amzn-ErrorType", code);
-        }
-        if let Ok(id) = HeaderValue::from_str(request_id) {
-            headers.insert("x-amzn-RequestId", id);
-        }
-        response
-    }
-
-    /// Renders the EC2 query form.
-    pub fn into_ec2_response(self, request_id: &str) -> Response {
-        let body = crate::ec2::xml::error_document(&self.code, &self.message, request_id);
-        let mut response = (self.status, body).into_response();
-        let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml;charset=UTF-8"));
-        if let Ok(id) = HeaderValue::from_str(request_id) {
-            headers.insert("x-amzn-RequestId", id);
-        }
-        response
     }
 }
 

@@ -11,17 +11,29 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Modules: [`router`] (one listener; tells the services apart by the request), [`auth`] (SigV4),
-//! [`data`] (data plane: sessions as agent processes, quota, reaping), [`faults`] (`--fault`),
-//! [`ec2`] (query protocol), [`control`] (restJson1 control plane), [`eni`] (the ENI mechanism),
-//! [`body_budget`] (bytes buffered before a signature is verified), [`state`] (shared state), [`clock`], [`catalog`] (regions and zones), [`error`] (AWS error
-//! shapes); the private `serve` module is the accept loop (header read timeout, concurrency limit,
-//! graceful shutdown).
+//! Modules, from the top down (each imports only modules below it):
+//! * [`router`]: one listener; tells the services apart by the request, bounds and authenticates
+//!   it, injects faults ([`faults`], `--fault`) and answers errors in the protocol's shape; the
+//!   private `serve` module is the accept loop (header read timeout, graceful shutdown);
+//! * the services, which never import the router: [`ec2`] (query protocol, one module per
+//!   resource family), [`control`] (restJson1 control plane), [`data`] (data plane: sessions as
+//!   agent processes, quota, reaping); each protocol renders its own error document
+//!   ([`ec2::error_response`], [`rest_json`]);
+//! * [`context`]: the [`context::RequestContext`] every handler gets and the route helper;
+//!   [`auth`] (SigV4);
+//! * [`app_state`]: the [`AppState`] handlers share: the world behind its lock and, beside it, the
+//!   data plane's sessions ([`data::sessions`]) and the unverified-body budget ([`body_budget`]);
+//! * the world: [`transitions`] (time-driven transitions), [`eni`] (the ENI mechanism), [`state`]
+//!   (regions and their resources);
+//! * below everything: [`error`] (the protocol-neutral AWS error), [`catalog`] (regions and
+//!   zones), [`clock`], [`ids`].
 
+pub mod app_state;
 pub mod auth;
 pub mod body_budget;
 pub mod catalog;
 pub mod clock;
+pub mod context;
 pub mod control;
 pub mod data;
 pub mod ec2;
@@ -29,9 +41,11 @@ pub mod eni;
 pub mod error;
 pub mod faults;
 pub mod ids;
+pub mod rest_json;
 pub mod router;
 mod serve;
 pub mod state;
+pub mod transitions;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -41,12 +55,12 @@ use serde::Serialize;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use app_state::AppState;
 pub use clock::Clock;
 pub use data::AgentCommand;
 pub use eni::EniPolicy;
 pub use faults::Fault;
 pub use router::{app, protect};
-pub use state::AppState;
 
 /// Default status delay (CREATING → READY, UPDATING → READY, DELETING → gone), in service time.
 pub const DEFAULT_STATUS_DELAY: Duration = Duration::from_secs(5);
@@ -236,7 +250,7 @@ impl Handle {
         self.state.sessions.reap_due().await;
     }
 
-    /// The shared state (for in-process introspection, e.g. [`state::snapshot`]).
+    /// The shared state (for in-process introspection, e.g. [`AppState::snapshot`]).
     pub fn state(&self) -> &Arc<AppState> {
         &self.state
     }

@@ -31,8 +31,11 @@
 //! The serve loop ([`crate::start`]) adds the connection-level limit: a header read timeout.
 //!
 //! Adding a service is one module with a `routes(Router) -> Router`
-//! function called from [`app`], using [`route_both`]; its requests reach the handlers already
-//! authenticated (signing name `bedrock-agentcore`), with a [`RequestContext`] extension.
+//! function called from [`app`], using [`crate::context::route_both`]; its requests reach the
+//! handlers already authenticated (signing name `bedrock-agentcore`), with a
+//! [`crate::context::RequestContext`] extension. Services import [`crate::context`], never this
+//! module; each renders its own error document ([`crate::ec2::error_response`],
+//! [`crate::rest_json::error_response`]), which [`Service::error_response`] picks from.
 
 use std::any::Any;
 use std::sync::Arc;
@@ -44,16 +47,17 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{get, post};
 use futures_util::StreamExt;
 use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::catch_panic::CatchPanicLayer;
 
+use crate::app_state::AppState;
 use crate::auth::{self, Caller, HeaderCheck};
 use crate::body_budget::{BodyBudget, Reservation};
+use crate::context::{RequestContext, route_both};
 use crate::error::{AwsError, FieldError};
-use crate::state::AppState;
-use crate::{control, data, ec2, faults, ids};
+use crate::{control, data, ec2, faults, ids, rest_json};
 
 /// Largest body accepted by EC2 (`/`). The slice's largest legitimate request (a
 /// DescribeNetworkInterfaces with many filters, a CreateTags with 50 tags) is a few kilobytes.
@@ -71,13 +75,6 @@ pub const CONTROL_BODY_LIMIT: usize = 2 * 1024 * 1024;
 /// Largest InvokeAgentRuntime payload: AgentCore's 100 MB (`payload` ≤ 100,000,000 bytes in the
 /// model; "payload 100 MB" in the AgentCore quotas page).
 pub const INVOKE_BODY_LIMIT: usize = data::MAX_PAYLOAD_BYTES;
-
-/// Per-request facts every handler gets as an extension.
-#[derive(Clone, Debug)]
-pub struct RequestContext {
-    pub caller: Caller,
-    pub request_id: String,
-}
 
 /// Set by [`tag_request`] before anything else runs: the request id every response carries.
 #[derive(Clone, Debug)]
@@ -120,8 +117,8 @@ impl Service {
     /// Renders `error` in this service's format.
     pub fn error_response(self, error: AwsError, request_id: &str) -> Response {
         match self {
-            Self::Ec2 => error.into_ec2_response(request_id),
-            Self::AgentCore | Self::Local => error.into_json_response(request_id),
+            Self::Ec2 => ec2::error_response(error, request_id),
+            Self::AgentCore | Self::Local => rest_json::error_response(error, request_id),
         }
     }
 
@@ -129,10 +126,8 @@ impl Service {
     /// EC2 `InternalError` (both 500).
     pub fn internal_error(self) -> AwsError {
         match self {
-            Self::Ec2 => {
-                AwsError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", "An internal error has occurred")
-            }
-            Self::AgentCore | Self::Local => AwsError::internal("An internal error has occurred"),
+            Self::Ec2 => ec2::internal_error(),
+            Self::AgentCore | Self::Local => rest_json::internal_error(),
         }
     }
 
@@ -287,15 +282,6 @@ fn budget_spent(service: Service) -> AwsError {
 /// `Content-Length`, when the request declares one.
 fn declared_length(headers: &HeaderMap) -> Option<u64> {
     headers.get(header::CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
-}
-
-/// Registers `route` at `path` and at `path/`.
-pub fn route_both<S: Clone + Send + Sync + 'static>(
-    router: Router<S>,
-    path: &str,
-    route: MethodRouter<S>,
-) -> Router<S> {
-    router.route(path, route.clone()).route(&format!("{path}/"), route)
 }
 
 /// The whole emulator as one axum router.
@@ -486,13 +472,6 @@ fn with_request_id(mut response: Response, request_id: &str) -> Response {
     response
 }
 
-impl IntoResponse for AwsError {
-    /// The restJson1 form (the request id header is added by the router).
-    fn into_response(self) -> Response {
-        self.into_json_response("")
-    }
-}
-
 async fn unknown_operation(request: Request) -> Response {
     let service = Service::of_path(request.uri().path());
     let error = AwsError::new(
@@ -501,12 +480,14 @@ async fn unknown_operation(request: Request) -> Response {
         format!("No operation matches {} {}", request.method(), request.uri().path()),
     );
     match service {
-        Service::Ec2 => AwsError::ec2(
-            "InvalidAction",
-            format!("The action {} is not valid for this web service.", request.method()),
-        )
-        .into_ec2_response(""),
-        _ => error.into_json_response(""),
+        Service::Ec2 => ec2::error_response(
+            AwsError::ec2(
+                "InvalidAction",
+                format!("The action {} is not valid for this web service.", request.method()),
+            ),
+            "",
+        ),
+        _ => rest_json::error_response(error, ""),
     }
 }
 

@@ -1,14 +1,12 @@
-//! Shared emulator state: one [`RegionState`] per region, behind one lock, advanced on the
-//! service [`Clock`](crate::Clock).
+//! The emulator's world: one [`RegionState`] per region (VPCs, subnets, security groups, network
+//! interfaces, agent runtimes), the resources' types, and nothing that acts on them over time.
 //!
-//! Time-driven transitions (CREATING → READY, DELETING → gone, lingering ENIs expiring) are applied
-//! lazily: every request first calls [`World::tick`], which applies every transition due by
-//! "now" in time order, each at its own due time. Nothing happens between requests, so a manual
-//! clock gives fully deterministic behaviour.
+//! [`crate::app_state::AppState`] keeps the world behind one lock, beside the data plane's
+//! sessions; [`crate::transitions`] applies its time-driven transitions; [`crate::eni`] is the
+//! ENI mechanism that works on it.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv4Addr;
-use std::sync::{Mutex, MutexGuard};
 use std::time::SystemTime;
 
 use ipnet::Ipv4Net;
@@ -16,55 +14,11 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::catalog::Zone;
-use crate::eni::{self, EniKey};
-use crate::{Config, ids};
+use crate::ids;
 
-/// Everything a request handler needs: the immutable settings and the mutable world.
-#[derive(Debug)]
-pub struct AppState {
-    pub config: Config,
-    world: Mutex<World>,
-    /// The data plane's sessions (microVMs); they have their own lock.
-    pub sessions: std::sync::Arc<crate::data::Sessions>,
-    /// Bytes buffered by requests whose signature is not verified yet
-    /// (`Config::unverified_body_budget`).
-    pub unverified_bodies: crate::body_budget::BodyBudget,
-}
-
-impl AppState {
-    pub fn new(config: Config) -> Self {
-        let sessions = crate::data::Sessions::new(&config);
-        let unverified_bodies = crate::body_budget::BodyBudget::new(config.unverified_body_budget);
-        Self { config, world: Mutex::new(World::default()), sessions, unverified_bodies }
-    }
-
-    /// Locks the world after applying every transition due by the clock's "now".
-    /// Returns the guard and that "now".
-    pub fn world(&self) -> (MutexGuard<'_, World>, SystemTime) {
-        let mut world = self.world.lock().unwrap_or_else(|e| e.into_inner());
-        let now = self.config.clock.now();
-        world.tick(now, &self.config);
-        (world, now)
-    }
-
-    /// Forgets every resource (`POST /_local/reset`).
-    pub fn reset(&self) {
-        *self.world.lock().unwrap_or_else(|e| e.into_inner()) = World::default();
-        self.sessions.end_all(crate::data::EndReason::Reset);
-    }
-
-    /// The same JSON as `GET /_local/state`: the world, plus the data plane's sessions.
-    pub fn snapshot(&self) -> Value {
-        // Rendered from a copy: the lock is held only for the due transitions and the copy.
-        let (world, now) = {
-            let (world, now) = self.world();
-            (world.clone(), now)
-        };
-        let mut out = snapshot(&world, now, &self.config);
-        out["dataPlane"] = self.sessions.snapshot();
-        out
-    }
-}
+/// The name of the endpoint every runtime has (control plane: ListAgentRuntimeEndpoints; data
+/// plane: the only `qualifier` there is).
+pub const DEFAULT_ENDPOINT: &str = "DEFAULT";
 
 /// All regions.
 #[derive(Clone, Debug, Default)]
@@ -82,11 +36,8 @@ impl World {
         self.regions.values()
     }
 
-    /// Applies every transition due at or before `now`, earliest first.
-    pub fn tick(&mut self, now: SystemTime, config: &Config) {
-        for region in self.regions.values_mut() {
-            region.tick(now, config);
-        }
+    pub fn regions_mut(&mut self) -> impl Iterator<Item = &mut RegionState> {
+        self.regions.values_mut()
     }
 }
 
@@ -137,51 +88,6 @@ impl RegionState {
         self.seq
     }
 
-    /// Applies due transitions in time order (see the module docs).
-    pub fn tick(&mut self, now: SystemTime, config: &Config) {
-        loop {
-            let next_runtime =
-                self.runtimes.values().filter_map(|r| r.pending.as_ref().map(|p| (p.at, r.id.clone()))).min();
-            let next_eni = eni::next_expiry(self);
-            let due = match (next_runtime, next_eni) {
-                (Some(r), Some(e)) if e.0 < r.0 => Due::Eni(e),
-                (Some(r), _) => Due::Runtime(r),
-                (None, Some(e)) => Due::Eni(e),
-                (None, None) => return,
-            };
-            match due {
-                Due::Eni((at, _)) | Due::Runtime((at, _)) if at > now => return,
-                Due::Eni((_, eni_id)) => {
-                    self.network_interfaces.remove(&eni_id);
-                }
-                Due::Runtime((at, runtime_id)) => self.apply_transition(&runtime_id, at, config),
-            }
-        }
-    }
-
-    fn apply_transition(&mut self, runtime_id: &str, at: SystemTime, config: &Config) {
-        let Some(runtime) = self.runtimes.get_mut(runtime_id) else {
-            return;
-        };
-        let Some(pending) = runtime.pending.take() else {
-            return;
-        };
-        match pending.transition {
-            Transition::Ready => {
-                runtime.status = RuntimeStatus::Ready;
-                runtime.last_updated_at = at;
-                runtime.live_version = runtime.current_version().version;
-                if let Some(v) = runtime.versions.last_mut() {
-                    v.status = RuntimeStatus::Ready;
-                }
-            }
-            Transition::Gone => {
-                self.runtimes.remove(runtime_id);
-                eni::reconcile(self, at, config);
-            }
-        }
-    }
-
     /// The subnet with the given id.
     pub fn subnet(&self, id: &str) -> Option<&Subnet> {
         self.subnets.get(id)
@@ -214,11 +120,6 @@ impl RegionState {
         }
         self.network_interfaces.get_mut(id).map(|n| &mut n.tags)
     }
-}
-
-enum Due {
-    Eni((SystemTime, String)),
-    Runtime((SystemTime, String)),
 }
 
 #[derive(Clone, Debug)]
@@ -274,6 +175,17 @@ pub struct NetworkInterface {
     pub created_at: SystemTime,
     pub seq: u64,
     pub managed: Option<ManagedEni>,
+}
+
+/// What one managed ENI stands for.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EniKey {
+    pub subnet_id: String,
+    /// Sorted and de-duplicated.
+    pub security_groups: Vec<String>,
+    /// Only under [`crate::eni::EniPolicy::PerRuntime`].
+    pub runtime_id: Option<String>,
 }
 
 /// What makes an ENI an AgentCore one.
@@ -383,79 +295,4 @@ impl Runtime {
     pub fn version(&self, v: u32) -> Option<&RuntimeVersion> {
         self.versions.iter().find(|x| x.version == v)
     }
-}
-
-/// `GET /_local/state`: an emulator-only JSON snapshot.
-pub fn snapshot(world: &World, now: SystemTime, config: &Config) -> Value {
-    let regions: Map<String, Value> = world.regions().map(|r| (r.name.clone(), region_snapshot(r, config))).collect();
-    serde_json::json!({
-        "now": ids::iso8601(now),
-        "timeScale": config.clock.scale(),
-        "manualClock": config.clock.scale().is_none(),
-        "accountId": config.account_id,
-        "eniPolicy": config.eni_policy,
-        "eniLingerSeconds": config.eni_linger.as_secs_f64(),
-        "statusDelaySeconds": config.status_delay.as_secs_f64(),
-        "regions": regions,
-    })
-}
-
-fn region_snapshot(r: &RegionState, config: &Config) -> Value {
-    let users = eni::users(r, config.eni_policy);
-    let mut runtimes: Vec<&Runtime> = r.runtimes.values().collect();
-    runtimes.sort_by_key(|x| x.seq);
-    let runtimes: Vec<Value> = runtimes
-        .into_iter()
-        .map(|rt| {
-            serde_json::json!({
-                "agentRuntimeId": rt.id,
-                "agentRuntimeName": rt.name,
-                "agentRuntimeArn": rt.arn,
-                "status": rt.status,
-                "version": rt.current_version().version,
-                "vpc": rt.effective_vpc,
-                "pendingTransitionAt": rt.pending.map(|p| ids::iso8601(p.at)),
-            })
-        })
-        .collect();
-    let mut enis: Vec<&NetworkInterface> = r.network_interfaces.values().collect();
-    enis.sort_by_key(|x| x.seq);
-    let enis: Vec<Value> = enis
-        .into_iter()
-        .map(|n| {
-            let managed = n.managed.as_ref();
-            let used_by: BTreeSet<&String> =
-                managed.and_then(|m| users.get(&m.key)).map(|v| v.iter().collect()).unwrap_or_default();
-            serde_json::json!({
-                "networkInterfaceId": n.id,
-                "subnetId": n.subnet_id,
-                "vpcId": n.vpc_id,
-                "securityGroups": n.groups,
-                "privateIpAddress": n.private_ip.to_string(),
-                "managed": managed.is_some(),
-                "usedBy": used_by,
-                "lingerUntil": managed.and_then(|m| m.linger_until).map(ids::iso8601),
-            })
-        })
-        .collect();
-    let subnets: Vec<Value> = r
-        .subnets
-        .values()
-        .map(|s| {
-            serde_json::json!({
-                "subnetId": s.id,
-                "vpcId": s.vpc_id,
-                "cidrBlock": s.cidr.to_string(),
-                "availabilityZoneId": s.zone.id,
-                "availableIpAddressCount": eni::available_ip_count(r, s),
-            })
-        })
-        .collect();
-    serde_json::json!({
-        "runtimes": runtimes,
-        "networkInterfaces": enis,
-        "vpcs": r.vpcs.keys().collect::<Vec<_>>(),
-        "subnets": subnets,
-        "securityGroups": r.security_groups.keys().collect::<Vec<_>>(),
-    })
 }

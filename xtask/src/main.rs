@@ -8,6 +8,8 @@ mod build;
 mod fuzz;
 mod lab;
 mod test;
+#[cfg(test)]
+mod tidy;
 mod util;
 mod venv;
 

@@ -15,10 +15,11 @@ use axum::routing::get;
 use axum::{Extension, Json, Router};
 use serde_json::json;
 
-use super::{parse_object, validate};
+use super::validate::{self, parse_object};
+use crate::app_state::AppState;
+use crate::context::{RequestContext, route_both};
 use crate::error::AwsError;
-use crate::router::{RequestContext, route_both};
-use crate::state::{AppState, RegionState};
+use crate::state::RegionState;
 
 type Result<T, E = AwsError> = std::result::Result<T, E>;
 

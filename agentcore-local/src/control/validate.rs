@@ -109,6 +109,18 @@ fn is_resource_id(s: &str, prefix: &str) -> bool {
         .is_some_and(|rest| (8..=17).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
+/// Parses a JSON object body (an empty body counts as `{}`).
+pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(AwsError::validation("CannotParse", "Request body must be a JSON object")),
+        Err(e) => Err(AwsError::validation("CannotParse", format!("Could not parse request body into json: {e}"))),
+    }
+}
+
 /// Checks a client token's length and pattern.
 pub fn check_client_token(token: &str) -> Result<()> {
     let mut f = Failures::default();

@@ -1,0 +1,122 @@
+//! What every EC2 operation shares: the [`Op`] it runs with, resource id kinds and their errors,
+//! and small helpers for Describe calls. The resource families (`vpc`, `subnet`, …) import this
+//! module, never their parent.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::SystemTime;
+
+use ipnet::Ipv4Net;
+
+use super::query::Params;
+use super::xml;
+use crate::Config;
+use crate::error::AwsError;
+use crate::state::RegionState;
+
+/// Everything one operation needs.
+pub(super) struct Op<'a> {
+    pub(super) region: &'a mut RegionState,
+    pub(super) config: &'a Config,
+    pub(super) now: SystemTime,
+    pub(super) request_id: &'a str,
+    pub(super) params: &'a Params,
+}
+
+impl Op<'_> {
+    /// The account every resource belongs to.
+    pub(super) fn account(&self) -> &str {
+        &self.config.account_id
+    }
+}
+
+/// The ids a Describe call asks for (`KEY.N`), as a set.
+pub(super) fn wanted_ids(params: &Params, key: &str) -> Result<(Vec<String>, BTreeSet<String>), AwsError> {
+    let list = params.list(key)?;
+    let set = list.iter().cloned().collect();
+    Ok((list, set))
+}
+
+/// An EC2 resource type's id prefix and error codes.
+pub(super) struct Kind {
+    pub(super) prefix: &'static str,
+    not_found: &'static str,
+    malformed: &'static str,
+}
+
+/// VPC ids (`vpc-…`).
+pub(super) const VPC: Kind =
+    Kind { prefix: "vpc", not_found: "InvalidVpcID.NotFound", malformed: "InvalidVpcID.Malformed" };
+/// Subnet ids (`subnet-…`).
+pub(super) const SUBNET: Kind =
+    Kind { prefix: "subnet", not_found: "InvalidSubnetID.NotFound", malformed: "InvalidSubnetID.Malformed" };
+/// Security group ids (`sg-…`).
+pub(super) const GROUP: Kind =
+    Kind { prefix: "sg", not_found: "InvalidGroup.NotFound", malformed: "InvalidGroupId.Malformed" };
+/// Network interface ids (`eni-…`).
+pub(super) const ENI: Kind = Kind {
+    prefix: "eni",
+    not_found: "InvalidNetworkInterfaceID.NotFound",
+    malformed: "InvalidNetworkInterfaceId.Malformed",
+};
+
+impl Kind {
+    /// The `*.NotFound` error for `id`.
+    pub(super) fn not_found(&self, id: &str) -> AwsError {
+        let message = match self.prefix {
+            "vpc" => format!("The vpc ID '{id}' does not exist"),
+            "subnet" => format!("The subnet ID '{id}' does not exist"),
+            "sg" => format!("The security group '{id}' does not exist"),
+            _ => format!("The networkInterface ID '{id}' does not exist"),
+        };
+        AwsError::ec2(self.not_found, message)
+    }
+
+    /// `prefix-` followed by 8 or 17 hex digits.
+    pub(super) fn check(&self, id: &str) -> Result<(), AwsError> {
+        let ok = id
+            .strip_prefix(self.prefix)
+            .and_then(|r| r.strip_prefix('-'))
+            .is_some_and(|hex| matches!(hex.len(), 8 | 17) && hex.bytes().all(|b| b.is_ascii_hexdigit()));
+        if ok {
+            Ok(())
+        } else {
+            Err(AwsError::ec2(self.malformed, format!("Invalid id: \"{id}\" (expecting \"{}-...\")", self.prefix)))
+        }
+    }
+}
+
+/// Checks every id of `ids` exists (after its format).
+pub(super) fn check_ids<T>(kind: &Kind, ids: &[String], map: &BTreeMap<String, T>) -> Result<(), AwsError> {
+    for id in ids {
+        kind.check(id)?;
+        if !map.contains_key(id) {
+            return Err(kind.not_found(id));
+        }
+    }
+    Ok(())
+}
+
+/// `items` in creation order.
+pub(super) fn sorted_by_seq<'a, T>(items: impl Iterator<Item = &'a T>, seq: impl Fn(&T) -> u64) -> Vec<&'a T>
+where
+    T: 'a,
+{
+    let mut v: Vec<&T> = items.collect();
+    v.sort_by_key(|x| seq(x));
+    v
+}
+
+/// An IPv4 CIDR block parameter (host bits dropped), or EC2's `InvalidParameterValue`.
+pub(super) fn parse_cidr(value: &str, param: &str) -> Result<Ipv4Net, AwsError> {
+    value.parse::<Ipv4Net>().map(|n| n.trunc()).map_err(|_| {
+        AwsError::ec2(
+            "InvalidParameterValue",
+            format!("Value ({value}) for parameter {param} is invalid. This is not a valid CIDR block."),
+        )
+    })
+}
+
+/// The `<return>true</return>` answer of a Delete or tag call.
+pub(super) fn return_true(op: &Op<'_>, action: &str) -> String {
+    xml::response(action, op.request_id, |x| x.leaf("return", true))
+}

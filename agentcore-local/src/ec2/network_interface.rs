@@ -1,0 +1,242 @@
+//! Network interfaces: CreateNetworkInterface, DescribeNetworkInterfaces, DeleteNetworkInterface.
+//! The AgentCore ENIs ([`crate::eni`]) show here beside the plain ones.
+
+use std::net::Ipv4Addr;
+
+use super::context::{ENI, GROUP, Op, SUBNET, check_ids, return_true, sorted_by_seq, wanted_ids};
+use super::query::{Params, filters, matches, paginate, tag_specifications};
+use super::xml;
+use crate::error::AwsError;
+use crate::state::{NetworkInterface, RegionState, Subnet};
+use crate::{eni, ids};
+
+/// CreateNetworkInterface: a plain (`interface`) ENI in a subnet, with its security groups (the
+/// VPC's default group when none is given) and a requested or allocated private IP. A repeated
+/// `ClientToken` answers the ENI it created.
+pub(super) fn create_network_interface(op: &mut Op<'_>) -> Result<String, AwsError> {
+    if let Some(answer) = replayed_creation(op) {
+        return Ok(answer);
+    }
+    let subnet_id = op.params.required("SubnetId")?.to_string();
+    SUBNET.check(&subnet_id)?;
+    let subnet = op.region.subnets.get(&subnet_id).ok_or_else(|| SUBNET.not_found(&subnet_id))?.clone();
+    check_interface_type(op.params)?;
+    let groups = security_groups_for(op, &subnet)?;
+    let ip = private_ip_for(op, &subnet)?;
+    let tags = tag_specifications(op.params, "network-interface")?;
+    let eni = NetworkInterface {
+        id: ids::ec2_id("eni"),
+        subnet_id: subnet.id.clone(),
+        vpc_id: subnet.vpc_id.clone(),
+        zone: subnet.zone,
+        groups,
+        private_ip: ip,
+        mac: ids::mac_address(),
+        description: op.params.get("Description").unwrap_or_default().to_string(),
+        tags,
+        created_at: op.now,
+        seq: op.region.next_seq(),
+        managed: None,
+    };
+    let token = op.params.get("ClientToken");
+    let out = xml::response("CreateNetworkInterface", op.request_id, |x| {
+        x.node("networkInterface", |x| xml::network_interface(x, &eni, op.region, op.account(), Some("pending")));
+        if let Some(token) = token {
+            x.leaf("clientToken", token);
+        }
+    });
+    if let Some(token) = token {
+        op.region.eni_client_tokens.insert(token.to_string(), eni.id.clone());
+    }
+    op.region.network_interfaces.insert(eni.id.clone(), eni);
+    Ok(out)
+}
+
+/// The answer to a CreateNetworkInterface whose `ClientToken` already created an ENI that still
+/// exists: that ENI, as it is now.
+fn replayed_creation(op: &Op<'_>) -> Option<String> {
+    let token = op.params.get("ClientToken")?;
+    let existing = op.region.eni_client_tokens.get(token)?;
+    let eni = op.region.network_interfaces.get(existing)?;
+    Some(xml::response("CreateNetworkInterface", op.request_id, |x| {
+        x.node("networkInterface", |x| xml::network_interface(x, eni, op.region, op.account(), None));
+        x.leaf("clientToken", token);
+    }))
+}
+
+/// Only the plain `interface` type can be created (AgentCore's `agentic_ai` ENIs come from the
+/// mechanism, [`crate::eni`]).
+fn check_interface_type(params: &Params) -> Result<(), AwsError> {
+    match params.get("InterfaceType") {
+        None | Some("interface") => Ok(()),
+        Some(other) => Err(AwsError::ec2(
+            "InvalidParameterValue",
+            format!(
+                "Value ({other}) for parameter interfaceType is invalid. agentcore-local \
+                 creates only the 'interface' type."
+            ),
+        )),
+    }
+}
+
+/// The new ENI's security groups, sorted and de-duplicated: `SecurityGroupId.N`, or the VPC's
+/// default group; each must exist and belong to the subnet's VPC.
+fn security_groups_for(op: &Op<'_>, subnet: &Subnet) -> Result<Vec<String>, AwsError> {
+    let mut groups = op.params.list("SecurityGroupId")?;
+    if groups.is_empty() {
+        let default = op
+            .region
+            .security_groups
+            .values()
+            .find(|g| g.vpc_id == subnet.vpc_id && g.is_default())
+            .map(|g| g.id.clone());
+        groups.extend(default);
+    }
+    check_ids(&GROUP, &groups, &op.region.security_groups)?;
+    for g in &groups {
+        if op.region.security_groups[g].vpc_id != subnet.vpc_id {
+            return Err(AwsError::ec2(
+                "InvalidParameter",
+                format!("Security group {g} and subnet {} belong to different networks.", subnet.id),
+            ));
+        }
+    }
+    groups.sort();
+    groups.dedup();
+    Ok(groups)
+}
+
+/// The new ENI's private IP: `PrivateIpAddress` (inside the subnet's usable range and free), or
+/// the subnet's lowest free address.
+fn private_ip_for(op: &Op<'_>, subnet: &Subnet) -> Result<Ipv4Addr, AwsError> {
+    let Some(text) = op.params.get("PrivateIpAddress") else {
+        return eni::allocate_ip(op.region, subnet).ok_or_else(|| {
+            AwsError::ec2(
+                "InsufficientFreeAddressesInSubnet",
+                format!(
+                    "There are not enough free addresses in subnet '{}' to satisfy the \
+                     requested number of instances.",
+                    subnet.id
+                ),
+            )
+        });
+    };
+    let ip: Ipv4Addr = text.parse().map_err(|_| {
+        AwsError::ec2("InvalidParameterValue", format!("Value ({text}) for parameter privateIpAddress is invalid."))
+    })?;
+    let first = u32::from(subnet.cidr.network()) + 4;
+    let last = u32::from(subnet.cidr.broadcast()) - 1;
+    if !(first..=last).contains(&u32::from(ip)) {
+        return Err(AwsError::ec2(
+            "InvalidParameterValue",
+            format!("Address {ip} does not fall within the subnet's address range"),
+        ));
+    }
+    if op.region.network_interfaces.values().any(|n| n.subnet_id == subnet.id && n.private_ip == ip) {
+        return Err(AwsError::ec2("InvalidIPAddress.InUse", "The specified address is already in use."));
+    }
+    Ok(ip)
+}
+
+/// Filters `DescribeNetworkInterfaces` accepts.
+pub const ENI_FILTERS: &[&str] = &[
+    "network-interface-id",
+    "group-id",
+    "group-name",
+    "vpc-id",
+    "subnet-id",
+    "interface-type",
+    "availability-zone",
+    "availability-zone-id",
+    "status",
+    "requester-managed",
+    "description",
+    "private-ip-address",
+    "addresses.private-ip-address",
+    "private-dns-name",
+    "mac-address",
+    "owner-id",
+    "source-dest-check",
+    "attachment.attachment-id",
+    "attachment.status",
+    "attachment.instance-owner-id",
+    "attachment.device-index",
+    "attachment.delete-on-termination",
+];
+
+/// The values of filter `name` for `eni`.
+fn eni_field(eni: &NetworkInterface, region: &RegionState, account: &str, name: &str) -> Vec<String> {
+    let attachment = eni.managed.as_ref();
+    match name {
+        "network-interface-id" => vec![eni.id.clone()],
+        "group-id" => eni.groups.clone(),
+        "group-name" => {
+            eni.groups.iter().filter_map(|g| region.security_groups.get(g).map(|g| g.name.clone())).collect()
+        }
+        "vpc-id" => vec![eni.vpc_id.clone()],
+        "subnet-id" => vec![eni.subnet_id.clone()],
+        "interface-type" => vec![if attachment.is_some() { eni::INTERFACE_TYPE.into() } else { "interface".into() }],
+        "availability-zone" => vec![eni.zone.name.into()],
+        "availability-zone-id" => vec![eni.zone.id.into()],
+        "status" => vec![xml::eni_status(eni).into()],
+        "requester-managed" => vec![attachment.is_some().to_string()],
+        "description" => vec![eni.description.clone()],
+        "private-ip-address" | "addresses.private-ip-address" => vec![eni.private_ip.to_string()],
+        "private-dns-name" => vec![xml::private_dns_name(&region.name, eni.private_ip)],
+        "mac-address" => vec![eni.mac.clone()],
+        "owner-id" => vec![account.to_string()],
+        "source-dest-check" => vec!["true".into()],
+        "attachment.attachment-id" => attachment.map(|m| m.attachment_id.clone()).into_iter().collect(),
+        "attachment.status" => attachment.map(|_| "attached".to_string()).into_iter().collect(),
+        "attachment.instance-owner-id" => attachment.map(|_| "amazon-aws".to_string()).into_iter().collect(),
+        "attachment.device-index" => attachment.map(|_| "1".to_string()).into_iter().collect(),
+        "attachment.delete-on-termination" => attachment.map(|_| "false".to_string()).into_iter().collect(),
+        _ => vec![],
+    }
+}
+
+/// DescribeNetworkInterfaces (`NetworkInterfaceId.N` and `MaxResults` exclude each other).
+pub(super) fn describe_network_interfaces(op: &Op<'_>) -> Result<String, AwsError> {
+    let (wanted, wanted_set) = wanted_ids(op.params, "NetworkInterfaceId")?;
+    if !wanted.is_empty() && op.params.get("MaxResults").is_some() {
+        return Err(AwsError::ec2(
+            "InvalidParameterCombination",
+            "The parameter NetworkInterfaceIds cannot be used with the parameter MaxResults",
+        ));
+    }
+    check_ids(&ENI, &wanted, &op.region.network_interfaces)?;
+    let filters = filters(op.params, ENI_FILTERS)?;
+    let account = op.account();
+    let region = &*op.region;
+    let items: Vec<&NetworkInterface> = sorted_by_seq(region.network_interfaces.values(), |n| n.seq)
+        .into_iter()
+        .filter(|n| wanted_set.is_empty() || wanted_set.contains(&n.id))
+        .filter(|n| matches(&filters, &n.tags, |name| eni_field(n, region, account, name)))
+        .collect();
+    let (page, next) = paginate(items, op.params)?;
+    Ok(xml::response("DescribeNetworkInterfaces", op.request_id, |x| {
+        x.set("networkInterfaceSet", page, |x, n| xml::network_interface(x, n, region, account, None));
+        if let Some(token) = &next {
+            x.leaf("nextToken", token);
+        }
+    }))
+}
+
+/// DeleteNetworkInterface: refused for AgentCore's ENIs, which are attached.
+pub(super) fn delete_network_interface(op: &mut Op<'_>) -> Result<String, AwsError> {
+    let id = op.params.required("NetworkInterfaceId")?.to_string();
+    ENI.check(&id)?;
+    let eni = op.region.network_interfaces.get(&id).ok_or_else(|| ENI.not_found(&id))?;
+    if eni.managed.is_some() {
+        // AgentCore's ENIs are attached to the service (`ela-attach-…`, status in-use); EC2
+        // refuses to delete an attached interface. The exact error AWS gives for AgentCore
+        // ENIs is not documented (facts sheet, Unknowns 4).
+        return Err(AwsError::ec2(
+            "InvalidNetworkInterface.InUse",
+            format!("Network interface '{id}' is currently in use."),
+        ));
+    }
+    op.region.network_interfaces.remove(&id);
+    op.region.eni_client_tokens.retain(|_, v| v != &id);
+    Ok(return_true(op, "DeleteNetworkInterface"))
+}
