@@ -15,8 +15,9 @@ pub struct Cli {
 /// What to run.
 #[derive(Subcommand)]
 pub enum Task {
-    /// Create the execution role and the network of a new run in an AWS account (or with --plan, print
-    /// every call that would be made); recorded in a state file for `destroy`.
+    /// Deploy's first step alone: create the execution role and the network of a new run in an AWS
+    /// account (or with --plan, print every call that would be made); recorded in a state file for
+    /// `destroy`.
     AwsSetup(crate::aws::SetupArgs),
     /// Push an image built by `cargo xtask build --image` to ECR (creating the repository if missing).
     PushImage(crate::aws::PushArgs),

@@ -28,7 +28,7 @@ use crate::state::RunState;
 /// --aws`, `aws-setup`): `--plan`, `--yes`, the role, the repository, an existing network.
 #[derive(clap::Args, Debug, Clone)]
 pub struct AccountArgs {
-    /// With --aws: print every call deploy would make (service, operation, parameters), make no
+    /// With --aws: print every call that would be made (service, operation, parameters), make no
     /// mutating call and write no state file.
     #[arg(long)]
     pub plan: bool,

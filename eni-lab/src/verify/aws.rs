@@ -9,7 +9,6 @@
 //! `cargo xtask build --image --push` (the runtimes' execution role may pull from `--repository`).
 
 use anyhow::Context;
-
 use serde::Serialize;
 
 use super::args::AwsArgs;

@@ -38,6 +38,8 @@ pub struct Runtime {
 #[derive(Debug, Clone)]
 pub struct Deployment {
     pub network: Network,
+    /// What the runtimes run, and with which role.
+    pub artifacts: Artifacts,
     pub runtimes: Vec<Runtime>,
     /// What happened to the runtimes, for the model: `(service time since the run's start, event)`.
     pub events: Vec<(Duration, LifecycleEvent)>,
@@ -77,7 +79,6 @@ pub struct Lab {
     pub deploy_args: DeployArgs,
     /// Load workers.
     pub concurrency: u32,
-    pub artifacts: Artifacts,
     pub state: RunState,
     /// The start of the run: `t = 0` of the report and the chart.
     pub origin: Instant,
@@ -110,7 +111,6 @@ impl Lab {
             settings: target.settings.clone(),
             deploy_args,
             concurrency,
-            artifacts: Artifacts::offline(&target.region),
             state,
             origin: Instant::now(),
             timeline: None,

@@ -40,24 +40,22 @@ fn progress(lab: &Lab, len: u64, message: &str) -> ProgressBar {
     bar
 }
 
-/// The network step of deploy, through `calls`: offline the emulator's network; with `--aws` the
-/// execution role and the report's network (or the checked one), which also give the artifacts.
-/// Then the first security group.
-async fn create_network(lab: &mut Lab) -> anyhow::Result<Network> {
+/// The network step of deploy, through `calls`: offline the emulator's network (the runtimes get
+/// the offline artifacts: the emulator runs `--agent-cmd` whatever the image); with `--aws` the
+/// execution role and the report's network (or the checked one), which give the artifacts. Then the
+/// first security group.
+async fn create_network(lab: &mut Lab) -> anyhow::Result<(Network, Artifacts)> {
     let mut calls = Calls::new(Mode::Execute, &mut lab.state);
-    let mut network = match &lab.aws {
-        Some(aws) => {
-            let (network, artifacts) = aws::create_network(&lab.sdk, &mut calls, &lab.region, aws).await?;
-            lab.artifacts = artifacts;
-            network
-        }
+    let (mut network, artifacts) = match &lab.aws {
+        Some(aws) => aws::create_network(&lab.sdk, &mut calls, &lab.region, aws).await?,
         None => {
             let subnets = lab.deploy_args.subnets as usize;
-            network::create_offline(&lab.ec2, &mut calls, &lab.region, subnets).await?
+            let network = network::create_offline(&lab.ec2, &mut calls, &lab.region, subnets).await?;
+            (network, Artifacts::offline(&lab.region))
         }
     };
     network::create_security_group(&lab.ec2, &mut calls, &mut network).await?;
-    Ok(network)
+    Ok((network, artifacts))
 }
 
 fn sdk_network(network: &Network, group: usize) -> anyhow::Result<NetworkConfiguration> {
@@ -247,17 +245,22 @@ async fn tagged_runtimes(lab: &Lab, runtimes: &[Runtime]) -> anyhow::Result<usiz
 /// Phase 1: the network, the runtimes, READY. Returns what it made for the phases after it.
 pub async fn deploy(lab: &mut Lab) -> anyhow::Result<(PhaseReport, Deployment)> {
     let started = lab.now_s();
-    let network = create_network(lab).await?;
+    let (network, artifacts) = create_network(lab).await?;
     lab.start_watch(&network.vpc_id)?;
-    let mut deployment = Deployment { network, runtimes: Vec::new(), events: Vec::new() };
+    let mut deployment = Deployment { network, artifacts, runtimes: Vec::new(), events: Vec::new() };
 
     let count = lab.deploy_args.runtimes as usize;
     // A role this run just created may not be usable at once (see `create_runtime`).
     let role_wait = if lab.aws.as_ref().is_some_and(|aws| aws.creates_role) { ROLE_READY_WAIT } else { Duration::ZERO };
     let bar = progress(lab, count as u64, "creating runtimes");
     for index in 0..count {
-        let request =
-            RuntimeRequest { run: &lab.run, artifacts: &lab.artifacts, network: &deployment.network, index, group: 0 };
+        let request = RuntimeRequest {
+            run: &lab.run,
+            artifacts: &deployment.artifacts,
+            network: &deployment.network,
+            index,
+            group: 0,
+        };
         let mut calls = Calls::new(Mode::Execute, &mut lab.state);
         let runtime = create_runtime(&lab.control, &mut calls, request, role_wait).await?;
         let event =
@@ -483,8 +486,8 @@ pub async fn sg_split(lab: &mut Lab, deployment: &mut Deployment) -> anyhow::Res
     let runtime = deployment.runtimes.first().context("no runtime deployed")?.clone();
     let control = &lab.control;
     let (call, update) = call!("bedrock-agentcore", control.update_agent_runtime().agent_runtime_id(&runtime.id)
-        .role_arn(&lab.artifacts.role_arn);
-        unshown .agent_runtime_artifact(artifact(&lab.artifacts)?).network_configuration(sdk_network(network, group)?)
+        .role_arn(&deployment.artifacts.role_arn);
+        unshown .agent_runtime_artifact(artifact(&deployment.artifacts)?).network_configuration(sdk_network(network, group)?)
             .description(format!("agentcore-eni-lab run {}", lab.run)));
     let call = call.param("SecurityGroups", &network.security_group_ids[group]);
     calls.mutate(call, (), async { update.send().await.map(drop).map_err(sdk_error) }).await?;

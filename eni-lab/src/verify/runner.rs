@@ -84,7 +84,7 @@ pub async fn run(mut target: Target, phases: &[Phase], options: RunOptions) -> a
 }
 
 /// What a real-account run does before anything is created.
-pub enum AwsStart {
+enum AwsStart {
     /// Not `--aws`.
     NotAws,
     /// `--aws --plan`: the calls were printed; nothing more happens.
@@ -95,7 +95,7 @@ pub enum AwsStart {
 
 /// With `--aws`: the cost notice and prompt, the existing network's check, or the whole `--plan`.
 async fn start_aws(target: &Target, deploy: &DeployArgs, run: &RunId) -> anyhow::Result<AwsStart> {
-    if !matches!(target.connection, crate::run::Connection::Aws { .. }) {
+    if !matches!(target.connection, Connection::Aws { .. }) {
         return Ok(AwsStart::NotAws);
     }
     let args = &deploy.aws;
@@ -109,12 +109,13 @@ async fn start_aws(target: &Target, deploy: &DeployArgs, run: &RunId) -> anyhow:
     Ok(AwsStart::Run(Box::new(aws)))
 }
 
-/// One phase; what it made or measured is handed to the phases after it through `deployment` and
-/// `load`.
+/// What deploy made, for the phases after it.
 fn deployed(deployment: &mut Option<Deployment>) -> anyhow::Result<&mut Deployment> {
     deployment.as_mut().ok_or_else(|| anyhow::anyhow!("nothing deployed: the deploy phase did not run"))
 }
 
+/// One phase; what it made or measured is handed to the phases after it through `deployment` and
+/// `load`.
 async fn run_phase(
     phase: Phase,
     lab: &mut Lab,
