@@ -6,6 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use aws_config::SdkConfig;
 use aws_sdk_bedrockagentcorecontrol::types::{
     AgentRuntimeArtifact, AgentRuntimeStatus, ContainerConfiguration, NetworkConfiguration, NetworkMode, VpcConfig,
 };
@@ -44,17 +45,22 @@ fn progress(lab: &Lab, len: u64, message: &str) -> ProgressBar {
 /// the offline artifacts: the emulator runs `--agent-cmd` whatever the image); with `--aws` the
 /// execution role and the report's network (or the checked one), which give the artifacts. Then the
 /// first security group.
-async fn create_network(lab: &mut Lab) -> anyhow::Result<(Network, Artifacts)> {
-    let mut calls = Calls::new(Mode::Execute, &mut lab.state);
-    let (mut network, artifacts) = match &lab.aws {
-        Some(aws) => aws::create_network(&lab.sdk, &mut calls, &lab.region, aws).await?,
+async fn create_network(
+    sdk: &SdkConfig,
+    calls: &mut Calls<'_>,
+    region: &str,
+    aws: Option<&AwsRun>,
+    subnets: u32,
+) -> anyhow::Result<(Network, Artifacts)> {
+    let ec2 = aws_sdk_ec2::Client::new(sdk);
+    let (mut network, artifacts) = match aws {
+        Some(aws) => aws::create_network(sdk, calls, region, aws).await?,
         None => {
-            let subnets = lab.deploy_args.subnets as usize;
-            let network = network::create_offline(&lab.ec2, &mut calls, &lab.region, subnets).await?;
-            (network, Artifacts::offline(&lab.region))
+            let network = network::create_offline(&ec2, calls, region, subnets as usize).await?;
+            (network, Artifacts::offline(region))
         }
     };
-    network::create_security_group(&lab.ec2, &mut calls, &mut network).await?;
+    network::create_security_group(&ec2, calls, &mut network).await?;
     Ok((network, artifacts))
 }
 
@@ -136,13 +142,12 @@ pub async fn plan_deploy(target: &Target, deploy: &DeployArgs, run: &RunId, aws:
     println!("plan for run {run} in {} (account {}): no mutating call is made", target.region, aws.account);
     let mut state = RunState::new(run.clone(), target.connection.clone());
     let mut calls = Calls::new(Mode::Plan, &mut state);
-    let ec2 = aws_sdk_ec2::Client::new(&target.sdk);
     let control = aws_sdk_bedrockagentcorecontrol::Client::new(&target.sdk);
-    let (mut network, artifacts) = aws::create_network(&target.sdk, &mut calls, &target.region, aws).await?;
-    network::create_security_group(&ec2, &mut calls, &mut network).await?;
+    let (network, artifacts) =
+        create_network(&target.sdk, &mut calls, &target.region, Some(aws), deploy.subnets).await?;
     for index in 0..deploy.runtimes as usize {
         let runtime = RuntimeRequest { run, artifacts: &artifacts, network: &network, index, group: 0 };
-        create_runtime(&control, &mut calls, runtime, std::time::Duration::ZERO).await?;
+        create_runtime(&control, &mut calls, runtime, Duration::ZERO).await?;
     }
     println!("{} mutating call(s) planned, none made (no state file written)", calls.calls().len());
     Ok(())
@@ -245,7 +250,9 @@ async fn tagged_runtimes(lab: &Lab, runtimes: &[Runtime]) -> anyhow::Result<usiz
 /// Phase 1: the network, the runtimes, READY. Returns what it made for the phases after it.
 pub async fn deploy(lab: &mut Lab) -> anyhow::Result<(PhaseReport, Deployment)> {
     let started = lab.now_s();
-    let (network, artifacts) = create_network(lab).await?;
+    let mut calls = Calls::new(Mode::Execute, &mut lab.state);
+    let subnets = lab.deploy_args.subnets;
+    let (network, artifacts) = create_network(&lab.sdk, &mut calls, &lab.region, lab.aws.as_ref(), subnets).await?;
     lab.start_watch(&network.vpc_id)?;
     let mut deployment = Deployment { network, artifacts, runtimes: Vec::new(), events: Vec::new() };
 
