@@ -1,12 +1,15 @@
 //! Agents end with their emulator whatever the agent is, and the reaper never cuts a call in
 //! flight.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use agentcore_local::Config;
 use serde_json::json;
 
-use crate::data::{DataLab, data_config, process_gone, sid, wait_gone};
+use test_support::process::{exited, wait_all_exited};
+use test_support::scratch::fresh_dir;
+
+use crate::data::{DataLab, data_config, sid, wait_gone};
 use crate::support::{one_live_session, spawn_emulator};
 
 /// A SIGKILLed emulator runs no destructor; its agents still die (the parent-death signal set
@@ -14,10 +17,8 @@ use crate::support::{one_live_session, spawn_emulator};
 /// watch pid 1 (which never exits), behind `sh -c`, which writes the agent's pid to a file.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_custom_agent_dies_with_a_sigkilled_emulator() {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("pdeathsig-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = fresh_dir(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")), format!("pdeathsig-{}", std::process::id()));
     let pid_file = dir.join("agent.pid");
-    let _ = std::fs::remove_file(&pid_file);
     let agent = format!(
         "sh -c 'echo $$ > \"{}\"; AGENTCORE_LOCAL_PARENT_PID=1 exec \"{}\" agent'",
         pid_file.display(),
@@ -28,17 +29,15 @@ async fn a_custom_agent_dies_with_a_sigkilled_emulator() {
     let (session_pid, _) = one_live_session(&url, "pdeathsig_check", &sid("pdeathsig")).await;
     let pid: u32 = std::fs::read_to_string(&pid_file).expect("the agent wrote its pid").trim().parse().unwrap();
     assert_eq!(session_pid, pid, "the session's process");
-    assert!(!process_gone(pid));
+    assert!(!exited(pid));
 
     emulator.start_kill().unwrap(); // SIGKILL
     emulator.wait().await.unwrap();
-    let killed = Instant::now();
-    while !process_gone(pid) {
-        assert!(killed.elapsed() < Duration::from_secs(10), "agent {pid} still running 10 s after its emulator died");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let took = wait_all_exited(&[pid], Duration::from_secs(10))
+        .await
+        .unwrap_or_else(|_| panic!("agent {pid} still running 10 s after its emulator died"));
     // Not its own parent watch (told to watch pid 1, which never goes): the parent-death signal.
-    assert!(killed.elapsed() < Duration::from_secs(5), "gone only after {:?}", killed.elapsed());
+    assert!(took < Duration::from_secs(5), "gone only after {took:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -4,10 +4,10 @@ use agentcore_local::{Auth, Config};
 use aws_sdk_bedrockagentcorecontrol as control;
 use aws_sdk_ec2 as ec2;
 
-use crate::support::{Lab, REGION, code, http_status, manual_config, sdk_config};
+use crate::support::{Lab, REGION, code, http_status, manual_config, sdk_config_as};
 
 async fn clients(lab: &Lab, key: &str, secret: &str) -> (ec2::Client, control::Client) {
-    let sdk = sdk_config(&lab.handle.endpoint_url(), key, secret, REGION).await;
+    let sdk = sdk_config_as(&lab.handle.endpoint_url(), key, secret, REGION).await;
     (ec2::Client::new(&sdk), control::Client::new(&sdk))
 }
 
@@ -109,7 +109,7 @@ async fn signatures_scoped_to_unknown_regions_are_refused_and_create_nothing() {
     for auth in [Auth::default(), Auth::Disabled] {
         let lab = Lab::start(Config { auth: auth.clone(), ..manual_config() }).await;
         for region in ["zz-fake-9", "us-east-1x", "US-EAST-1"] {
-            let sdk = sdk_config(&lab.handle.endpoint_url(), "test", "test", region).await;
+            let sdk = sdk_config_as(&lab.handle.endpoint_url(), "test", "test", region).await;
             let err = ec2::Client::new(&sdk).describe_vpcs().send().await.unwrap_err();
             let expected = format!("Credential should be scoped to a valid region, not '{region}'. ");
             assert_eq!(code(&err), ("AuthFailure".into(), expected.clone()), "{auth:?} {region}");

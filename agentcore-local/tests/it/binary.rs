@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-use crate::support::{REGION, sdk_config};
+use crate::support::sdk_config;
 
 #[tokio::test]
 async fn prints_the_listening_line_and_serves_the_sdk() {
@@ -28,7 +28,7 @@ async fn prints_the_listening_line_and_serves_the_sdk() {
     let port: u16 = url.strip_prefix("http://127.0.0.1:").unwrap().parse().unwrap();
     assert_ne!(port, 0);
 
-    let sdk = sdk_config(url, "test", "test", REGION).await;
+    let sdk = sdk_config(url).await;
     let ec2 = aws_sdk_ec2::Client::new(&sdk);
     let control = aws_sdk_bedrockagentcorecontrol::Client::new(&sdk);
     let zones = ec2.describe_availability_zones().send().await.unwrap();

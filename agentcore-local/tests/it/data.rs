@@ -10,7 +10,7 @@ use aws_sdk_bedrockagentcore::primitives::Blob;
 use aws_sdk_bedrockagentcorecontrol::types::LifecycleConfiguration;
 use serde_json::{Value, json};
 
-use crate::support::{Lab, REGION, STATUS_DELAY, code, http_status, sdk_config};
+use crate::support::{Lab, STATUS_DELAY, code, http_status, sdk_config};
 
 pub const ACCOUNT: &str = "123456789012";
 
@@ -43,7 +43,7 @@ pub struct DataLab {
 impl DataLab {
     pub async fn start(config: Config) -> Self {
         let lab = Lab::start(config).await;
-        let sdk = sdk_config(&lab.handle.endpoint_url(), "test", "test", REGION).await;
+        let sdk = sdk_config(&lab.handle.endpoint_url()).await;
         let conf = data::config::Builder::from(&sdk).retry_config(RetryConfig::disabled()).build();
         Self { data: data::Client::from_conf(conf), lab }
     }
@@ -128,23 +128,10 @@ pub fn sid(tag: &str) -> String {
     format!("{tag:-<40}")
 }
 
-/// Whether a process is gone (no /proc entry, or a zombie waiting to be reaped).
-pub fn process_gone(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Err(_) => true,
-        Ok(stat) => stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
-    }
-}
-
+/// Waits (15 s at most) until every one of `pids` has exited.
 pub async fn wait_gone(pids: &[u32]) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !pids.iter().all(|&p| process_gone(p)) {
-        assert!(
-            Instant::now() < deadline,
-            "processes still alive: {:?}",
-            pids.iter().filter(|&&p| !process_gone(p)).collect::<Vec<_>>()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    if let Err(running) = test_support::process::wait_all_exited(pids, Duration::from_secs(15)).await {
+        panic!("processes still alive: {running:?}");
     }
 }
 
@@ -415,7 +402,7 @@ async fn deleting_a_runtime_ends_its_sessions_and_dropping_the_handle_kills_ever
     assert_eq!(t.pid_of(&sid("d1")), None);
     assert_eq!(t.counter("endedByRuntimeDeletion"), 1);
     wait_gone(&[doomed_pid]).await;
-    assert!(kept_pids.iter().all(|&p| !process_gone(p)));
+    assert!(kept_pids.iter().all(|&p| !test_support::process::exited(p)));
 
     drop(t);
     wait_gone(&kept_pids).await;
@@ -449,7 +436,7 @@ async fn throttling_and_injected_faults() {
         "10 calls at 3 per second (a burst of 3, then one per 333 ms): at least 4 throttled, got {throttled}"
     );
 
-    let sdk = sdk_config(&t.handle().endpoint_url(), "test", "test", REGION).await;
+    let sdk = sdk_config(&t.handle().endpoint_url()).await;
     let ec2 = aws_sdk_ec2::Client::from_conf(
         aws_sdk_ec2::config::Builder::from(&sdk).retry_config(RetryConfig::disabled()).build(),
     );
@@ -482,7 +469,7 @@ async fn sigterm_to_the_binary_leaves_no_microvm_behind() {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await.unwrap().unwrap().unwrap();
     let url = line.strip_prefix("agentcore-local listening on ").unwrap().to_string();
-    let sdk = sdk_config(&url, "test", "test", REGION).await;
+    let sdk = sdk_config(&url).await;
     let control = aws_sdk_bedrockagentcorecontrol::Client::new(&sdk);
     let data = data::Client::new(&sdk);
     let arn = control
@@ -509,7 +496,7 @@ async fn sigterm_to_the_binary_leaves_no_microvm_behind() {
     let pids: Vec<u32> =
         state["dataPlane"]["sessions"].as_array().unwrap().iter().map(|s| s["pid"].as_u64().unwrap() as u32).collect();
     assert_eq!(pids.len(), 3);
-    assert!(pids.iter().all(|&p| !process_gone(p)));
+    assert!(pids.iter().all(|&p| !test_support::process::exited(p)));
     let kill =
         tokio::process::Command::new("kill").args(["-TERM", &child.id().unwrap().to_string()]).status().await.unwrap();
     assert!(kill.success());

@@ -1,9 +1,10 @@
 //! A SIGKILLed emulator (or the `cargo xtask verify` process embedding one) cannot terminate its
 //! microVMs; they notice by themselves (`AGENTCORE_LOCAL_PARENT_PID`) and exit.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::data::process_gone;
+use test_support::process::{exited, wait_all_exited};
+
 use crate::support::{one_live_session, spawn_emulator};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -14,17 +15,15 @@ async fn microvms_exit_by_themselves_once_the_emulator_is_sigkilled() {
     let (mut emulator, url) =
         spawn_emulator(&["--time-scale", "3600", "--status-delay", "0s", "--agent-cmd", &agent]).await;
     let (pid, port) = one_live_session(&url, "orphan_check", "orphan-check-session-0000000000000001").await;
-    assert!(!process_gone(pid));
+    assert!(!exited(pid));
     assert!(tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok(), "the agent listens");
 
     // SIGKILL: no destructor, no kill_on_drop, no Handle::drop runs in the emulator.
     emulator.start_kill().unwrap();
     emulator.wait().await.unwrap();
-    let killed = Instant::now();
-    while !process_gone(pid) {
-        assert!(killed.elapsed() < Duration::from_secs(10), "microVM {pid} still running 10 s after its emulator died");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    eprintln!("the orphaned microVM exited {:?} after its emulator was SIGKILLed", killed.elapsed());
+    let took = wait_all_exited(&[pid], Duration::from_secs(10))
+        .await
+        .unwrap_or_else(|_| panic!("microVM {pid} still running 10 s after its emulator died"));
+    eprintln!("the orphaned microVM exited {took:?} after its emulator was SIGKILLed");
     assert!(tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err(), "nothing listens on its port");
 }

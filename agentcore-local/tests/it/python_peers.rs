@@ -7,55 +7,27 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
+use test_support::process::Server;
+use test_support::python::{start_moto, venv};
 
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The test venv, or a panic telling how to get one (never a silent skip).
-fn venv() -> PathBuf {
-    let venv = std::env::var_os("AGENTCORE_LAB_VENV").map(PathBuf::from).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("the crate sits in the workspace")
-            .join("target")
-            .join("test-venv")
-    });
-    for tool in ["python", "aws", "moto_server"] {
-        let path = venv.join("bin").join(tool);
-        assert!(
-            path.is_file(),
-            "{} is missing: run `cargo xtask test`, which installs the test venv \
-             (or point AGENTCORE_LAB_VENV at one with xtask/test-requirements.txt installed)",
-            path.display()
-        );
-    }
-    venv
-}
-
+/// The folder the tests here share for logs and scripts' files.
 fn scratch_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-peers");
-    std::fs::create_dir_all(&dir).expect("create the scratch dir");
-    dir
+    test_support::scratch::shared_dir(Path::new(env!("CARGO_TARGET_TMPDIR")), "python-peers")
 }
 
-/// A server process, killed and reaped on drop.
-struct Server {
-    child: Child,
-    url: String,
-    log: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Runs `tests/py/<script> <server URL>` with the venv's Python and a clean AWS environment; returns
+/// its JSON output.
+fn run_script(venv: &Path, script: &str, server: &Server) -> Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py").join(script);
+    test_support::python::run_script(venv, &script, server, &scratch_dir())
 }
 
 /// `agentcore-local --listen 127.0.0.1:0`, ready once it printed its listening line.
@@ -96,70 +68,6 @@ fn start_agentcore_local_with(name: &str, extra: &[&str]) -> Server {
     assert!(url.starts_with("http://127.0.0.1:"), "not loopback: {url}");
     server.url = url.to_string();
     server
-}
-
-/// `moto_server -H 127.0.0.1 -p PORT` on a free port, ready once it accepts connections.
-fn start_moto(venv: &Path) -> Server {
-    let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("find a free loopback port").port();
-    let log = scratch_dir().join(format!("moto-{port}.log"));
-    let child = Command::new(venv.join("bin").join("moto_server"))
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdin(Stdio::null())
-        .stdout(File::create(&log).expect("create the moto log"))
-        .stderr(Stdio::from(File::options().append(true).open(&log).expect("open the moto log")))
-        .spawn()
-        .expect("start moto_server");
-    let mut server = Server { child, url: format!("http://127.0.0.1:{port}"), log };
-    let deadline = Instant::now() + STARTUP_TIMEOUT;
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if let Some(status) = server.child.try_wait().expect("poll moto_server") {
-            panic!("moto_server exited ({status}) before listening; log: {}", server.log.display());
-        }
-        assert!(
-            Instant::now() < deadline,
-            "moto_server did not listen on {port} within {STARTUP_TIMEOUT:?}; log: {}",
-            server.log.display()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    server
-}
-
-/// Runs `tests/py/<script> <endpoint>` with the venv's Python and a clean AWS environment; returns its
-/// JSON output.
-fn run_script(venv: &Path, script: &str, server: &Server) -> Value {
-    let empty = scratch_dir().join("empty-aws-config");
-    std::fs::write(&empty, "").expect("write the empty AWS config");
-    let mut command = Command::new(venv.join("bin").join("python"));
-    command.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py").join(script)).arg(&server.url);
-    // Nothing from the host's AWS setup (profiles, endpoints, tokens) and no proxy may leak in.
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy();
-        if key.starts_with("AWS_") || key.to_ascii_lowercase().ends_with("_proxy") {
-            command.env_remove(&*key);
-        }
-    }
-    command
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_CONFIG_FILE", &empty)
-        .env("AWS_SHARED_CREDENTIALS_FILE", &empty)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .env("PYTHONDONTWRITEBYTECODE", "1");
-    let output = command.output().expect("run the venv's python");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "{script} against {} failed ({}):\n{stderr}\nserver log: {}",
-        server.url,
-        output.status,
-        server.log.display()
-    );
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!("{script} printed no JSON ({e}):\n{}\n{stderr}", String::from_utf8_lossy(&output.stdout))
-    })
 }
 
 /// What both client scenarios must see: 3 runtimes READY, 2 shared `agentic_ai` ENIs in use (one per
@@ -327,7 +235,7 @@ fn steps_of(output: &Value, server: &str) -> Vec<Value> {
 #[test]
 fn ec2_scenario_agrees_with_moto_except_where_moto_is_not_ec2() {
     let venv = venv();
-    let moto = start_moto(&venv);
+    let moto = start_moto(&venv, &scratch_dir());
     let local = start_agentcore_local("conformance");
     // Both servers at once: the scenario takes about a second against each.
     let (moto_output, local_output) = std::thread::scope(|s| {

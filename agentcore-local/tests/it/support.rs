@@ -1,200 +1,14 @@
-//! Shared fixtures: an emulator with SDK clients, a VPC with subnets and security groups, runtimes.
+//! This crate's own fixtures (hand-signed requests, `/_local/state`, the binary on a free port, one
+//! live session) on top of test-support's emulator fixtures, which are re-exported here.
 
 use std::time::Duration;
 
-use agentcore_local::{Clock, Config, Handle};
-use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_bedrockagentcorecontrol as control;
-use aws_sdk_ec2 as ec2;
 use aws_sdk_ec2::error::ProvideErrorMetadata;
-use control::types::{AgentRuntimeArtifact, ContainerConfiguration, NetworkConfiguration, NetworkMode, VpcConfig};
-
-pub const REGION: &str = "us-east-1";
-pub const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/AgentRole";
-pub const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/agent:latest";
-pub const STATUS_DELAY: Duration = Duration::from_secs(30);
-pub const LINGER: Duration = Duration::from_secs(8 * 3600);
-pub const MANAGED_TAG: &str = "AmazonBedrockAgentCoreManaged";
-
-/// An emulator plus clients for it.
-pub struct Lab {
-    pub handle: Handle,
-    pub ec2: ec2::Client,
-    pub control: control::Client,
-}
-
-/// A config with a manual clock (time moves only through [`Lab::advance`]).
-pub fn manual_config() -> Config {
-    Config { clock: Clock::manual(), status_delay: STATUS_DELAY, eni_linger: LINGER, ..Config::default() }
-}
-
-pub async fn sdk_config(endpoint: &str, key: &str, secret: &str, region: &str) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new(region.to_string()))
-        .credentials_provider(aws_sdk_ec2::config::Credentials::new(key, secret, None, None, "test"))
-        .endpoint_url(endpoint)
-        .load()
-        .await
-}
-
-impl Lab {
-    pub async fn start(config: Config) -> Self {
-        let handle = agentcore_local::start(config).await.expect("emulator starts");
-        let sdk = sdk_config(&handle.endpoint_url(), "test", "test", REGION).await;
-        Self { ec2: ec2::Client::new(&sdk), control: control::Client::new(&sdk), handle }
-    }
-
-    /// With a manual clock, a 30 s status delay and an 8 h linger.
-    pub async fn manual() -> Self {
-        Self::start(manual_config()).await
-    }
-
-    pub fn advance(&self, by: Duration) {
-        self.handle.advance(by);
-    }
-
-    /// Clients for another region of the same emulator.
-    pub async fn clients_in(&self, region: &str) -> (ec2::Client, control::Client) {
-        let sdk = sdk_config(&self.handle.endpoint_url(), "test", "test", region).await;
-        (ec2::Client::new(&sdk), control::Client::new(&sdk))
-    }
-
-    pub async fn vpc(&self, cidr: &str) -> String {
-        self.ec2
-            .create_vpc()
-            .cidr_block(cidr)
-            .send()
-            .await
-            .expect("CreateVpc")
-            .vpc()
-            .and_then(|v| v.vpc_id())
-            .expect("vpc id")
-            .to_string()
-    }
-
-    pub async fn subnet(&self, vpc: &str, cidr: &str, zone_id: &str) -> String {
-        self.ec2
-            .create_subnet()
-            .vpc_id(vpc)
-            .cidr_block(cidr)
-            .availability_zone_id(zone_id)
-            .send()
-            .await
-            .expect("CreateSubnet")
-            .subnet()
-            .and_then(|s| s.subnet_id())
-            .expect("subnet id")
-            .to_string()
-    }
-
-    pub async fn security_group(&self, vpc: &str, name: &str) -> String {
-        self.ec2
-            .create_security_group()
-            .vpc_id(vpc)
-            .group_name(name)
-            .description(format!("{name} for tests"))
-            .send()
-            .await
-            .expect("CreateSecurityGroup")
-            .group_id()
-            .expect("group id")
-            .to_string()
-    }
-
-    /// A VPC 10.0.0.0/16 with subnets 10.0.1.0/24 (use1-az1) and 10.0.2.0/24 (use1-az2) and
-    /// one security group.
-    pub async fn network(&self) -> Net {
-        let vpc = self.vpc("10.0.0.0/16").await;
-        let subnets = vec![
-            self.subnet(&vpc, "10.0.1.0/24", "use1-az1").await,
-            self.subnet(&vpc, "10.0.2.0/24", "use1-az2").await,
-        ];
-        let security_groups = vec![self.security_group(&vpc, "agents").await];
-        Net { vpc, subnets, security_groups }
-    }
-
-    /// Creates a VPC-mode runtime and returns its id.
-    pub async fn runtime(&self, name: &str, subnets: &[String], groups: &[String]) -> String {
-        self.create_runtime(name)
-            .network_configuration(vpc_network(subnets, groups))
-            .send()
-            .await
-            .expect("CreateAgentRuntime")
-            .agent_runtime_id()
-            .to_string()
-    }
-
-    /// A CreateAgentRuntime request with the required members set (no network configuration).
-    pub fn create_runtime(
-        &self,
-        name: &str,
-    ) -> control::operation::create_agent_runtime::builders::CreateAgentRuntimeFluentBuilder {
-        self.control
-            .create_agent_runtime()
-            .agent_runtime_name(name)
-            .agent_runtime_artifact(container())
-            .role_arn(ROLE_ARN)
-    }
-
-    /// Every `agentic_ai` ENI in `vpc`, through DescribeNetworkInterfaces.
-    pub async fn managed_enis(&self, vpc: &str) -> Vec<ec2::types::NetworkInterface> {
-        let out = self
-            .ec2
-            .describe_network_interfaces()
-            .filters(filter("vpc-id", [vpc]))
-            .filters(filter(&format!("tag:{MANAGED_TAG}"), ["true"]))
-            .send()
-            .await
-            .expect("DescribeNetworkInterfaces");
-        out.network_interfaces()
-            .iter()
-            .filter(|n| n.interface_type().map(|t| t.as_str()) == Some("agentic_ai"))
-            .cloned()
-            .collect()
-    }
-
-    pub async fn status(&self, runtime_id: &str) -> String {
-        self.control
-            .get_agent_runtime()
-            .agent_runtime_id(runtime_id)
-            .send()
-            .await
-            .expect("GetAgentRuntime")
-            .status()
-            .as_str()
-            .to_string()
-    }
-}
-
-pub struct Net {
-    pub vpc: String,
-    pub subnets: Vec<String>,
-    pub security_groups: Vec<String>,
-}
-
-pub fn container() -> AgentRuntimeArtifact {
-    AgentRuntimeArtifact::ContainerConfiguration(
-        ContainerConfiguration::builder().container_uri(IMAGE).build().expect("container uri set"),
-    )
-}
-
-pub fn vpc_network(subnets: &[String], groups: &[String]) -> NetworkConfiguration {
-    NetworkConfiguration::builder()
-        .network_mode(NetworkMode::Vpc)
-        .network_mode_config(
-            VpcConfig::builder()
-                .set_subnets(Some(subnets.to_vec()))
-                .set_security_groups(Some(groups.to_vec()))
-                .build()
-                .expect("vpc config"),
-        )
-        .build()
-        .expect("network configuration")
-}
-
-pub fn filter<const N: usize>(name: &str, values: [&str; N]) -> ec2::types::Filter {
-    ec2::types::Filter::builder().name(name).set_values(Some(values.iter().map(|v| v.to_string()).collect())).build()
-}
+pub use test_support::emulator::{
+    IMAGE, LINGER, Lab, MANAGED_TAG, REGION, ROLE_ARN, STATUS_DELAY, container, filter, manual_config, sdk_config,
+    sdk_config_as, vpc_network,
+};
 
 /// The (code, message) of an SDK error.
 pub fn code<E: ProvideErrorMetadata>(error: &E) -> (String, String) {
@@ -363,7 +177,7 @@ pub async fn spawn_emulator(args: &[&str]) -> (tokio::process::Child, String) {
 /// session `session_id` with an invocation, and returns the session's agent pid and port (from
 /// `/_local/state`).
 pub async fn one_live_session(url: &str, name: &str, session_id: &str) -> (u32, u16) {
-    let sdk = sdk_config(url, "test", "test", REGION).await;
+    let sdk = sdk_config(url).await;
     let control = control::Client::new(&sdk);
     let created = control
         .create_agent_runtime()

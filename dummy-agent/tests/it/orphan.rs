@@ -5,26 +5,12 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Whether `pid` has exited: no such process, or a zombie nobody reaped yet.
-fn exited(pid: u32) -> bool {
-    let gone =
-        matches!(nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), None), Err(nix::errno::Errno::ESRCH));
-    let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|stat| stat.rsplit_once(')').map(|(_, rest)| rest.trim_start().starts_with('Z')))
-        .unwrap_or(false);
-    gone || zombie
-}
+use test_support::process::exited;
 
-fn wait_exited(pid: u32, since: Instant) -> Duration {
-    while !exited(pid) {
-        assert!(
-            since.elapsed() < Duration::from_secs(10),
-            "dummy-agent {pid} still running 10 s after its parent died"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    since.elapsed()
+/// Waits (10 s at most) for the orphaned agent `pid` to exit; returns how long that took.
+fn wait_exited(pid: u32) -> Duration {
+    test_support::process::wait_exited(pid, Duration::from_secs(10))
+        .unwrap_or_else(|| panic!("dummy-agent {pid} still running 10 s after its parent died"))
 }
 
 #[test]
@@ -47,7 +33,7 @@ fn exits_when_its_parent_is_sigkilled() {
     assert!(!exited(agent), "the agent runs while its parent does");
     parent.kill().unwrap();
     parent.wait().unwrap();
-    let took = wait_exited(agent, Instant::now());
+    let took = wait_exited(agent);
     eprintln!("orphaned dummy-agent exited {took:?} after its parent was SIGKILLed");
 }
 

@@ -2,21 +2,19 @@
 //! clock and against moto's server, checked through the AWS SDK by tag.
 
 use std::path::Path;
-use std::process::Output;
 use std::time::Duration;
 
 use aws_config::SdkConfig;
 use aws_sdk_bedrockagentcorecontrol as control;
 use aws_sdk_ec2 as ec2;
-use control::types::{AgentRuntimeArtifact, ContainerConfiguration, NetworkConfiguration, NetworkMode, VpcConfig};
 use ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 use eni_lab::run::{Connection, RUN_TAG, RunId, run_tags};
 use eni_lab::state::{Kind, Resource, RunState};
+use test_support::emulator::{ROLE_ARN, container, vpc_network};
 
-use crate::support::{FAST_VERIFY, emulator, endpoint_emulator, eni_lab, run_eni_lab, scratch, sdk, start_moto};
-
-const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/AgentRole";
-const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/agent:latest";
+use crate::support::{
+    FAST_VERIFY, emulator, endpoint_emulator, eni_lab, run_eni_lab, scratch, sdk_config, start_moto, stdout,
+};
 
 /// agentcore-local 60× faster than real time: status changes in 0.1 s, ENIs linger `linger` (service).
 async fn fast_emulator(linger: Duration) -> agentcore_local::Handle {
@@ -52,10 +50,6 @@ fn read_state(runs_dir: &Path, run: &RunId) -> RunState {
 
 fn record(state: &mut RunState, kind: Kind, id: &str, arn: Option<&str>) {
     state.resources.push(Resource { kind, id: id.into(), arn: arn.map(str::to_owned), deleted: false });
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 /// A network like the experiment's in the emulator: VPC, 2 subnets, 1 SG, tagged for `run` when given.
@@ -109,19 +103,11 @@ async fn network(ec2: &ec2::Client, run: Option<&RunId>, cidr: u8) -> Net {
 
 /// A VPC-mode runtime in `net`, tagged for `run` when given; (id, arn).
 async fn runtime(control: &control::Client, name: &str, net: &Net, run: Option<&RunId>) -> (String, String) {
-    let network = NetworkConfiguration::builder()
-        .network_mode(NetworkMode::Vpc)
-        .network_mode_config(
-            VpcConfig::builder().set_subnets(Some(net.subnets.clone())).security_groups(&net.group).build().unwrap(),
-        )
-        .build()
-        .unwrap();
+    let network = vpc_network(&net.subnets, std::slice::from_ref(&net.group));
     let mut request = control
         .create_agent_runtime()
         .agent_runtime_name(name)
-        .agent_runtime_artifact(AgentRuntimeArtifact::ContainerConfiguration(
-            ContainerConfiguration::builder().container_uri(IMAGE).build().unwrap(),
-        ))
+        .agent_runtime_artifact(container())
         .role_arn(ROLE_ARN)
         .network_configuration(network);
     if let Some(run) = run {
@@ -223,7 +209,7 @@ async fn destroy_deletes_everything_tagged_records_the_refusal_and_a_second_run_
     // ENIs linger 2 s (wall) after their last runtime: the SG deletion is refused at first.
     let handle = fast_emulator(Duration::from_secs(120)).await;
     let url = handle.endpoint_url();
-    let sdk = sdk(&url).await;
+    let sdk = sdk_config(&url).await;
     let runs_dir = scratch("destroy-clean");
     let f = fixture(&sdk, &url, &runs_dir).await;
 
@@ -264,7 +250,7 @@ async fn a_short_wait_leaves_the_network_with_resume_advice_and_resume_finishes(
     // ENIs linger 4 s (wall): a 1 s wait cannot see them go.
     let handle = fast_emulator(Duration::from_secs(240)).await;
     let url = handle.endpoint_url();
-    let sdk = sdk(&url).await;
+    let sdk = sdk_config(&url).await;
     let runs_dir = scratch("destroy-resume");
     let f = fixture(&sdk, &url, &runs_dir).await;
 
@@ -295,7 +281,7 @@ async fn a_short_wait_leaves_the_network_with_resume_advice_and_resume_finishes(
 async fn resources_without_the_run_tag_are_left_alone_even_when_the_state_file_lists_them() {
     let handle = fast_emulator(Duration::from_secs(60)).await;
     let url = handle.endpoint_url();
-    let sdk = sdk(&url).await;
+    let sdk = sdk_config(&url).await;
     let ec2 = ec2::Client::new(&sdk);
     let runs_dir = scratch("destroy-untagged");
     let run = RunId::new();
@@ -329,7 +315,7 @@ async fn resources_without_the_run_tag_are_left_alone_even_when_the_state_file_l
 async fn all_tagged_sweeps_runs_without_a_state_file_and_embedded_runs_are_marked_finished() {
     let handle = fast_emulator(Duration::from_secs(60)).await;
     let url = handle.endpoint_url();
-    let sdk = sdk(&url).await;
+    let sdk = sdk_config(&url).await;
     let ec2 = ec2::Client::new(&sdk);
     let control = control::Client::new(&sdk);
     let runs_dir = scratch("destroy-all-tagged");
@@ -387,7 +373,7 @@ async fn tagged_run(sdk: &SdkConfig, url: &str, runs_dir: &Path, cidr: u8) -> (R
 async fn a_resource_whose_tag_is_removed_after_stock_taking_is_not_deleted() {
     let handle = fast_emulator(Duration::from_secs(60)).await;
     let url = handle.endpoint_url();
-    let sdk = sdk(&url).await;
+    let sdk = sdk_config(&url).await;
     let ec2 = ec2::Client::new(&sdk);
     let runs_dir = scratch("destroy-tag-removed");
     let (run, net) = tagged_run(&sdk, &url, &runs_dir, 0).await;
@@ -425,7 +411,7 @@ async fn an_error_reading_the_tag_keeps_the_resource_whatever_the_error() {
         })
         .await;
         let url = handle.endpoint_url();
-        let sdk = sdk(&url).await;
+        let sdk = sdk_config(&url).await;
         let runs_dir = scratch(&format!("destroy-fault-{code}"));
         let (run, net) = tagged_run(&sdk, &url, &runs_dir, 0).await;
 
@@ -448,7 +434,7 @@ async fn an_error_reading_the_tag_keeps_the_resource_whatever_the_error() {
 async fn unusable_state_files_are_skipped_and_the_good_run_is_destroyed() {
     let handle = fast_emulator(Duration::from_secs(60)).await;
     let url = handle.endpoint_url();
-    let sdk = sdk(&url).await;
+    let sdk = sdk_config(&url).await;
     let runs_dir = scratch("destroy-corrupt-state");
     let (good, _) = tagged_run(&sdk, &url, &runs_dir, 0).await;
     let corrupt = runs_dir.join("20250101-000000-0bad");
@@ -484,7 +470,7 @@ async fn unusable_state_files_are_skipped_and_the_good_run_is_destroyed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn against_moto_the_aws_only_kinds_are_deleted_in_order_and_untagged_ones_kept() {
     let moto = start_moto();
-    let sdk = sdk(&moto.url).await;
+    let sdk = sdk_config(&moto.url).await;
     let ec2 = ec2::Client::new(&sdk);
     let iam = aws_sdk_iam::Client::new(&sdk);
     let ecr = aws_sdk_ecr::Client::new(&sdk);
@@ -638,7 +624,7 @@ async fn against_moto_the_aws_only_kinds_are_deleted_in_order_and_untagged_ones_
 async fn destroy_after_a_sigkilled_verify_leaves_nothing_and_twice_is_clean() {
     let handle = endpoint_emulator().await;
     let url = handle.endpoint_url();
-    let sdk = sdk(&url).await;
+    let sdk = sdk_config(&url).await;
     let runs_dir = scratch("destroy-after-sigkill");
     let mut verify = eni_lab(&runs_dir);
     verify.args([&["verify", "--endpoint-url", url.as_str()], FAST_VERIFY].concat());

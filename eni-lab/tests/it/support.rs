@@ -1,36 +1,32 @@
 //! Shared by the eni-lab tests: the `eni-lab` binary with a clean AWS environment and a scratch runs
-//! directory, an in-process agentcore-local, moto's server from the test venv, SDK configs.
+//! directory, an in-process agentcore-local, moto's server from the test venv (test-support), SDK
+//! configs and counts of what a server holds.
 #![allow(dead_code)]
 
-use std::fs::File;
-use std::net::{TcpListener, TcpStream};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::SdkConfig;
+pub use test_support::emulator::sdk_config;
+use test_support::process::{Server, without_host_aws};
 
-const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+/// This test binary's scratch folders: `<CARGO_TARGET_TMPDIR>/eni-lab-it/`.
+fn scratch_base() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("eni-lab-it")
+}
 
 /// A fresh scratch directory under the test target dir (removed first if it exists).
 pub fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("eni-lab-it").join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create the scratch dir");
-    dir
+    test_support::scratch::fresh_dir(&scratch_base(), name)
 }
 
 /// `eni-lab` with nothing of the host's AWS setup (profiles, endpoints, tokens, proxies) and its runs
 /// directory (`target/verify/` normally) in `runs_dir`.
 pub fn eni_lab(runs_dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_eni-lab"));
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy();
-        if key.starts_with("AWS_") || key.to_ascii_lowercase().ends_with("_proxy") {
-            command.env_remove(&*key);
-        }
-    }
-    command
+    without_host_aws(&mut command)
         .env("AGENTCORE_LAB_RUNS_DIR", runs_dir)
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
@@ -43,7 +39,7 @@ pub fn eni_lab(runs_dir: &Path) -> Command {
 
 /// `eni-lab ARGS` with its runs directory in `runs_dir`, off the async runtime (an emulator in this
 /// test process keeps serving meanwhile); its output is echoed for failing tests.
-pub async fn run_eni_lab(runs_dir: &Path, args: &[&str]) -> std::process::Output {
+pub async fn run_eni_lab(runs_dir: &Path, args: &[&str]) -> Output {
     let mut command = eni_lab(runs_dir);
     command.args(args);
     let output = tokio::task::spawn_blocking(move || command.output()).await.unwrap().expect("run eni-lab");
@@ -56,14 +52,14 @@ pub async fn run_eni_lab(runs_dir: &Path, args: &[&str]) -> std::process::Output
     output
 }
 
-/// The SDK configuration for an emulator at `url` (`test`/`test` credentials, us-east-1).
-pub async fn sdk(url: &str) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::new("test", "test", None, None, "test"))
-        .endpoint_url(url)
-        .load()
-        .await
+/// A process's stdout as text.
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A process's stderr as text.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 /// An agentcore-local in this process on a free loopback port, with the workspace's dummy-agent as
@@ -93,55 +89,39 @@ pub async fn endpoint_emulator() -> agentcore_local::Handle {
     .await
 }
 
-/// A server process, killed and reaped on drop.
-pub struct Server {
-    pub child: Child,
-    pub url: String,
-    pub log: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The test venv (`AGENTCORE_LAB_VENV`, else `target/test-venv`), or a panic saying how to get one.
-pub fn venv() -> PathBuf {
-    let venv = std::env::var_os("AGENTCORE_LAB_VENV").map(PathBuf::from).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("eni-lab sits in the workspace").join("target/test-venv")
-    });
-    let moto = venv.join("bin").join("moto_server");
-    assert!(
-        moto.is_file(),
-        "{} is missing: run `cargo xtask test`, which installs the test venv \
-         (or point AGENTCORE_LAB_VENV at one with xtask/test-requirements.txt installed)",
-        moto.display()
-    );
-    venv
-}
-
-/// `moto_server -H 127.0.0.1 -p PORT` on a free port, ready once it accepts connections.
+/// `moto_server` from the test venv on a free loopback port (killed on drop); its logs go to
+/// `eni-lab-it/moto-logs/`, shared by the tests running at the same time.
 pub fn start_moto() -> Server {
-    let venv = venv();
-    let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("find a free loopback port").port();
-    let log = scratch("moto-logs").join(format!("moto-{port}.log"));
-    let child = Command::new(venv.join("bin").join("moto_server"))
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdin(Stdio::null())
-        .stdout(File::create(&log).expect("create the moto log"))
-        .stderr(Stdio::from(File::options().append(true).open(&log).expect("open the moto log")))
-        .spawn()
-        .expect("start moto_server");
-    let mut server = Server { child, url: format!("http://127.0.0.1:{port}"), log };
-    let deadline = Instant::now() + STARTUP_TIMEOUT;
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if let Some(status) = server.child.try_wait().expect("poll moto_server") {
-            panic!("moto_server exited ({status}) before listening; log: {}", server.log.display());
-        }
-        assert!(Instant::now() < deadline, "moto_server did not listen within {STARTUP_TIMEOUT:?}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    server
+    let logs = test_support::scratch::shared_dir(&scratch_base(), "moto-logs");
+    test_support::python::start_moto(&test_support::python::venv(), &logs)
+}
+
+/// How many of each kind of resource moto holds: what `--plan` must leave unchanged.
+pub async fn census(sdk: &SdkConfig) -> BTreeMap<&'static str, usize> {
+    let ec2 = aws_sdk_ec2::Client::new(sdk);
+    let iam = aws_sdk_iam::Client::new(sdk);
+    let ecr = aws_sdk_ecr::Client::new(sdk);
+    let mut counts = BTreeMap::new();
+    counts.insert("vpcs", ec2.describe_vpcs().send().await.unwrap().vpcs().len());
+    counts.insert("subnets", ec2.describe_subnets().send().await.unwrap().subnets().len());
+    counts.insert("igws", ec2.describe_internet_gateways().send().await.unwrap().internet_gateways().len());
+    counts.insert("route tables", ec2.describe_route_tables().send().await.unwrap().route_tables().len());
+    counts.insert("nat gateways", ec2.describe_nat_gateways().send().await.unwrap().nat_gateways().len());
+    counts.insert("addresses", ec2.describe_addresses().send().await.unwrap().addresses().len());
+    counts.insert("security groups", ec2.describe_security_groups().send().await.unwrap().security_groups().len());
+    counts.insert("roles", iam.list_roles().send().await.unwrap().roles().len());
+    counts.insert("repositories", ecr.describe_repositories().send().await.unwrap().repositories().len());
+    counts
+}
+
+/// The tags `RUN_TAG` and `TOOL_TAG` of a resource name run `run_id` and the tool.
+pub fn assert_run_tagged(what: &str, tags: &BTreeMap<String, String>, run_id: &str) {
+    use eni_lab::run::{RUN_TAG, TOOL_TAG, TOOL_TAG_VALUE};
+    assert_eq!(tags.get(RUN_TAG).map(String::as_str), Some(run_id), "{what} tags: {tags:?}");
+    assert_eq!(tags.get(TOOL_TAG).map(String::as_str), Some(TOOL_TAG_VALUE), "{what} tags: {tags:?}");
+}
+
+/// `eni-lab ARGS --endpoint-url URL` with its runs directory in `runs_dir` (blocking).
+pub fn run_with_endpoint(runs_dir: &Path, url: &str, args: &[&str]) -> Output {
+    eni_lab(runs_dir).args(args).args(["--endpoint-url", url]).output().expect("run eni-lab")
 }

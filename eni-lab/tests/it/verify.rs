@@ -11,7 +11,7 @@ use eni_lab::run::RUN_TAG;
 use eni_lab::state::RunState;
 use serde_json::Value;
 
-use crate::support::{FAST_VERIFY, emulator, endpoint_emulator, run_eni_lab, scratch, sdk};
+use crate::support::{FAST_VERIFY, emulator, endpoint_emulator, run_eni_lab, scratch, sdk_config};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -237,7 +237,7 @@ async fn verify_through_an_endpoint_url_leaves_nothing_behind() {
     assert_eq!(output.status.code(), Some(0));
     let run = report(&run_dir(&runs))["runId"].as_str().unwrap().to_owned();
 
-    let sdk = sdk(&url).await;
+    let sdk = sdk_config(&url).await;
     let tag = ec2::types::Filter::builder().name(format!("tag:{RUN_TAG}")).values(&run).build();
     let ec2 = ec2::Client::new(&sdk);
     assert!(ec2.describe_vpcs().filters(tag.clone()).send().await.unwrap().vpcs().is_empty());
@@ -269,7 +269,7 @@ async fn deploy_leaves_tagged_runtimes_and_says_how_to_destroy_them() {
     assert!(!state.finished);
     assert_eq!(state.live().count(), 1 + 2 + 1 + 3, "VPC, subnets, group, runtimes: {state:?}");
 
-    let sdk = sdk(&url).await;
+    let sdk = sdk_config(&url).await;
     let control = control::Client::new(&sdk);
     let listed = control.list_agent_runtimes().send().await.unwrap();
     assert_eq!(listed.agent_runtimes().len(), 3);

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use eni_model::{Runtime, RuntimeNetwork, plan};
 use eni_watch::{Backoff, Item, JsonLines, RunOptions, StopReason, Summary, read_jsonl, spawn};
 
-use crate::support::{FaultProxy, Faults, LINGER, Lab, Net, STATUS_DELAY, inventory, temp_dir};
+use crate::support::{FaultProxy, Faults, LINGER, Lab, Net, STATUS_DELAY, inventory, temp_dir, watcher_on};
 
 struct Output {
     code: i32,
@@ -285,7 +285,7 @@ async fn report_draws_counts_per_security_group_set_with_gaps() {
     let home = temp_dir("report");
     let record: PathBuf = home.join("faulty.jsonl");
     let watcher =
-        Lab::watcher(&proxy.endpoint(), eni_watch::Scope { vpc: Some(net.vpc.parse().unwrap()), ..Default::default() })
+        watcher_on(&proxy.endpoint(), eni_watch::Scope { vpc: Some(net.vpc.parse().unwrap()), ..Default::default() })
             .await
             .backoff(Backoff { initial: Duration::from_millis(2), max: Duration::from_millis(10) });
     let options = RunOptions { interval: Duration::from_millis(10), ..RunOptions::default() };

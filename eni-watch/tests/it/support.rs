@@ -1,153 +1,27 @@
-//! Fixtures: an in-process agentcore-local with SDK clients, a VPC, runtimes, an eni-model
-//! inventory of the same network, and a loopback proxy that injects EC2 faults.
+//! This crate's own fixtures on top of test-support's emulator (re-exported here): a watcher on an
+//! endpoint, an eni-model inventory of [`Lab::network`]'s network, and a loopback proxy that injects
+//! EC2 faults.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use agentcore_local::{Clock, Config, Handle};
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_bedrockagentcorecontrol as control;
-use aws_sdk_ec2 as ec2;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use control::types::{AgentRuntimeArtifact, ContainerConfiguration, NetworkConfiguration, NetworkMode, VpcConfig};
 use eni_model::{Inventory, SecurityGroup, Subnet};
 use eni_watch::{Scope, Watcher, polling_client};
+pub use test_support::emulator::{LINGER, Lab, NETWORK_SUBNETS, Net, REGION, STATUS_DELAY, sdk_config};
 
-pub const REGION: &str = "us-east-1";
-pub const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/AgentRole";
-pub const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/agent:latest";
-pub const STATUS_DELAY: Duration = Duration::from_secs(30);
-pub const LINGER: Duration = Duration::from_secs(8 * 3600);
-
-/// An emulator on a manual clock plus clients for it.
-pub struct Lab {
-    pub handle: Handle,
-    pub ec2: ec2::Client,
-    pub control: control::Client,
-}
-
-pub async fn sdk_config(endpoint: &str) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .credentials_provider(ec2::config::Credentials::new("test", "test", None, None, "test"))
-        .endpoint_url(endpoint)
-        .load()
-        .await
-}
-
-pub struct Net {
-    pub vpc: String,
-    /// 10.0.1.0/24 in use1-az1, 10.0.2.0/24 in use1-az2.
-    pub subnets: Vec<String>,
-    pub security_groups: Vec<String>,
-}
-
-impl Lab {
-    /// A manual clock, a 30 s status delay and an 8 h linger.
-    pub async fn manual() -> Self {
-        let config =
-            Config { clock: Clock::manual(), status_delay: STATUS_DELAY, eni_linger: LINGER, ..Config::default() };
-        let handle = agentcore_local::start(config).await.expect("emulator starts");
-        let sdk = sdk_config(&handle.endpoint_url()).await;
-        Self { ec2: ec2::Client::new(&sdk), control: control::Client::new(&sdk), handle }
-    }
-
-    pub fn endpoint(&self) -> String {
-        self.handle.endpoint_url()
-    }
-
-    pub fn advance(&self, by: Duration) {
-        self.handle.advance(by);
-    }
-
-    /// A watcher on `endpoint` (the emulator's, or a proxy's in front of it).
-    pub async fn watcher(endpoint: &str, scope: Scope) -> Watcher {
-        Watcher::new(polling_client(&sdk_config(endpoint).await), scope)
-    }
-
-    pub async fn security_group(&self, vpc: &str, name: &str) -> String {
-        self.ec2
-            .create_security_group()
-            .vpc_id(vpc)
-            .group_name(name)
-            .description(format!("{name} for tests"))
-            .send()
-            .await
-            .expect("CreateSecurityGroup")
-            .group_id()
-            .expect("group id")
-            .to_string()
-    }
-
-    pub async fn network(&self) -> Net {
-        let vpc = self
-            .ec2
-            .create_vpc()
-            .cidr_block("10.0.0.0/16")
-            .send()
-            .await
-            .expect("CreateVpc")
-            .vpc()
-            .and_then(|v| v.vpc_id())
-            .expect("vpc id")
-            .to_string();
-        let mut subnets = Vec::new();
-        for (cidr, zone) in [("10.0.1.0/24", "use1-az1"), ("10.0.2.0/24", "use1-az2")] {
-            let subnet = self
-                .ec2
-                .create_subnet()
-                .vpc_id(&vpc)
-                .cidr_block(cidr)
-                .availability_zone_id(zone)
-                .send()
-                .await
-                .expect("CreateSubnet");
-            subnets.push(subnet.subnet().and_then(|s| s.subnet_id()).expect("subnet id").to_string());
-        }
-        let security_groups = vec![self.security_group(&vpc, "agents").await];
-        Net { vpc, subnets, security_groups }
-    }
-
-    /// Creates a VPC-mode runtime and returns its id.
-    pub async fn runtime(&self, name: &str, subnets: &[String], groups: &[String]) -> String {
-        self.control
-            .create_agent_runtime()
-            .agent_runtime_name(name)
-            .agent_runtime_artifact(container())
-            .role_arn(ROLE_ARN)
-            .network_configuration(vpc_network(subnets, groups))
-            .send()
-            .await
-            .expect("CreateAgentRuntime")
-            .agent_runtime_id()
-            .to_string()
-    }
-
-    pub async fn renetwork(&self, id: &str, subnets: &[String], groups: &[String]) {
-        self.control
-            .update_agent_runtime()
-            .agent_runtime_id(id)
-            .agent_runtime_artifact(container())
-            .role_arn(ROLE_ARN)
-            .network_configuration(vpc_network(subnets, groups))
-            .send()
-            .await
-            .expect("UpdateAgentRuntime");
-    }
-
-    pub async fn delete(&self, id: &str) {
-        self.control.delete_agent_runtime().agent_runtime_id(id).send().await.expect("DeleteAgentRuntime");
-    }
+/// A watcher on `endpoint` (the emulator's, or a proxy's in front of it).
+pub async fn watcher_on(endpoint: &str, scope: Scope) -> Watcher {
+    Watcher::new(polling_client(&sdk_config(endpoint).await), scope)
 }
 
 /// The same network as eni-model sees it.
 pub fn inventory(net: &Net, extra_groups: &[&str]) -> Inventory {
     let mut inventory = Inventory::new(REGION);
-    for (subnet, (cidr, zone)) in net.subnets.iter().zip([("10.0.1.0/24", "use1-az1"), ("10.0.2.0/24", "use1-az2")]) {
+    for (subnet, (cidr, zone)) in net.subnets.iter().zip(NETWORK_SUBNETS) {
         inventory = inventory.with_subnet(Subnet {
             id: subnet.parse().unwrap(),
             vpc: net.vpc.parse().unwrap(),
@@ -160,26 +34,6 @@ pub fn inventory(net: &Net, extra_groups: &[&str]) -> Inventory {
             inventory.with_security_group(SecurityGroup { id: group.parse().unwrap(), vpc: net.vpc.parse().unwrap() });
     }
     inventory
-}
-
-pub fn container() -> AgentRuntimeArtifact {
-    AgentRuntimeArtifact::ContainerConfiguration(
-        ContainerConfiguration::builder().container_uri(IMAGE).build().expect("container uri set"),
-    )
-}
-
-pub fn vpc_network(subnets: &[String], groups: &[String]) -> NetworkConfiguration {
-    NetworkConfiguration::builder()
-        .network_mode(NetworkMode::Vpc)
-        .network_mode_config(
-            VpcConfig::builder()
-                .set_subnets(Some(subnets.to_vec()))
-                .set_security_groups(Some(groups.to_vec()))
-                .build()
-                .expect("vpc config"),
-        )
-        .build()
-        .expect("network configuration")
 }
 
 /// What the fault proxy fails, by probability per `DescribeNetworkInterfaces` call.
@@ -305,10 +159,7 @@ impl FaultProxy {
     }
 }
 
-/// A fresh directory under the target's temporary directory.
+/// A fresh directory `eni-watch-<name>` under the target's temporary directory.
 pub fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("eni-watch-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    test_support::scratch::fresh_dir(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")), format!("eni-watch-{name}"))
 }

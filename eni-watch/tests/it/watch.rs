@@ -12,7 +12,7 @@ use eni_watch::{
 };
 use tokio::sync::mpsc;
 
-use crate::support::{FaultProxy, Faults, LINGER, Lab, STATUS_DELAY, inventory};
+use crate::support::{FaultProxy, Faults, LINGER, Lab, STATUS_DELAY, inventory, watcher_on};
 
 fn vpc_scope(vpc: &str) -> Scope {
     Scope { vpc: Some(vpc.parse().unwrap()), ..Scope::default() }
@@ -50,7 +50,7 @@ async fn a_watch_records_create_steady_split_delete_linger_vanish_in_order() {
     let mut model = Lifecycle::new(inventory(&net, &[&sg2]), LINGER).unwrap();
     let expected = Arc::new(Mutex::new(Expected::default()));
     let shared = expected.clone();
-    let mut watcher = Lab::watcher(&lab.endpoint(), vpc_scope(&net.vpc))
+    let mut watcher = watcher_on(&lab.endpoint(), vpc_scope(&net.vpc))
         .await
         .expect(Expectation::Dynamic(Arc::new(move |_| shared.lock().unwrap().clone())));
     let mut items = vec![watcher.start_item()];
@@ -173,7 +173,7 @@ async fn a_plan_expectation_reports_the_first_mismatch_as_a_diff() {
     for r in &runtimes {
         ids.push(lab.runtime(&r.name, &net.subnets, &net.security_groups).await);
     }
-    let mut watcher = Lab::watcher(&lab.endpoint(), vpc_scope(&net.vpc)).await.expect((&plan).into());
+    let mut watcher = watcher_on(&lab.endpoint(), vpc_scope(&net.vpc)).await.expect((&plan).into());
     let first = watcher.poll().await;
     let Item::Sample(sample) = &first.items[0] else { panic!("{first:?}") };
     assert!(sample.check.as_ref().unwrap().ok, "{sample:?}");
@@ -232,7 +232,7 @@ async fn injected_faults_become_gaps_and_no_event_is_lost() {
     let sg2 = lab.security_group(&net.vpc, "agents-2").await;
     let faults = Faults { throttle: 0.2, internal_error: 0.05, bare_500: 0.05, seed: 7 };
     let proxy = FaultProxy::start(&lab.endpoint(), faults).await;
-    let watcher = Lab::watcher(&proxy.endpoint(), vpc_scope(&net.vpc))
+    let watcher = watcher_on(&proxy.endpoint(), vpc_scope(&net.vpc))
         .await
         .backoff(Backoff { initial: Duration::from_millis(2), max: Duration::from_millis(20) });
     let (tx, mut rx) = mpsc::unbounded_channel();
@@ -312,7 +312,7 @@ async fn pagination_follows_next_token_with_max_results_5_over_23_enis() {
     }
     let proxy = FaultProxy::start(&lab.endpoint(), Faults::default()).await;
     let paged = Scope { page_size: Some(5), ..vpc_scope(&net.vpc) };
-    let mut watcher = Lab::watcher(&proxy.endpoint(), paged).await;
+    let mut watcher = watcher_on(&proxy.endpoint(), paged).await;
     let polled = watcher.poll().await;
     assert_eq!(polled.result, Ok(23));
     let Item::Sample(sample) = &polled.items[0] else { panic!("{polled:?}") };
@@ -321,7 +321,7 @@ async fn pagination_follows_next_token_with_max_results_5_over_23_enis() {
     let ids: BTreeSet<_> = sample.enis.iter().map(|e| e.id.clone()).collect();
     assert_eq!(ids.len(), 23, "no ENI twice");
 
-    let mut unpaged = Lab::watcher(&proxy.endpoint(), vpc_scope(&net.vpc)).await;
+    let mut unpaged = watcher_on(&proxy.endpoint(), vpc_scope(&net.vpc)).await;
     let polled = unpaged.poll().await;
     let Item::Sample(whole) = &polled.items[0] else { panic!("{polled:?}") };
     assert_eq!(whole.pages, 1);
@@ -336,10 +336,10 @@ async fn the_interface_type_is_checked_client_side() {
     // A plain ENI (interface type `interface`) with the same group.
     lab.ec2.create_network_interface().subnet_id(&net.subnets[1]).groups(&net.security_groups[0]).send().await.unwrap();
     let by_group = Scope { security_groups: vec![net.security_groups[0].parse().unwrap()], ..Scope::default() };
-    let mut agentic = Lab::watcher(&lab.endpoint(), by_group.clone()).await;
+    let mut agentic = watcher_on(&lab.endpoint(), by_group.clone()).await;
     assert_eq!(agentic.poll().await.result, Ok(1));
-    let mut any = Lab::watcher(&lab.endpoint(), Scope { interface_type: None, ..by_group.clone() }).await;
+    let mut any = watcher_on(&lab.endpoint(), Scope { interface_type: None, ..by_group.clone() }).await;
     assert_eq!(any.poll().await.result, Ok(2));
-    let mut server_side = Lab::watcher(&lab.endpoint(), Scope { server_side_type_filter: true, ..by_group }).await;
+    let mut server_side = watcher_on(&lab.endpoint(), Scope { server_side_type_filter: true, ..by_group }).await;
     assert_eq!(server_side.poll().await.result, Ok(1));
 }
