@@ -174,7 +174,13 @@ impl Scope<'_> {
 /// still `deleting` count: they are not gone yet. A listing that fails is an error: the answer
 /// would be incomplete.
 pub async fn discover(sdk: &SdkConfig, run: &RunId) -> anyhow::Result<Vec<Resource>> {
-    let clients = Clients::new(sdk, ConnectionKind::Aws);
+    discover_on(sdk, run, ConnectionKind::Aws).await
+}
+
+/// [`discover`] on a connection of `kind`: the same search; against an emulator, a service it does not
+/// offer is expected, so that is logged at debug level instead of as a warning.
+pub async fn discover_on(sdk: &SdkConfig, run: &RunId, kind: ConnectionKind) -> anyhow::Result<Vec<Resource>> {
+    let clients = Clients::new(sdk, kind);
     Ok(find(&clients, Scope::Run(run)).await.complete()?.iter().map(Found::resource).collect())
 }
 

@@ -32,7 +32,7 @@ pub async fn teardown(lab: &mut Lab, deployment: &mut Deployment) -> anyhow::Res
 
     let options = options(lab);
     let report = teardown::teardown(&lab.sdk, &mut lab.state, &options).await?;
-    let left_by_tag = teardown::discover(&lab.sdk, &lab.run).await?;
+    let left_by_tag = teardown::discover_on(&lab.sdk, &lab.run, lab.state.connection.kind()).await?;
 
     // The ENIs go at most `linger` after the last runtime is gone (`status delay` after its
     // DeleteAgentRuntime); teardown notices at its next poll.
