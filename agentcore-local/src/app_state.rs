@@ -8,9 +8,10 @@ use std::time::SystemTime;
 use serde_json::{Map, Value};
 
 use crate::body_budget::BodyBudget;
+use crate::config::Config;
 use crate::data::sessions::{EndReason, Sessions};
 use crate::state::{NetworkInterface, RegionState, Runtime, World};
-use crate::{Config, eni, ids, transitions};
+use crate::{eni, ids, transitions};
 
 /// Everything a request handler needs: the immutable settings, the mutable world and the data
 /// plane's sessions.

@@ -29,7 +29,7 @@ use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
 use axum::http::{HeaderMap, StatusCode};
 
-use crate::Auth;
+use crate::config::Auth;
 use crate::error::AwsError;
 
 /// Largest accepted difference between the request's `X-Amz-Date` and the wall clock. AWS: "In

@@ -35,12 +35,13 @@ use serde_json::{Map, Value, json};
 
 use self::validate::parse_object;
 use crate::app_state::AppState;
+use crate::config::Config;
 use crate::context::{RequestContext, route_both};
 use crate::error::AwsError;
 use crate::state::{
     DEFAULT_ENDPOINT, Pending, RegionState, Runtime, RuntimeStatus, RuntimeVersion, TokenRecord, Transition,
 };
-use crate::{Config, eni, ids};
+use crate::{eni, ids};
 
 type Result<T, E = AwsError> = std::result::Result<T, E>;
 

@@ -18,11 +18,12 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::time::SystemTime;
 
-use serde::{Deserialize, Serialize};
 
+use crate::config::Config;
+pub use crate::config::EniPolicy;
+use crate::ids;
 pub use crate::state::EniKey;
 use crate::state::{ManagedEni, NetworkInterface, RegionState, Subnet, VpcPlacement};
-use crate::{Config, ids};
 
 /// The tag AgentCore puts on its ENIs.
 pub const MANAGED_TAG_KEY: &str = "AmazonBedrockAgentCoreManaged";
@@ -30,18 +31,6 @@ pub const MANAGED_TAG_KEY: &str = "AmazonBedrockAgentCoreManaged";
 pub const INTERFACE_TYPE: &str = "agentic_ai";
 /// IPs AWS reserves in every subnet (network, router, DNS, future use, broadcast).
 pub const RESERVED_IPS_PER_SUBNET: u64 = 5;
-
-/// How ENIs are shared between runtimes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum EniPolicy {
-    /// AWS's documented behaviour: one ENI per (subnet, security-group set), shared by every
-    /// runtime with that configuration.
-    #[default]
-    Shared,
-    /// A deliberately wrong world: every runtime gets ENIs of its own (negative controls).
-    PerRuntime,
-}
 
 /// The keys `placement` needs, one per subnet.
 pub fn keys_for(placement: &VpcPlacement, runtime_id: &str, policy: EniPolicy) -> Vec<EniKey> {

@@ -9,7 +9,7 @@
 
 use std::time::SystemTime;
 
-use crate::Config;
+use crate::config::Config;
 use crate::eni;
 use crate::state::{RegionState, RuntimeStatus, Transition, World};
 

@@ -10,8 +10,6 @@ use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
 
-use crate::AppState;
-
 /// Current time in unix seconds.
 pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
 
@@ -86,6 +84,6 @@ impl Drop for Busy {
     }
 }
 
-pub(crate) async fn ping(State(state): State<AppState>) -> Json<Ping> {
-    Json(state.health.snapshot())
+pub(crate) async fn ping(State(health): State<Arc<Health>>) -> Json<Ping> {
+    Json(health.snapshot())
 }

@@ -13,9 +13,9 @@ use futures_util::StreamExt;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
-use crate::AppState;
 use crate::error::json_error;
 use crate::health::Busy;
+use crate::state::AppState;
 
 /// The reserved payload key holding the [`Knobs`].
 pub const KNOBS_KEY: &str = "_dummy";

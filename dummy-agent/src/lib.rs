@@ -11,6 +11,7 @@
 mod error;
 mod health;
 mod invocations;
+mod state;
 
 use std::future::{Future, IntoFuture};
 use std::time::{Duration, Instant};
@@ -53,16 +54,10 @@ impl std::fmt::Debug for Config {
     }
 }
 
-#[derive(Clone)]
-struct AppState {
-    health: std::sync::Arc<health::Health>,
-    body_limit: usize,
-}
-
 /// The agent: `GET /ping`, `POST /invocations`, JSON errors for everything else.
 pub fn app(config: Config) -> Router {
     let health = std::sync::Arc::new(health::Health::new(config.clock));
-    let state = AppState { health, body_limit: config.body_limit };
+    let state = state::AppState { health, body_limit: config.body_limit };
     let routes = Router::new()
         .route("/ping", get(health::ping))
         .route("/invocations", post(invocations::invoke))

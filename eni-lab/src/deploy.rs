@@ -5,12 +5,13 @@
 //! Offline this is only useful against an agentcore-local started separately (`--endpoint-url`):
 //! an embedded emulator stops, with everything in it, when the command ends.
 
-use crate::run::{Connection, ConnectionArgs};
+use crate::run::ConnectionArgs;
 use crate::verify::{self, DeployArgs, Phase, Report, RunOptions};
 
 /// `eni-lab deploy`.
 #[derive(clap::Args, Debug, Clone)]
-#[command(after_help = "Exit status: 0 deployed (or --plan printed), 1 failed, 2 bad input.\n\
+#[command(after_help = "Exit status: 0 deployed (or --plan printed), 1 failed, 2 bad input, 130 / 143 when \
+stopped by Ctrl-C / SIGTERM (what was created so far is in the state file for destroy).\n\
 Remove with: cargo xtask destroy --run-id ID (add --aws for a real account).\n\
 With --aws: the cost notice is confirmed first (--yes skips it), then the execution role (or --role-arn), the \
 network (a new VPC like the report's, or --vpc-id + --subnet-ids), a security group and the runtimes on the \
@@ -26,13 +27,6 @@ pub struct Args {
 /// `eni-lab deploy`: the deploy phase, resources kept.
 pub async fn deploy(args: Args) -> anyhow::Result<Report> {
     let target = verify::connect(&args.connection, &args.deploy, None).await?;
-    if target.connection == Connection::Embedded {
-        eprintln!(
-            "note: no --endpoint-url: deploying into an embedded agentcore-local that stops, with everything in it, \
-             when this command ends. To keep the runtimes, start `cargo run -p agentcore-local -- --time-scale 10` \
-             and pass --endpoint-url URL (or use a real account with --aws)."
-        );
-    }
     let options = RunOptions {
         command: "deploy",
         deploy: args.deploy.clone(),

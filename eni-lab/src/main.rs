@@ -13,7 +13,10 @@ use eni_lab::verify::Report;
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    init_tracing();
+    // Logs for the commands that create; destroy and iam-policy speak through their own output.
+    if !matches!(cli.task, Task::Destroy(_) | Task::IamPolicy(_)) {
+        init_tracing();
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match cli.task {
         Task::Destroy(args) => {
@@ -58,8 +61,9 @@ fn run_phases(
             // The run's future is dropped: an embedded emulator stops and its microVMs are killed;
             // report.json/.md were written after every finished phase and stay.
             eprintln!(
-                "{command} interrupted ({}): its state file and results are under {}; what an --endpoint-url run \
-                 created is removed by `cargo xtask destroy` (it finds unfinished runs)",
+                "{command} interrupted ({}): its state file and results are under {}; what it created at an \
+                 --endpoint-url or in an account is removed by `cargo xtask destroy` (add --aws for an account; it \
+                 finds unfinished runs)",
                 signal.name(),
                 eni_lab::run::runs_dir().display()
             );

@@ -1,11 +1,15 @@
 //! Checks on the workspace's source that no compiler makes: no import cycle between the files of a
 //! crate.
 //!
-//! A file imports another when it names it through `use` or a `crate::`/`super::`/`self::` path;
-//! a path resolves to the longest module path that is a file of the crate (`crate::ec2::xml::Xml`
-//! → `ec2/xml.rs`). The crate root (`lib.rs`, `main.rs`) is left out (everything hangs off it),
-//! and so is a file's code from its first `#[cfg(test)]` on (tests may look anywhere). Comments do
-//! not count. Text in strings does; that has not mattered so far.
+//! A file imports another when it names it in a path: through `use`, a `crate::`/`super::`/`self::`
+//! path, or a path that starts with one of its own child modules (`phases::deploy(…)` in the file
+//! that declares `mod phases;`). A path resolves to the longest module path that is a file of the
+//! crate (`crate::ec2::xml::Xml` → `ec2/xml.rs`), else to the module it starts from: an item the crate
+//! root defines or re-exports (`crate::Config`) is an import of the root. The crate root is `lib.rs`
+//! (or `main.rs` in a crate without a library; a binary's `main.rs` beside a `lib.rs` and `src/bin/`
+//! are crates of their own and left out). A file's code from its first `#[cfg(test)]` on does not
+//! count (tests may look anywhere), nor do comments. Text in strings does; that has not mattered so
+//! far.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -30,17 +34,24 @@ fn workspace_members(root: &Path) -> Vec<PathBuf> {
     list.split(',').filter_map(|item| item.split('"').nth(1)).map(|name| root.join(name)).collect()
 }
 
-/// Every `.rs` file under `src`, by module path, with its text (crate roots left out).
+/// Every `.rs` file of the crate under `src`, by module path, with its text: the library's, or the
+/// binary's when there is no library (see the module docs).
 fn read_crate(src: &Path) -> BTreeMap<ModulePath, String> {
+    let has_library = src.join("lib.rs").is_file();
     let mut files = BTreeMap::new();
     let mut dirs = vec![src.to_path_buf()];
     while let Some(dir) = dirs.pop() {
         for entry in fs::read_dir(&dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display())) {
             let path = entry.expect("a directory entry").path();
             if path.is_dir() {
-                dirs.push(path);
+                if path != src.join("bin") {
+                    dirs.push(path);
+                }
             } else if path.extension().is_some_and(|ext| ext == "rs") {
                 let relative = path.strip_prefix(src).expect("under src");
+                if has_library && relative == Path::new("main.rs") {
+                    continue;
+                }
                 if let Some(module) = module_path(relative) {
                     let text =
                         fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
@@ -52,15 +63,17 @@ fn read_crate(src: &Path) -> BTreeMap<ModulePath, String> {
     files
 }
 
-/// The module path of the file at `relative` (to `src/`), or `None` for a crate root.
+/// The module path of the file at `relative` (to `src/`): empty for a crate root.
 fn module_path(relative: &Path) -> Option<ModulePath> {
     let mut path: ModulePath =
         relative.with_extension("").iter().map(|segment| segment.to_string_lossy().into_owned()).collect();
     if path.last().is_some_and(|last| last == "mod") {
         path.pop();
     }
-    let is_root = path.len() == 1 && (path[0] == "lib" || path[0] == "main");
-    (!is_root).then_some(path)
+    if path.len() == 1 && (path[0] == "lib" || path[0] == "main") {
+        path.clear();
+    }
+    Some(path)
 }
 
 /// The imports of each file on the other files, from their text.
@@ -83,9 +96,16 @@ fn imports(files: &BTreeMap<ModulePath, String>) -> BTreeMap<ModulePath, BTreeSe
     edges
 }
 
-/// `code` without its `//` comments (doc comments included).
+/// `code` without its `//` comments (doc comments included) and `/* … */` comments.
 fn without_comments(code: &str) -> String {
-    code.lines().map(|line| line.find("//").map_or(line, |at| &line[..at])).collect::<Vec<_>>().join("\n")
+    let mut kept = String::with_capacity(code.len());
+    let mut rest = code;
+    while let Some(open) = rest.find("/*") {
+        kept.push_str(&rest[..open]);
+        rest = rest[open + 2..].find("*/").map_or("", |close| &rest[open + 2 + close + 2..]);
+    }
+    kept.push_str(rest);
+    kept.lines().map(|line| line.find("//").map_or(line, |at| &line[..at])).collect::<Vec<_>>().join("\n")
 }
 
 fn is_word(byte: u8) -> bool {
@@ -152,30 +172,33 @@ fn expand_nonblank(prefix: &[String], item: &str, out: &mut Vec<Vec<String>>) {
     }
 }
 
-/// Every `crate::a::b`, `super::a`, `self::a` path in `code` (also those inside `use`).
+/// Every path of two segments or more in `code` (`crate::a::b`, `super::a`, `phases::deploy`; also
+/// those inside `use`), from its first segment.
 fn qualified_paths(code: &str) -> Vec<&str> {
     let bytes = code.as_bytes();
     let mut paths = Vec::new();
     let mut at = 0;
     while at < bytes.len() {
-        let keyword = ["crate", "super", "self"].into_iter().find(|k| bytes[at..].starts_with(k.as_bytes()));
-        let Some(keyword) = keyword.filter(|_| starts_word(bytes, at)) else {
+        let starts_path = is_word(bytes[at]) && starts_word(bytes, at) && !(at >= 2 && &bytes[at - 2..at] == b"::");
+        if !starts_path {
             at += 1;
             continue;
-        };
-        let mut end = at + keyword.len();
+        }
+        let mut first_end = at;
+        while first_end < bytes.len() && is_word(bytes[first_end]) {
+            first_end += 1;
+        }
+        let mut end = first_end;
         while bytes[end..].starts_with(b"::") && bytes.get(end + 2).is_some_and(|&b| is_word(b)) {
             end += 2;
             while end < bytes.len() && is_word(bytes[end]) {
                 end += 1;
             }
         }
-        if end > at + keyword.len() {
+        if end > first_end {
             paths.push(&code[at..end]);
-            at = end;
-        } else {
-            at += 1;
         }
+        at = end;
     }
     paths
 }
@@ -187,6 +210,8 @@ fn resolve(files: &BTreeMap<ModulePath, String>, from: &ModulePath, path: &[Stri
         Some("crate") => (Vec::new(), &path[1..]),
         Some("self") => (from.clone(), &path[1..]),
         Some("super") => (from.clone(), path),
+        // A child module of `from` (`mod phases;` … `phases::deploy`).
+        Some(first) if files.contains_key(&[from.as_slice(), &[first.to_string()]].concat()) => (from.clone(), path),
         _ => return None,
     };
     while rest.first().is_some_and(|s| s == "super") {
@@ -273,7 +298,7 @@ impl Tarjan<'_> {
 
 /// `cycle of 2 files: a, b` and one line per file with the files of the cycle it imports.
 fn describe(cycle: &Cycle) -> String {
-    let name = |module: &ModulePath| module.join("/");
+    let name = |module: &ModulePath| if module.is_empty() { "<crate root>".to_string() } else { module.join("/") };
     let mut text = format!(
         "cycle of {} files: {}",
         cycle.files.len(),
@@ -337,9 +362,37 @@ fn a_cycle_of_two_files_is_reported() {
 }
 
 #[test]
+fn the_crate_root_and_paths_through_child_modules_count() {
+    let module = |path: &str| path.split('/').filter(|s| !s.is_empty()).map(str::to_string).collect::<ModulePath>();
+    // The root defines `Config` and calls into its child `app`, which imports `crate::Config`.
+    let files: BTreeMap<ModulePath, String> = [
+        ("", "mod app;\npub struct Config;\npub fn start() { app::serve(); }\n"),
+        ("app", "use crate::Config;\npub fn serve() {}\n/* use crate::gone; */\n"),
+        ("app/handlers", "pub fn f() { std::process::exit(0) }\n"),
+    ]
+    .into_iter()
+    .map(|(path, text)| (module(path), text.to_string()))
+    .collect();
+    let cycles = import_cycles(&files);
+    assert_eq!(cycles.len(), 1, "{cycles:?}");
+    assert_eq!(cycles[0].files, vec![module(""), module("app")]);
+    assert!(imports(&files)[&module("app/handlers")].is_empty(), "std:: is not a module of the crate");
+    // With `Config` in a module of its own, the layers point down.
+    let layered: BTreeMap<ModulePath, String> = [
+        ("", "mod app;\nmod config;\npub use config::Config;\npub fn start() { app::serve(); }\n"),
+        ("app", "use crate::config::Config;\npub fn serve() {}\n"),
+        ("config", "pub struct Config;\n"),
+    ]
+    .into_iter()
+    .map(|(path, text)| (module(path), text.to_string()))
+    .collect();
+    assert_eq!(import_cycles(&layered), Vec::new());
+}
+
+#[test]
 fn module_paths_follow_the_file_layout() {
     assert_eq!(module_path(Path::new("ec2/xml.rs")), Some(vec!["ec2".to_string(), "xml".to_string()]));
     assert_eq!(module_path(Path::new("bench/mod.rs")), Some(vec!["bench".to_string()]));
-    assert_eq!(module_path(Path::new("lib.rs")), None);
-    assert_eq!(module_path(Path::new("main.rs")), None);
+    assert_eq!(module_path(Path::new("lib.rs")), Some(Vec::new()));
+    assert_eq!(module_path(Path::new("main.rs")), Some(Vec::new()));
 }

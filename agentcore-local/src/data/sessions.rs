@@ -39,8 +39,10 @@ use tokio::sync::{Notify, OnceCell};
 
 use super::agent::{self, AgentCommand, Process, StartFailure};
 use super::throttle::InvokeRate;
+use crate::clock::Clock;
+use crate::config::Config;
 use crate::error::AwsError;
-use crate::{Clock, Config, ids};
+use crate::ids;
 
 /// AWS's answer when a microVM never becomes healthy.
 pub const HEALTH_CHECK_FAILED: &str = "Runtime health check failed or timed out. Please make sure that health check is \

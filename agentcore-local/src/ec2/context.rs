@@ -9,7 +9,7 @@ use ipnet::Ipv4Net;
 
 use super::query::Params;
 use super::xml;
-use crate::Config;
+use crate::config::Config;
 use crate::error::AwsError;
 use crate::state::RegionState;
 

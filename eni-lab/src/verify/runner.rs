@@ -32,6 +32,13 @@ pub struct RunOptions {
 pub async fn run(mut target: Target, phases: &[Phase], options: RunOptions) -> anyhow::Result<Report> {
     let run = RunId::new();
     print_settings(&run, &target);
+    if options.keep && target.connection == Connection::Embedded {
+        eprintln!(
+            "note: the resources are kept, but no --endpoint-url: the embedded agentcore-local stops, with \
+             everything in it, when this command ends. To keep them, start `cargo run -p agentcore-local -- \
+             --time-scale 10` and pass --endpoint-url URL (or use a real account with --aws)."
+        );
+    }
     let aws = match start_aws(&target, &options.deploy, &run).await? {
         AwsStart::Planned => return Ok(Report::planned(&run, &target, options.command)),
         AwsStart::Run(aws) => Some(*aws),
@@ -63,7 +70,7 @@ pub async fn run(mut target: Target, phases: &[Phase], options: RunOptions) -> a
     }
 
     if !report.phases.iter().any(|p| p.phase == Phase::Teardown && p.was_run()) {
-        finish_without_teardown(&mut lab, &target, options.keep).await;
+        finish_without_teardown(&mut lab, &target, options.keep).await?;
     }
     lab.await_next_sample().await;
     let (items, offset_s) = lab.stop_watch().await;
@@ -141,16 +148,9 @@ async fn run_phase(
 
 /// Without a teardown phase: the embedded emulator takes everything with it; an endpoint's or an
 /// account's resources are kept (`keep`, with how to remove them) or removed, unjudged.
-async fn finish_without_teardown(lab: &mut Lab, target: &Target, keep: bool) {
+async fn finish_without_teardown(lab: &mut Lab, target: &Target, keep: bool) -> anyhow::Result<()> {
     match (&target.connection, keep) {
-        (Connection::Embedded, keep) => {
-            if keep {
-                eprintln!(
-                    "the embedded emulator stops with this command and keeps nothing; to keep a run's resources, \
-                     start agentcore-local yourself (`cargo run -p agentcore-local -- --time-scale 10`) and pass \
-                     --endpoint-url"
-                );
-            }
+        (Connection::Embedded, _) => {
             lab.notes
                 .push("teardown not run: the run's resources lived in the embedded emulator and went with it".into());
             lab.state.finished = true;
@@ -161,7 +161,7 @@ async fn finish_without_teardown(lab: &mut Lab, target: &Target, keep: bool) {
             println!("run id: {}", lab.run);
             println!("remove everything with: cargo xtask destroy{aws} --run-id {}", lab.run);
             lab.notes.push(format!("resources left in place; cargo xtask destroy{aws} --run-id {}", lab.run));
-            let _ = lab.state.set_phase("deployed");
+            lab.state.set_phase("deployed")?;
         }
         (_, false) => {
             eprintln!("cleaning up the run's resources (not judged: the teardown phase was not selected)");
@@ -174,6 +174,7 @@ async fn finish_without_teardown(lab: &mut Lab, target: &Target, keep: bool) {
             }
         }
     }
+    Ok(())
 }
 
 fn print_outcome(report: &Report, run: &RunId) {

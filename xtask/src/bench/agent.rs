@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use super::Settings;
+use super::settings::Settings;
 use super::summary::{self, Better, Reference};
 use crate::build;
 use crate::util::{self, project_root};

@@ -9,8 +9,9 @@ use std::time::SystemTime;
 
 use anyhow::Context;
 
+use super::results::{number_at, read_json};
+use super::settings::Settings;
 use super::summary::{Better, Reference, Row};
-use super::{Settings, number_at, read_json};
 use crate::util::{self, cargo, project_root};
 
 const BENCH: &str = "criterion";

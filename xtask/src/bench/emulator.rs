@@ -13,7 +13,7 @@ use std::process::Stdio;
 
 use anyhow::Context;
 
-use super::Settings;
+use super::settings::Settings;
 use super::summary::{Better, Reference, Row};
 use crate::build;
 use crate::util::{cargo, project_root};

@@ -22,8 +22,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+use super::results::{number_at, read_json};
+use super::settings::Settings;
 use super::summary::{Better, Reference, Row};
-use super::{Settings, number_at, read_json};
 use crate::util::{self, cargo, project_root};
 
 const POST_SCRIPT: &str = r#"wrk.method = "POST"

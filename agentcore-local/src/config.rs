@@ -1,0 +1,158 @@
+//! The emulator's settings ([`Config`], [`Auth`], [`EniPolicy`]) and their defaults, each with its
+//! source. Every other module reads them from here; the crate root re-exports them.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Clock;
+use crate::data::agent::AgentCommand;
+use crate::faults::Fault;
+
+/// Default status delay (CREATING → READY, UPDATING → READY, DELETING → gone), in service time.
+pub const DEFAULT_STATUS_DELAY: Duration = Duration::from_secs(5);
+/// Default ENI linger after its last runtime: AWS documents "up to 8 hours".
+pub const DEFAULT_ENI_LINGER: Duration = Duration::from_secs(8 * 3600);
+/// Default active-session quota (`maxVms`): the report's account had 500.
+pub const DEFAULT_MAX_VMS: u32 = 500;
+/// Default start deadline of a microVM (AWS: "Please make sure that initialization completes in 60s").
+pub const DEFAULT_AGENT_START_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default SIGTERM → SIGKILL grace when a microVM ends.
+pub const DEFAULT_AGENT_STOP_GRACE: Duration = Duration::from_secs(2);
+/// Default account id.
+pub const DEFAULT_ACCOUNT_ID: &str = "123456789012";
+/// Default time a client gets to send a request's headers (and, on a keep-alive connection, to
+/// start its next request): nginx's `client_header_timeout` default (60 s).
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default time a client gets to send a whole request body: nginx's `client_body_timeout` default
+/// (60 s; nginx applies it between two reads, this emulator to the whole body, enough for the
+/// 100 MB payload limit at ≥ 1.7 MB/s).
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default number of requests handled at once (more wait for a slot): twice the default
+/// `--max-vms`, so a session quota's worth of invocations plus as many control-plane and EC2 calls
+/// never wait. AWS documents no such limit (it throttles by rate instead).
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 2 * DEFAULT_MAX_VMS as usize;
+/// Default budget of body bytes buffered, all requests together, before their signature is
+/// verified ([`crate::body_budget`]): room for two InvokeAgentRuntime payloads at AgentCore's 100 MB
+/// limit plus ~56 MiB of EC2 and control-plane bodies (limits of 1 and 2 MiB), so honest clients
+/// never notice it, while anyone who only knows the access key id can make the emulator hold at
+/// most 256 MiB (not 100 MB per connection). AWS documents no such limit.
+pub const DEFAULT_UNVERIFIED_BODY_BUDGET: u64 = 256 * 1024 * 1024;
+/// Default credentials (`test`/`test`, as moto and LocalStack use).
+pub const DEFAULT_ACCESS_KEY_ID: &str = "test";
+pub const DEFAULT_SECRET_ACCESS_KEY: &str = "test";
+
+/// How requests are authenticated. `Debug` never shows the secret.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Auth {
+    /// Every request must carry a valid SigV4 signature made with these credentials.
+    SigV4 {
+        access_key_id: String,
+        #[serde(skip)]
+        secret_access_key: String,
+    },
+    /// Accept any request (the region still comes from the signature scope when there is one).
+    Disabled,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::SigV4 { access_key_id, .. } => f
+                .debug_struct("SigV4")
+                .field("access_key_id", access_key_id)
+                .field("secret_access_key", &"<redacted>")
+                .finish(),
+            Self::Disabled => f.write_str("Disabled"),
+        }
+    }
+}
+
+impl Default for Auth {
+    fn default() -> Self {
+        Self::SigV4 { access_key_id: DEFAULT_ACCESS_KEY_ID.into(), secret_access_key: DEFAULT_SECRET_ACCESS_KEY.into() }
+    }
+}
+
+/// Emulator settings.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Where to listen (`127.0.0.1:0` picks a free loopback port).
+    pub listen: SocketAddr,
+    pub auth: Auth,
+    /// The account every resource belongs to (ARNs, `ownerId`).
+    pub account_id: String,
+    /// The service clock (scaled or manual).
+    pub clock: Clock,
+    /// CREATING/UPDATING → READY and DELETING → gone take this long (service time).
+    pub status_delay: Duration,
+    /// How long an unused managed ENI lingers before it is deleted (service time).
+    pub eni_linger: Duration,
+    pub eni_policy: EniPolicy,
+    /// Region for unsigned requests when auth is disabled.
+    pub default_region: String,
+    /// The program every microVM runs (`None`: a `dummy-agent` binary found next to the current
+    /// executable, one directory up, or on `PATH`; see [`AgentCommand::resolve_default`]).
+    pub agent_command: Option<AgentCommand>,
+    /// Live sessions (microVMs) allowed per region at once (`maxVms`).
+    pub max_vms: u32,
+    /// Data-plane calls (InvokeAgentRuntime, StopRuntimeSession) allowed per wall-clock second, a
+    /// burst of up to N refilled evenly (GCRA, [`crate::data::throttle`]); `None`: unlimited.
+    pub invoke_tps: Option<u32>,
+    /// Wall-clock time a new microVM gets to answer `GET /ping` with 200.
+    pub agent_start_timeout: Duration,
+    /// Wall-clock time between SIGTERM and SIGKILL when a microVM is terminated.
+    pub agent_stop_grace: Duration,
+    /// Injected faults (`--fault`).
+    pub faults: Vec<Fault>,
+    /// HTTP/1 connections that do not finish sending a request's headers within this time are
+    /// closed (this also ends idle keep-alive connections after it).
+    pub header_read_timeout: Duration,
+    /// A request body not received completely within this time → 408.
+    pub body_read_timeout: Duration,
+    /// Authenticated requests handled at once; more wait for a slot (at least 1). A request takes
+    /// a slot only once its signature is verified, so unauthenticated clients cannot fill them.
+    pub max_concurrent_requests: usize,
+    /// Bytes of body buffered, all requests together, before their signature can be verified
+    /// ([`crate::body_budget`]); a request that does not fit at once → 503.
+    pub unverified_body_budget: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            auth: Auth::default(),
+            account_id: DEFAULT_ACCOUNT_ID.into(),
+            clock: Clock::real(),
+            status_delay: DEFAULT_STATUS_DELAY,
+            eni_linger: DEFAULT_ENI_LINGER,
+            eni_policy: EniPolicy::Shared,
+            default_region: "us-east-1".into(),
+            agent_command: None,
+            max_vms: DEFAULT_MAX_VMS,
+            invoke_tps: None,
+            agent_start_timeout: DEFAULT_AGENT_START_TIMEOUT,
+            agent_stop_grace: DEFAULT_AGENT_STOP_GRACE,
+            faults: Vec::new(),
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+            max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            unverified_body_budget: DEFAULT_UNVERIFIED_BODY_BUDGET,
+        }
+    }
+}
+
+/// How ENIs are shared between runtimes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum EniPolicy {
+    /// AWS's documented behaviour: one ENI per (subnet, security-group set), shared by every
+    /// runtime with that configuration.
+    #[default]
+    Shared,
+    /// A deliberately wrong world: every runtime gets ENIs of its own (negative controls).
+    PerRuntime,
+}
