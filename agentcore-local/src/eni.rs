@@ -18,7 +18,6 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::time::SystemTime;
 
-
 use crate::config::Config;
 pub use crate::config::EniPolicy;
 use crate::ids;
