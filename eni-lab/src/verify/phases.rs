@@ -1,6 +1,6 @@
 //! The phases before teardown. Each one talks to the endpoint only through the AWS SDK and returns a
 //! [`PhaseReport`] of its checks; what later phases need is returned too ([`deploy`]'s
-//! [`Deployment`], [`load`]'s [`LoadRun`]) or changed in place ([`sg_split`]).
+//! [`Deployment`], [`load()`]'s [`LoadRun`]) or changed in place ([`sg_split`]).
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
