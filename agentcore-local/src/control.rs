@@ -1,5 +1,5 @@
 //! The AgentCore control plane (`bedrock-agentcore-control`, restJson1): agent runtimes, their
-//! versions and the implicit `DEFAULT` endpoint.
+//! versions, their endpoints ([`endpoints`]) and tags ([`tags`]).
 //!
 //! | Operation | Route |
 //! |---|---|
@@ -7,32 +7,43 @@
 //! | ListAgentRuntimes | `POST /runtimes?maxResults&nextToken` |
 //! | GetAgentRuntime | `GET /runtimes/{id}?version` |
 //! | UpdateAgentRuntime | `PUT /runtimes/{id}` |
-//! | DeleteAgentRuntime | `DELETE /runtimes/{id}` |
-//! | ListAgentRuntimeVersions | `POST /runtimes/{id}/versions` |
-//! | ListAgentRuntimeEndpoints | `POST /runtimes/{id}/runtime-endpoints` |
+//! | DeleteAgentRuntime | `DELETE /runtimes/{id}?version&clientToken` |
+//! | ListAgentRuntimeVersions | `POST /runtimes/{id}/versions?maxResults&nextToken` |
+//! | Create/Get/Update/Delete/ListAgentRuntimeEndpoint(s) | `/runtimes/{id}/runtime-endpoints…` ([`endpoints`]) |
 //! | TagResource | `POST /tags/{resourceArn}` |
 //! | UntagResource | `DELETE /tags/{resourceArn}?tagKeys=…` |
 //! | ListTagsForResource | `GET /tags/{resourceArn}` |
 //!
-//! Tags: agent runtimes are the taggable resources here (the real service also tags gateways,
-//! browsers and code interpreters, which the emulator does not have); a well-formed ARN of
-//! anything else answers `ResourceNotFoundException`.
+//! Versions, as the developer guide ("AgentCore Runtime versioning and endpoints") has them:
+//! CreateAgentRuntime makes version 1 and every UpdateAgentRuntime the next one, each a complete,
+//! immutable configuration that GetAgentRuntime `?version=N` shows. DeleteAgentRuntime with a
+//! version deletes only that version ("When you provide this value, only that version is
+//! deleted"), refused with `ConflictException` while an endpoint points at it (the newest
+//! version always has `DEFAULT`).
+//!
+//! Tags: agent runtimes and their endpoints are the taggable resources here (the real service
+//! also tags gateways, browsers and code interpreters, which the emulator does not have); a
+//! well-formed ARN of anything else answers `ResourceNotFoundException`.
 
+pub mod common;
+pub mod endpoints;
 pub mod tags;
 pub mod validate;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{post, put};
 use axum::{Extension, Json, Router};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
+use self::common::{
+    PageQuery, Result, accepted, fingerprint, list_response, not_found, page, replay, runtime_arn, workload_identity,
+};
 use self::validate::parse_object;
 use crate::app_state::AppState;
 use crate::config::Config;
@@ -43,8 +54,6 @@ use crate::state::{
 };
 use crate::{eni, ids};
 
-type Result<T, E = AwsError> = std::result::Result<T, E>;
-
 /// Adds the control-plane routes to `router`.
 pub fn routes(router: Router<Arc<AppState>>) -> Router<Arc<AppState>> {
     let router = route_both(router, "/runtimes", put(create_agent_runtime).post(list_agent_runtimes));
@@ -54,51 +63,8 @@ pub fn routes(router: Router<Arc<AppState>>) -> Router<Arc<AppState>> {
         put(update_agent_runtime).get(get_agent_runtime).delete(delete_agent_runtime),
     );
     let router = route_both(router, "/runtimes/{id}/versions", post(list_agent_runtime_versions));
-    let router = route_both(router, "/runtimes/{id}/runtime-endpoints", post(list_agent_runtime_endpoints));
+    let router = endpoints::routes(router);
     tags::routes(router)
-}
-
-fn runtime_arn(region: &str, account: &str, id: &str) -> String {
-    format!("arn:aws:bedrock-agentcore:{region}:{account}:runtime/{id}")
-}
-
-fn workload_identity(region: &str, account: &str, runtime: &Runtime) -> Value {
-    json!({
-        "workloadIdentityArn": format!(
-            "arn:aws:bedrock-agentcore:{region}:{account}:workload-identity-directory/default/workload-identity/{}",
-            runtime.id
-        )
-    })
-}
-
-fn not_found(id: &str) -> AwsError {
-    AwsError::not_found(format!("Agent runtime {id} not found"))
-}
-
-fn accepted(body: Value) -> Response {
-    (StatusCode::ACCEPTED, Json(body)).into_response()
-}
-
-/// The request without its client token, for idempotency comparisons.
-fn fingerprint(body: &Map<String, Value>) -> Value {
-    let mut body = body.clone();
-    body.remove("clientToken");
-    Value::Object(body)
-}
-
-/// Checks a client token against earlier uses: `Ok(Some(response))` replays the earlier answer.
-fn replay(tokens: &HashMap<String, TokenRecord>, token: Option<&str>, request: &Value) -> Result<Option<Value>> {
-    let Some(record) = token.and_then(|t| tokens.get(t)) else {
-        return Ok(None);
-    };
-    if &record.request == request {
-        Ok(Some(record.response.clone()))
-    } else {
-        Err(AwsError::validation(
-            "IdempotentParameterMismatchException",
-            "The client token was already used with different request parameters.",
-        ))
-    }
 }
 
 /// Starts the ENI mechanism for `runtime`'s newest version: on success the runtime's network
@@ -142,11 +108,13 @@ async fn create_agent_runtime(
     if let Some(response) = replay(&region.create_tokens, token.as_deref(), &request)? {
         return Ok(accepted(response));
     }
-    let (name, spec) = validate::create(&body, region)?;
+    // The model's constraints first, then the name, then the other resources the request names.
+    let (name, spec) = validate::create(&body)?;
     let tags = validate::create_tags(&body);
     if region.runtimes.values().any(|r| r.name == name) {
         return Err(AwsError::conflict(format!("An agent runtime with the name '{name}' already exists")));
     }
+    validate::check_network(&spec, region)?;
     let id = ids::runtime_id(&name);
     let arn = runtime_arn(&region.name, &config.account_id, &id);
     let seq = region.next_seq();
@@ -165,6 +133,9 @@ async fn create_agent_runtime(
         update_tokens: HashMap::new(),
         tags,
         seq,
+        default_endpoint_id: ids::runtime_id(DEFAULT_ENDPOINT),
+        endpoints: BTreeMap::new(),
+        endpoint_tokens: HashMap::new(),
     };
     region.runtimes.insert(id.clone(), runtime);
     apply_network(region, &id, now, config, RuntimeStatus::CreateFailed);
@@ -274,6 +245,7 @@ async fn update_agent_runtime(
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct DeleteQuery {
+    version: Option<String>,
     client_token: Option<String>,
 }
 
@@ -286,10 +258,14 @@ async fn delete_agent_runtime(
     if let Some(token) = &query.client_token {
         validate::check_client_token(token)?;
     }
+    let version = query.version.as_deref().map(validate::version).transpose()?;
     let config = &state.config;
     let (mut world, now) = state.world();
     let region = world.region(&ctx.caller.region);
     let runtime = region.runtimes.get_mut(&id).ok_or_else(|| not_found(&id))?;
+    if let Some(version) = version {
+        return delete_version(runtime, version).map(accepted);
+    }
     let newly_deleting = runtime.status != RuntimeStatus::Deleting;
     if newly_deleting {
         runtime.status = RuntimeStatus::Deleting;
@@ -310,50 +286,26 @@ async fn delete_agent_runtime(
     Ok(accepted(answer))
 }
 
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct PageQuery {
-    max_results: Option<String>,
-    next_token: Option<String>,
-}
-
-/// Default page size when `maxResults` is absent (the model's maximum).
-pub const DEFAULT_PAGE_SIZE: usize = 100;
-
-/// One page of `items` and the token for the next.
-fn page<T>(items: Vec<T>, query: &PageQuery) -> Result<(Vec<T>, Option<String>)> {
-    let max = match &query.max_results {
-        None => DEFAULT_PAGE_SIZE,
-        Some(text) => match text.parse::<usize>() {
-            Ok(n @ 1..=100) => n,
-            _ => {
-                return Err(AwsError::field_validation(vec![(
-                    "maxResults".into(),
-                    Some(text.clone()),
-                    "Member must have value between 1 and 100".into(),
-                )]));
-            }
-        },
-    };
-    let start = match &query.next_token {
-        None => 0,
-        Some(token) => validate::decode_page_token(token)
-            .ok_or_else(|| AwsError::validation("FieldValidationFailed", format!("Invalid nextToken: {token}")))?,
-    };
-    let total = items.len();
-    let page: Vec<T> = items.into_iter().skip(start).take(max).collect();
-    let end = start + page.len();
-    Ok((page, (end < total).then(|| validate::encode_page_token(end))))
-}
-
-/// `{"<key>": items, "nextToken": …}`.
-fn list_response(key: &str, items: Vec<Value>, next: Option<String>) -> Response {
-    let mut out = Map::new();
-    out.insert(key.into(), Value::Array(items));
-    if let Some(token) = next {
-        out.insert("nextToken".into(), Value::String(token));
+/// DeleteAgentRuntime `?version=N`: deletes that version only. Refused with `ConflictException`
+/// while the runtime is being deleted or an endpoint points at the version (the newest always has
+/// `DEFAULT`, so the last version cannot go this way).
+fn delete_version(runtime: &mut Runtime, version: u32) -> Result<Value> {
+    let id = runtime.id.clone();
+    runtime
+        .version(version)
+        .ok_or_else(|| AwsError::not_found(format!("Version {version} of agent runtime {id} not found")))?;
+    if runtime.status == RuntimeStatus::Deleting {
+        return Err(AwsError::conflict(format!("Agent runtime {id} is being deleted")));
     }
-    Json(Value::Object(out)).into_response()
+    let users = runtime.endpoints_using(version);
+    if !users.is_empty() {
+        return Err(AwsError::conflict(format!(
+            "Version {version} of agent runtime {id} cannot be deleted while endpoints point at it: {}",
+            users.join(", ")
+        )));
+    }
+    runtime.versions.retain(|v| v.version != version);
+    Ok(json!({ "status": "DELETING", "agentRuntimeId": id, "agentRuntimeVersion": version.to_string() }))
 }
 
 fn summary(runtime: &Runtime, version: &RuntimeVersion, is_current: bool) -> Value {
@@ -365,9 +317,8 @@ fn summary(runtime: &Runtime, version: &RuntimeVersion, is_current: bool) -> Val
         "lastUpdatedAt": ids::iso8601(if is_current { runtime.last_updated_at } else { version.created_at }),
         "status": if is_current { runtime.status } else { version.status },
     });
-    if let Some(description) = version.spec.document.get("description") {
-        item["description"] = description.clone();
-    }
+    // Required in the list's `AgentRuntime` shape: empty when the version has none.
+    item["description"] = version.spec.document.get("description").cloned().unwrap_or_else(|| json!(""));
     item
 }
 
@@ -399,46 +350,4 @@ async fn list_agent_runtime_versions(
     let (page, next) = page(versions, &query)?;
     let items: Vec<Value> = page.into_iter().map(|v| summary(runtime, v, v.version == current)).collect();
     Ok(list_response("agentRuntimes", items, next))
-}
-
-async fn list_agent_runtime_endpoints(
-    State(state): State<Arc<AppState>>,
-    Extension(ctx): Extension<RequestContext>,
-    Path(id): Path<String>,
-    Query(query): Query<PageQuery>,
-) -> Result<Response> {
-    let (mut world, _) = state.world();
-    let region = world.region(&ctx.caller.region);
-    // The model lists no ResourceNotFoundException here: an unknown runtime has no endpoints.
-    let endpoints: Vec<Value> = region.runtimes.get(&id).map(default_endpoint).into_iter().collect();
-    let (page, next) = page(endpoints, &query)?;
-    Ok(list_response("runtimeEndpoints", page, next))
-}
-
-/// The implicit `DEFAULT` endpoint: it serves the newest READY version.
-fn default_endpoint(runtime: &Runtime) -> Value {
-    let current = runtime.current_version().version;
-    let status = match runtime.status {
-        RuntimeStatus::CreateFailed => RuntimeStatus::CreateFailed,
-        RuntimeStatus::Creating => RuntimeStatus::Creating,
-        RuntimeStatus::Updating => RuntimeStatus::Updating,
-        RuntimeStatus::Deleting => RuntimeStatus::Deleting,
-        RuntimeStatus::Ready | RuntimeStatus::UpdateFailed => RuntimeStatus::Ready,
-    };
-    let mut endpoint = json!({
-        "name": DEFAULT_ENDPOINT,
-        "id": DEFAULT_ENDPOINT,
-        "agentRuntimeEndpointArn": format!("{}/runtime-endpoint/{DEFAULT_ENDPOINT}", runtime.arn),
-        "agentRuntimeArn": runtime.arn,
-        "status": status,
-        "createdAt": ids::iso8601(runtime.created_at),
-        "lastUpdatedAt": ids::iso8601(runtime.last_updated_at),
-    });
-    if runtime.live_version > 0 {
-        endpoint["liveVersion"] = json!(runtime.live_version.to_string());
-    }
-    if matches!(runtime.status, RuntimeStatus::Creating | RuntimeStatus::Updating) || runtime.live_version != current {
-        endpoint["targetVersion"] = json!(current.to_string());
-    }
-    endpoint
 }

@@ -6,9 +6,11 @@
 //! | InvokeAgentRuntime | `POST /runtimes/{agentRuntimeArn}/invocations?qualifier&accountId` |
 //! | StopRuntimeSession | `POST /runtimes/{agentRuntimeArn}/stopruntimesession?qualifier` |
 //!
-//! `{agentRuntimeArn}` is the percent-encoded ARN, or the runtime id with `accountId`. Only the
-//! `DEFAULT` qualifier exists. The invocation body and the allowed headers go to the session's
-//! process (`POST /invocations`); its answer streams back unbuffered, chunk by chunk.
+//! `{agentRuntimeArn}` is the percent-encoded ARN, or the runtime id with `accountId`. The
+//! `qualifier` names an endpoint (`DEFAULT` when absent) and the call goes to that endpoint's live
+//! version: `DEFAULT` keeps serving its live version while the runtime updates; an unknown endpoint
+//! is a `ResourceNotFoundException`. The invocation body and the allowed headers go to the
+//! session's process (`POST /invocations`); its answer streams back unbuffered, chunk by chunk.
 
 pub mod agent;
 pub mod sessions;
@@ -130,27 +132,32 @@ fn resolve_runtime(
     let (mut world, _) = state.world();
     let region = world.region(&ctx.caller.region);
     let runtime = region.runtimes.get(&runtime_id).ok_or_else(not_found)?;
-    if qualifier != DEFAULT_ENDPOINT {
-        return Err(AwsError::not_found(format!("Endpoint {qualifier} not found for agent runtime {runtime_id}")));
+    let live = runtime
+        .serving_version(qualifier)
+        .ok_or_else(|| AwsError::not_found(format!("Endpoint {qualifier} not found for agent runtime {runtime_id}")))?;
+    if for_invoke && live.is_none() {
+        return Err(nothing_to_serve(&runtime_id, qualifier, runtime.status));
     }
-    let servable =
-        matches!(runtime.status, RuntimeStatus::Ready | RuntimeStatus::UpdateFailed) && runtime.live_version > 0;
-    if for_invoke && !servable {
-        return Err(AwsError::validation(
-            "ResourceConflict",
-            format!(
-                "Agent runtime {runtime_id} is not ready (status {}); only READY runtimes accept invocations",
-                runtime.status.as_str()
-            ),
-        ));
-    }
-    let version = runtime.version(runtime.live_version).unwrap_or_else(|| runtime.current_version());
+    let version = live.and_then(|v| runtime.version(v)).unwrap_or_else(|| runtime.current_version());
     let info = RuntimeInfo {
         arn: runtime.arn.clone(),
         idle_timeout: std::time::Duration::from_secs(version.spec.idle_timeout_secs),
         max_lifetime: std::time::Duration::from_secs(version.spec.max_lifetime_secs),
     };
     Ok((runtime_id, info))
+}
+
+/// The answer to an invocation whose endpoint has no live version (the runtime or endpoint is
+/// still being created, failed, or is being deleted).
+fn nothing_to_serve(runtime_id: &str, qualifier: &str, status: RuntimeStatus) -> AwsError {
+    AwsError::validation(
+        "ResourceConflict",
+        format!(
+            "Endpoint {qualifier} of agent runtime {runtime_id} has no live version to serve (runtime status {}); \
+             only READY endpoints accept invocations",
+            status.as_str()
+        ),
+    )
 }
 
 fn invalid_arn(target: &str) -> AwsError {

@@ -16,8 +16,8 @@ use serde_json::{Map, Value};
 use crate::catalog::Zone;
 use crate::ids;
 
-/// The name of the endpoint every runtime has (control plane: ListAgentRuntimeEndpoints; data
-/// plane: the only `qualifier` there is).
+/// The name of the endpoint every runtime has from its creation, which always points at the
+/// runtime's newest version (the data plane's `qualifier` when none is given).
 pub const DEFAULT_ENDPOINT: &str = "DEFAULT";
 
 /// All regions.
@@ -285,6 +285,13 @@ pub struct Runtime {
     /// Tags (CreateAgentRuntime `tags`, TagResource, UntagResource); gone with the runtime.
     pub tags: BTreeMap<String, String>,
     pub seq: u64,
+    /// The `id` of the implicit [`DEFAULT_ENDPOINT`] (`DEFAULT-` and 10 alphanumerics).
+    pub default_endpoint_id: String,
+    /// The endpoints created with CreateAgentRuntimeEndpoint, by name (never `DEFAULT`, whose
+    /// state follows the runtime's); gone with the runtime.
+    pub endpoints: BTreeMap<String, Endpoint>,
+    /// CreateAgentRuntimeEndpoint `clientToken` → what it was used for.
+    pub endpoint_tokens: HashMap<String, TokenRecord>,
 }
 
 impl Runtime {
@@ -295,4 +302,60 @@ impl Runtime {
     pub fn version(&self, v: u32) -> Option<&RuntimeVersion> {
         self.versions.iter().find(|x| x.version == v)
     }
+
+    /// What the endpoint `name` serves now: `None` when the runtime has no such endpoint,
+    /// `Some(None)` when it has but nothing is live behind it (still being created, failed, or
+    /// going away with the runtime), else the live version.
+    pub fn serving_version(&self, name: &str) -> Option<Option<u32>> {
+        let live = if name == DEFAULT_ENDPOINT {
+            (self.live_version > 0).then_some(self.live_version)
+        } else {
+            let endpoint = self.endpoints.get(name)?;
+            endpoint.live_version.filter(|_| endpoint.status != RuntimeStatus::Deleting)
+        };
+        Some(live.filter(|_| self.status != RuntimeStatus::Deleting))
+    }
+
+    /// The endpoints that point at version `v` (live, or as the target of a change in flight):
+    /// `DEFAULT` for the newest version and its live one, and any other endpoint by name.
+    pub fn endpoints_using(&self, v: u32) -> Vec<&str> {
+        let mut names = Vec::new();
+        if self.live_version == v || self.current_version().version == v {
+            names.push(DEFAULT_ENDPOINT);
+        }
+        names.extend(
+            self.endpoints
+                .values()
+                .filter(|e| e.live_version == Some(v) || e.target_version == Some(v))
+                .map(|e| e.name.as_str()),
+        );
+        names
+    }
+}
+
+/// A runtime endpoint made with CreateAgentRuntimeEndpoint: a name that points at one version,
+/// moved only by UpdateAgentRuntimeEndpoint.
+#[derive(Clone, Debug)]
+pub struct Endpoint {
+    pub name: String,
+    /// `<name>-` and 10 alphanumerics (the model's endpoint id pattern).
+    pub id: String,
+    /// `<runtime ARN>/runtime-endpoint/<name>`.
+    pub arn: String,
+    pub description: Option<String>,
+    /// CREATING → READY, UPDATING → READY (or the `_FAILED` states), DELETING → gone.
+    pub status: RuntimeStatus,
+    /// The version the endpoint serves (`None` until its creation completes).
+    pub live_version: Option<u32>,
+    /// The version a creation or update in flight moves it to.
+    pub target_version: Option<u32>,
+    pub failure_reason: Option<String>,
+    pub created_at: SystemTime,
+    pub last_updated_at: SystemTime,
+    pub pending: Option<Pending>,
+    /// UpdateAgentRuntimeEndpoint `clientToken` → what it was used for.
+    pub update_tokens: HashMap<String, TokenRecord>,
+    /// CreateAgentRuntimeEndpoint `tags`, TagResource, UntagResource.
+    pub tags: BTreeMap<String, String>,
+    pub seq: u64,
 }

@@ -1,6 +1,7 @@
 //! Time-driven transitions of the world, advanced on the service [`Clock`](crate::Clock):
 //! CREATING/UPDATING → READY, DELETING → gone (which may start ENIs lingering), lingering ENIs
-//! expiring.
+//! expiring, and the same for runtime endpoints: CREATING/UPDATING → READY once the version they
+//! move to is READY (the `_FAILED` state when it failed), DELETING → gone.
 //!
 //! They are applied lazily: every request first calls [`apply_due`] (through
 //! [`crate::app_state::AppState::world`]), which applies every transition due by "now" in time
@@ -11,7 +12,7 @@ use std::time::SystemTime;
 
 use crate::config::Config;
 use crate::eni;
-use crate::state::{RegionState, RuntimeStatus, Transition, World};
+use crate::state::{Pending, RegionState, Runtime, RuntimeStatus, Transition, World};
 
 /// Applies every transition due at or before `now`, in every region, earliest first.
 pub fn apply_due(world: &mut World, now: SystemTime, config: &Config) {
@@ -20,30 +21,86 @@ pub fn apply_due(world: &mut World, now: SystemTime, config: &Config) {
     }
 }
 
-/// The next thing due in a region: an ENI's linger running out, or a runtime's pending transition.
+/// The next thing due in a region: a runtime's pending transition, an endpoint's, or an ENI's
+/// linger running out. At equal times they apply in this order (the derived `Ord`), so an
+/// endpoint waiting for its version sees the version READY first.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Due {
-    Eni((SystemTime, String)),
-    Runtime((SystemTime, String)),
+    Runtime { runtime_id: String },
+    Endpoint { runtime_id: String, endpoint: String },
+    Eni { eni_id: String },
+}
+
+/// The earliest pending transition of `region` (runtimes, their endpoints, lingering ENIs).
+fn next_due(region: &RegionState) -> Option<(SystemTime, Due)> {
+    let runtimes = region.runtimes.values().flat_map(|r| {
+        let own = r.pending.map(|p| (p.at, Due::Runtime { runtime_id: r.id.clone() }));
+        let endpoints = r.endpoints.values().filter_map(|e| {
+            e.pending.map(|p| (p.at, Due::Endpoint { runtime_id: r.id.clone(), endpoint: e.name.clone() }))
+        });
+        own.into_iter().chain(endpoints)
+    });
+    let eni = eni::next_expiry(region).map(|(at, eni_id)| (at, Due::Eni { eni_id }));
+    runtimes.chain(eni).min()
 }
 
 /// Applies `region`'s transitions due at or before `now`, earliest first.
 fn apply_due_in_region(region: &mut RegionState, now: SystemTime, config: &Config) {
-    loop {
-        let next_runtime =
-            region.runtimes.values().filter_map(|r| r.pending.as_ref().map(|p| (p.at, r.id.clone()))).min();
-        let next_eni = eni::next_expiry(region);
-        let due = match (next_runtime, next_eni) {
-            (Some(r), Some(e)) if e.0 < r.0 => Due::Eni(e),
-            (Some(r), _) => Due::Runtime(r),
-            (None, Some(e)) => Due::Eni(e),
-            (None, None) => return,
-        };
+    while let Some((at, due)) = next_due(region) {
+        if at > now {
+            return;
+        }
         match due {
-            Due::Eni((at, _)) | Due::Runtime((at, _)) if at > now => return,
-            Due::Eni((_, eni_id)) => {
+            Due::Eni { eni_id } => {
                 region.network_interfaces.remove(&eni_id);
             }
-            Due::Runtime((at, runtime_id)) => apply_runtime_transition(region, &runtime_id, at, config),
+            Due::Runtime { runtime_id } => apply_runtime_transition(region, &runtime_id, at, config),
+            Due::Endpoint { runtime_id, endpoint } => {
+                if let Some(runtime) = region.runtimes.get_mut(&runtime_id) {
+                    apply_endpoint_transition(runtime, &endpoint, at);
+                }
+            }
+        }
+    }
+}
+
+/// Applies the pending transition of `runtime`'s endpoint `name`, as of `at`. A creation or update
+/// completes when the version it moves to is READY; while that version is still being made it
+/// waits for it, and when that version failed the endpoint fails too (keeping its live version).
+fn apply_endpoint_transition(runtime: &mut Runtime, name: &str, at: SystemTime) {
+    let version_ready_at = runtime.pending.filter(|p| p.transition == Transition::Ready).map(|p| p.at);
+    let Some(endpoint) = runtime.endpoints.get_mut(name) else {
+        return;
+    };
+    let Some(pending) = endpoint.pending.take() else {
+        return;
+    };
+    if pending.transition == Transition::Gone {
+        runtime.endpoints.remove(name);
+        return;
+    }
+    let target = endpoint.target_version.and_then(|v| runtime.versions.iter().find(|x| x.version == v));
+    let failed =
+        if endpoint.live_version.is_some() { RuntimeStatus::UpdateFailed } else { RuntimeStatus::CreateFailed };
+    match target.map(|v| (v.version, v.status)) {
+        Some((version, RuntimeStatus::Ready)) => {
+            endpoint.status = RuntimeStatus::Ready;
+            endpoint.live_version = Some(version);
+            endpoint.target_version = None;
+            endpoint.failure_reason = None;
+            endpoint.last_updated_at = at;
+        }
+        Some((_, RuntimeStatus::Creating | RuntimeStatus::Updating)) if version_ready_at.is_some() => {
+            endpoint.pending = Some(Pending { at: version_ready_at.expect("checked").max(at), ..pending });
+        }
+        other => {
+            endpoint.status = failed;
+            endpoint.failure_reason = Some(match other {
+                Some((version, status)) => format!("Version {version} is {}", status.as_str()),
+                None => "The target version does not exist".to_string(),
+            });
+            endpoint.target_version = None;
+            endpoint.last_updated_at = at;
         }
     }
 }

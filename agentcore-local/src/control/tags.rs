@@ -1,8 +1,9 @@
-//! TagResource, UntagResource and ListTagsForResource (`/tags/{resourceArn}`) for agent runtimes.
+//! TagResource, UntagResource and ListTagsForResource (`/tags/{resourceArn}`) for agent runtimes
+//! and their endpoints.
 //!
 //! As in AWS: a malformed ARN is a `ValidationException` (`FieldValidationFailed`), a well-formed ARN
 //! naming nothing taggable here is a `ResourceNotFoundException`, TagResource and UntagResource
-//! answer 204 with no body, and a runtime's tags go away with it.
+//! answer 204 with no body, and a resource's tags go away with it.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -31,12 +32,16 @@ pub fn routes(router: Router<Arc<AppState>>) -> Router<Arc<AppState>> {
 /// The tags of the resource `arn` in `region`, or AWS's errors for a bad or unknown ARN.
 fn tags_of<'a>(region: &'a mut RegionState, arn: &str) -> Result<&'a mut BTreeMap<String, String>> {
     validate::taggable_arn(arn)?;
-    region
+    let not_found = || AwsError::not_found(format!("Resource {arn} not found"));
+    let runtime = region
         .runtimes
         .values_mut()
-        .find(|r| r.arn == arn)
-        .map(|r| &mut r.tags)
-        .ok_or_else(|| AwsError::not_found(format!("Resource {arn} not found")))
+        .find(|r| r.arn == arn || r.endpoints.values().any(|e| e.arn == arn))
+        .ok_or_else(not_found)?;
+    if runtime.arn == arn {
+        return Ok(&mut runtime.tags);
+    }
+    runtime.endpoints.values_mut().find(|e| e.arn == arn).map(|e| &mut e.tags).ok_or_else(not_found)
 }
 
 async fn list_tags_for_resource(

@@ -151,8 +151,7 @@ pub fn client_token(body: &Map<String, Value>) -> Result<Option<String>> {
 
 /// A `version` query parameter (`[1-9][0-9]{0,4}`).
 pub fn version(text: &str) -> Result<u32> {
-    let ok = text.len() <= 5 && text.bytes().all(|b| b.is_ascii_digit()) && !text.starts_with('0') && !text.is_empty();
-    if !ok {
+    if !is_version(text) {
         return Err(AwsError::field_validation(vec![(
             "agentRuntimeVersion".into(),
             Some(text.into()),
@@ -174,8 +173,10 @@ pub fn decode_page_token(token: &str) -> Option<usize> {
     usize::from_str_radix(hex, 16).ok()
 }
 
-/// Validates a CreateAgentRuntime body: the runtime name and its specification.
-pub fn create(body: &Map<String, Value>, region: &RegionState) -> Result<(String, RuntimeSpec)> {
+/// Validates a CreateAgentRuntime body against the model's constraints: the runtime name and its
+/// specification. The checks against other resources ([`check_network`]) come after the
+/// duplicate-name check, so that a valid request for a taken name is a `ConflictException`.
+pub fn create(body: &Map<String, Value>) -> Result<(String, RuntimeSpec)> {
     let mut f = Failures::default();
     let name = body.get("agentRuntimeName");
     match name {
@@ -189,9 +190,65 @@ pub fn create(body: &Map<String, Value>, region: &RegionState) -> Result<(String
     let spec = spec_fields(body, false, &mut f);
     f.into_result()?;
     let spec = spec.expect("no failures means a spec");
-    check_network(&spec, region)?;
     let name = name.and_then(Value::as_str).expect("validated").to_string();
     Ok((name, spec))
+}
+
+/// A CreateAgentRuntimeEndpoint or UpdateAgentRuntimeEndpoint body, checked.
+#[derive(Clone, Debug, Default)]
+pub struct EndpointRequest {
+    /// `name` (CreateAgentRuntimeEndpoint only).
+    pub name: Option<String>,
+    /// `agentRuntimeVersion`: the version to point at.
+    pub version: Option<u32>,
+    pub description: Option<String>,
+    /// `tags` (CreateAgentRuntimeEndpoint only).
+    pub tags: std::collections::BTreeMap<String, String>,
+}
+
+/// Whether `text` is a valid `version` ([1-9][0-9]{0,4}).
+fn is_version(text: &str) -> bool {
+    !text.is_empty() && text.len() <= 5 && text.bytes().all(|b| b.is_ascii_digit()) && !text.starts_with('0')
+}
+
+/// Validates a CreateAgentRuntimeEndpoint body (`is_create`: `name` required, `tags` allowed) or
+/// an UpdateAgentRuntimeEndpoint body.
+pub fn endpoint(body: &Map<String, Value>, is_create: bool) -> Result<EndpointRequest> {
+    let mut f = Failures::default();
+    let mut out = EndpointRequest::default();
+    if is_create {
+        match body.get("name") {
+            None | Some(Value::Null) => f.add("name", None, "Member must not be null"),
+            Some(Value::String(s)) if is_name(s) => out.name = Some(s.clone()),
+            Some(other) => f.add("name", Some(other), pattern(NAME_PATTERN)),
+        }
+        if let Some(tags) = body.get("tags").filter(|v| !v.is_null()) {
+            tag_map(tags, &mut f);
+            out.tags = create_tags(body);
+        }
+    }
+    match body.get("agentRuntimeVersion").filter(|v| !v.is_null()) {
+        None => {}
+        Some(Value::String(s)) if is_version(s) => out.version = s.parse().ok(),
+        Some(other) => f.add("agentRuntimeVersion", Some(other), pattern("([1-9][0-9]{0,4})")),
+    }
+    match body.get("description").filter(|v| !v.is_null()) {
+        None => {}
+        Some(Value::String(d)) if (1..=256).contains(&d.chars().count()) => out.description = Some(d.clone()),
+        Some(other) => f.add("description", Some(other), "Member must have length between 1 and 256, inclusive"),
+    }
+    f.into_result()?;
+    Ok(out)
+}
+
+/// Checks an `endpointName` path label against the model's pattern.
+pub fn endpoint_name(name: &str) -> Result<()> {
+    if is_name(name) {
+        return Ok(());
+    }
+    let mut f = Failures::default();
+    f.add("endpointName", Some(&Value::String(name.to_string())), pattern(NAME_PATTERN));
+    f.into_result()
 }
 
 pub const TAG_PATTERN: &str = "[a-zA-Z0-9\\s._:/=+@-]*";
@@ -509,7 +566,7 @@ fn spec_fields(body: &Map<String, Value>, is_update: bool, f: &mut Failures) -> 
 
 /// VPC mode: the subnets and security groups exist, sit in one VPC, and the subnets are in
 /// AZs AgentCore supports.
-fn check_network(spec: &RuntimeSpec, region: &RegionState) -> Result<()> {
+pub fn check_network(spec: &RuntimeSpec, region: &RegionState) -> Result<()> {
     let Some(vpc) = &spec.vpc else {
         return Ok(());
     };

@@ -8,6 +8,7 @@ mod control;
 mod data;
 mod ec2;
 mod ec2_fuzz;
+mod endpoints;
 mod enis;
 mod front_door;
 mod fuzz_front;
