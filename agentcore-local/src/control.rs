@@ -213,6 +213,13 @@ async fn update_agent_runtime(
     if let Some(response) = replay(&runtime.update_tokens, token.as_deref(), &request)? {
         return Ok(accepted(response));
     }
+    // networkConfiguration is optional in the model (botocore 1.44.8): absent keeps the current one.
+    let mut body = body;
+    if body.get("networkConfiguration").is_none_or(Value::is_null)
+        && let Some(network) = runtime.current_version().spec.document.get("networkConfiguration")
+    {
+        body.insert("networkConfiguration".into(), network.clone());
+    }
     let spec = validate::update(&body, region)?;
     let runtime = region.runtimes.get_mut(&id).expect("looked up above");
     if matches!(runtime.status, RuntimeStatus::Creating | RuntimeStatus::Updating | RuntimeStatus::Deleting) {

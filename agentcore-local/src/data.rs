@@ -148,13 +148,15 @@ fn resolve_runtime(
 }
 
 /// The answer to an invocation whose endpoint has no live version (the runtime or endpoint is
-/// still being created, failed, or is being deleted).
+/// still being created, failed, or is being deleted): `RetryableConflictException` (409), which
+/// InvokeAgentRuntime models ("a temporary condition that may resolve itself with retries").
 fn nothing_to_serve(runtime_id: &str, qualifier: &str, status: RuntimeStatus) -> AwsError {
-    AwsError::validation(
-        "ResourceConflict",
+    AwsError::new(
+        StatusCode::CONFLICT,
+        "RetryableConflictException",
         format!(
-            "Endpoint {qualifier} of agent runtime {runtime_id} has no live version to serve (runtime status {}); \
-             only READY endpoints accept invocations",
+            "Endpoint {qualifier} of agent runtime {runtime_id} has no live version to serve yet (runtime status {}); \
+             retry once it is READY",
             status.as_str()
         ),
     )

@@ -367,8 +367,8 @@ async fn update_and_get_of_unknown_runtimes() {
     assert_eq!(code(&err).0, "ResourceNotFoundException");
     let id = lab.create_runtime("partial").send().await.unwrap().agent_runtime_id().to_string();
     lab.advance(STATUS_DELAY);
-    // UpdateAgentRuntime is a full replacement: the network configuration is required.
-    let err = lab
+    // networkConfiguration is optional in the model: without it the runtime keeps its network.
+    let updated = lab
         .control
         .update_agent_runtime()
         .agent_runtime_id(&id)
@@ -376,8 +376,8 @@ async fn update_and_get_of_unknown_runtimes() {
         .role_arn(ROLE_ARN)
         .send()
         .await
-        .unwrap_err();
-    let (c, message) = code(&err);
-    assert_eq!(c, "ValidationException");
-    assert!(message.contains("'networkConfiguration'"), "{message}");
+        .unwrap();
+    assert_eq!(updated.agent_runtime_version(), "2");
+    let got = lab.control.get_agent_runtime().agent_runtime_id(&id).send().await.unwrap();
+    assert_eq!(got.network_configuration().unwrap().network_mode(), &NetworkMode::Public);
 }

@@ -337,8 +337,8 @@ async fn invalid_calls_get_aws_errors() {
     // Not READY yet.
     let creating = t.lab.create_runtime("creating_agent").send().await.unwrap().agent_runtime_arn().to_string();
     let err = t.invoke(&creating, &sid("c"), json!({})).send().await.unwrap_err();
-    assert_eq!(http_status(&err), 400);
-    assert_eq!(code(err.as_service_error().unwrap()).0, "ValidationException");
+    assert_eq!(http_status(&err), 409);
+    assert_eq!(code(err.as_service_error().unwrap()).0, "RetryableConflictException");
     assert!(t.sessions().is_empty(), "no session for refused calls");
 }
 

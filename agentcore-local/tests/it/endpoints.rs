@@ -441,8 +441,8 @@ async fn the_qualifier_routes_to_its_endpoints_live_version() {
         .await
         .unwrap();
     let err = t.invoke(&arn, &sid("too-early"), json!({})).qualifier("stable").send().await.unwrap_err();
-    assert_eq!(http_status(&err), 400);
-    assert_eq!(code(err.as_service_error().unwrap()).0, "ValidationException");
+    assert_eq!(http_status(&err), 409);
+    assert_eq!(code(err.as_service_error().unwrap()).0, "RetryableConflictException");
 
     lab.advance(STATUS_DELAY);
     t.echo(&arn, &sid("default-v2"), json!({})).await;
