@@ -166,6 +166,7 @@ async fn get_agent_runtime(
     Path(id): Path<String>,
     Query(query): Query<VersionQuery>,
 ) -> Result<Response> {
+    validate::runtime_id(&id)?;
     let config = &state.config;
     let (mut world, _) = state.world();
     let region = world.region(&ctx.caller.region);
@@ -203,6 +204,7 @@ async fn update_agent_runtime(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response> {
+    validate::runtime_id(&id)?;
     let body = parse_object(&body)?;
     let config = &state.config;
     let token = validate::client_token(&body)?;
@@ -349,6 +351,7 @@ async fn list_agent_runtime_versions(
     Path(id): Path<String>,
     Query(query): Query<PageQuery>,
 ) -> Result<Response> {
+    validate::runtime_id(&id)?;
     let (mut world, _) = state.world();
     let region = world.region(&ctx.caller.region);
     let runtime = region.runtimes.get(&id).ok_or_else(|| not_found(&id))?;

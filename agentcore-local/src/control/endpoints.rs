@@ -150,6 +150,7 @@ async fn create_agent_runtime_endpoint(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response> {
+    validate::runtime_id(&id)?;
     let body = parse_object(&body)?;
     let token = validate::client_token(&body)?;
     let request = fingerprint(&body);
@@ -217,6 +218,7 @@ async fn get_agent_runtime_endpoint(
     Extension(ctx): Extension<RequestContext>,
     Path((id, name)): Path<(String, String)>,
 ) -> Result<Response> {
+    validate::runtime_id(&id)?;
     validate::endpoint_name(&name)?;
     let (mut world, _) = state.world();
     let runtime = common::runtime(world.region(&ctx.caller.region), &id)?;
@@ -230,6 +232,7 @@ async fn update_agent_runtime_endpoint(
     Path((id, name)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response> {
+    validate::runtime_id(&id)?;
     validate::endpoint_name(&name)?;
     let body = parse_object(&body)?;
     let token = validate::client_token(&body)?;
@@ -324,6 +327,7 @@ async fn list_agent_runtime_endpoints(
     Path(id): Path<String>,
     Query(query): Query<PageQuery>,
 ) -> Result<Response> {
+    validate::runtime_id(&id)?;
     let (mut world, _) = state.world();
     let region = world.region(&ctx.caller.region);
     // The model lists no ResourceNotFoundException here: an unknown runtime has no endpoints.

@@ -241,6 +241,30 @@ pub fn endpoint(body: &Map<String, Value>, is_create: bool) -> Result<EndpointRe
     Ok(out)
 }
 
+/// The model's pattern of an `agentRuntimeId` path label.
+pub const RUNTIME_ID_PATTERN: &str = "[a-zA-Z][a-zA-Z0-9_]{0,99}-[a-zA-Z0-9]{10}";
+
+/// Whether `id` matches [`RUNTIME_ID_PATTERN`]: a name (a letter, then up to 99 letters, digits or
+/// `_`), `-`, and 10 letters or digits.
+fn is_runtime_id(id: &str) -> bool {
+    let Some((name, suffix)) = id.rsplit_once('-') else { return false };
+    let name_ok = name.len() <= 100
+        && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    name_ok && suffix.len() == 10 && suffix.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+/// Checks an `agentRuntimeId` path label against the model's pattern, for the operations that model
+/// a `ValidationException` (a malformed id is then not "not found" but invalid).
+pub fn runtime_id(id: &str) -> Result<()> {
+    if is_runtime_id(id) {
+        return Ok(());
+    }
+    let mut f = Failures::default();
+    f.add("agentRuntimeId", Some(&Value::String(id.to_string())), pattern(RUNTIME_ID_PATTERN));
+    f.into_result()
+}
+
 /// Checks an `endpointName` path label against the model's pattern.
 pub fn endpoint_name(name: &str) -> Result<()> {
     if is_name(name) {
@@ -620,6 +644,25 @@ pub fn check_network(spec: &RuntimeSpec, region: &RegionState) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runtime_ids_follow_the_model_pattern() {
+        for good in ["agent-abcdefghij", "a_b1-0123456789", &format!("a{}-0123456789", "b".repeat(99))] {
+            assert!(is_runtime_id(good), "{good}");
+        }
+        for bad in [
+            "!",
+            "agent",
+            "agent-short",
+            "1agent-0123456789",
+            "a-b-0123456789",
+            "agent-01234567890",
+            "",
+            &format!("a{}-0123456789", "b".repeat(100)),
+        ] {
+            assert!(!is_runtime_id(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn names() {

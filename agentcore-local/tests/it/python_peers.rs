@@ -392,48 +392,7 @@ struct KnownGap {
 
 /// Every problem the model conformance run may report (botocore 1.44.8). A problem not listed here
 /// fails the test, and so does an entry that no longer happens (drop it once the gap is closed).
-const KNOWN_GAPS: &[KnownGap] = &[
-    KnownGap {
-        service: "bedrock-agentcore-control",
-        operation: "GetAgentRuntime",
-        problem: "broken input (agentRuntimeId outside its pattern) answered ResourceNotFoundException (404)",
-        why: "URI ids are looked up, never checked against the modeled pattern, so a malformed id is \
-              'not found' instead of a ValidationException",
-    },
-    KnownGap {
-        service: "bedrock-agentcore-control",
-        operation: "ListAgentRuntimeVersions",
-        problem: "broken input (agentRuntimeId outside its pattern) answered ResourceNotFoundException (404)",
-        why: "as GetAgentRuntime: the URI id is not checked against its pattern",
-    },
-    KnownGap {
-        service: "bedrock-agentcore-control",
-        operation: "ListAgentRuntimeEndpoints",
-        problem: "broken input (agentRuntimeId outside its pattern) accepted",
-        why: "the URI id is not checked against its pattern, and any id lists no endpoints (the model \
-              gives this operation no ResourceNotFoundException)",
-    },
-    KnownGap {
-        service: "bedrock-agentcore-control",
-        operation: "ListAgentRuntimes",
-        problem: "required member agentRuntimes[].description missing",
-        why: "the AgentRuntime summary carries `description` only when the runtime was given one; \
-              the model requires it",
-    },
-    KnownGap {
-        service: "bedrock-agentcore-control",
-        operation: "ListAgentRuntimeVersions",
-        problem: "required member agentRuntimes[].description missing",
-        why: "as ListAgentRuntimes: no `description` in a summary of a runtime created without one",
-    },
-    KnownGap {
-        service: "bedrock-agentcore-control",
-        operation: "UpdateAgentRuntime",
-        problem: "minimal valid input answered ValidationException (400)",
-        why: "the emulator requires networkConfiguration on update (a full PUT, control/validate.rs); \
-              the model's UpdateAgentRuntimeRequest does not, so its answer goes unchecked here",
-    },
-];
+const KNOWN_GAPS: &[KnownGap] = &[];
 
 #[test]
 fn served_operations_conform_to_the_botocore_service_models() {
