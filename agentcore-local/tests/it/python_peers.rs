@@ -452,3 +452,37 @@ fn served_operations_conform_to_the_botocore_service_models() {
         .collect();
     assert!(closed.is_empty(), "known gaps that no longer happen; drop them from KNOWN_GAPS:\n{}", closed.join("\n"));
 }
+
+/// AWS's starter toolkit (`bedrock-agentcore-starter-toolkit`, the runtime client of `agentcore
+/// launch/invoke/destroy`), unmodified, through its endpoint overrides: deploy, wait for the DEFAULT
+/// endpoint, invoke (JSON and a server-sent-event stream), stop the session, redeploy by name (a
+/// ConflictException the toolkit answers with an update that carries no network configuration),
+/// invoke the new version, DEFAULT refused for deletion, destroy.
+#[test]
+fn the_starter_toolkit_deploys_invokes_redeploys_and_destroys() {
+    let venv = venv();
+    let agent = format!("'{}' agent", env!("CARGO_BIN_EXE_agentcore-local"));
+    let server = start_agentcore_local_with("starter-toolkit", &["--agent-cmd", &agent]);
+    let seen = run_script(&venv, "starter_toolkit.py", &server);
+
+    let id = seen["deployed"]["id"].as_str().expect("an id");
+    assert!(id.starts_with("toolkit_agent-"), "{seen}");
+    assert!(seen["endpoint_arn"].as_str().unwrap().ends_with("/runtime-endpoint/DEFAULT"), "{seen}");
+    assert_eq!(seen["endpoint"], serde_json::json!({"name": "DEFAULT", "status": "READY", "liveVersion": "1"}));
+    assert_eq!(seen["json_answer"], serde_json::json!([r#"{"echo":{"prompt": "hello"}}"#]));
+    let streamed = seen["stream_text"].as_str().unwrap();
+    assert_eq!(streamed.matches("\"total\": 3").count(), 3, "three events: {streamed}");
+    assert!(streamed.contains(r#""echo": {"prompt": "stream""#), "{streamed}");
+    assert_eq!(seen["stop_status"], 200);
+
+    assert_eq!(seen["redeployed"]["id"], id, "redeploying by name updates the same runtime: {seen}");
+    assert_eq!(
+        seen["runtime_after_redeploy"],
+        serde_json::json!({"status": "READY", "version": "2", "networkMode": "PUBLIC"})
+    );
+    assert_eq!(seen["endpoint_after_redeploy"], serde_json::json!({"status": "READY", "liveVersion": "2"}));
+    assert_eq!(seen["json_answer_after_redeploy"], serde_json::json!([r#"{"echo":{"prompt": "again"}}"#]));
+    assert_eq!(seen["delete_default"], "ConflictException");
+    assert_eq!(seen["destroyed"], true);
+    assert_eq!(seen["agents_left"], serde_json::json!([]));
+}
