@@ -1,6 +1,6 @@
 //! Time-driven transitions of the world, advanced on the service [`Clock`](crate::Clock):
 //! CREATING/UPDATING → READY, DELETING → gone (which may start ENIs lingering), lingering ENIs
-//! expiring.
+//! expiring, NAT gateways pending → available (or failed) and deleting → deleted → no longer shown.
 //!
 //! They are applied lazily: every request first calls [`apply_due`] (through
 //! [`crate::app_state::AppState::world`]), which applies every transition due by "now" in time
@@ -9,9 +9,9 @@
 
 use std::time::SystemTime;
 
-use crate::config::Config;
+use crate::config::{Config, DELETED_NAT_GATEWAY_VISIBILITY};
 use crate::eni;
-use crate::state::{RegionState, RuntimeStatus, Transition, World};
+use crate::state::{NatGatewayState, RegionState, RuntimeStatus, Transition, World};
 
 /// Applies every transition due at or before `now`, in every region, earliest first.
 pub fn apply_due(world: &mut World, now: SystemTime, config: &Config) {
@@ -20,31 +20,86 @@ pub fn apply_due(world: &mut World, now: SystemTime, config: &Config) {
     }
 }
 
-/// The next thing due in a region: an ENI's linger running out, or a runtime's pending transition.
+/// The next thing due in a region: an ENI's linger running out, a runtime's pending transition or
+/// a NAT gateway's next state.
 enum Due {
-    Eni((SystemTime, String)),
-    Runtime((SystemTime, String)),
+    Eni(String),
+    Runtime(String),
+    NatGateway(String),
 }
 
 /// Applies `region`'s transitions due at or before `now`, earliest first.
 fn apply_due_in_region(region: &mut RegionState, now: SystemTime, config: &Config) {
-    loop {
-        let next_runtime =
-            region.runtimes.values().filter_map(|r| r.pending.as_ref().map(|p| (p.at, r.id.clone()))).min();
-        let next_eni = eni::next_expiry(region);
-        let due = match (next_runtime, next_eni) {
-            (Some(r), Some(e)) if e.0 < r.0 => Due::Eni(e),
-            (Some(r), _) => Due::Runtime(r),
-            (None, Some(e)) => Due::Eni(e),
-            (None, None) => return,
-        };
+    while let Some((at, due)) = next_due(region).filter(|(at, _)| *at <= now) {
         match due {
-            Due::Eni((at, _)) | Due::Runtime((at, _)) if at > now => return,
-            Due::Eni((_, eni_id)) => {
+            Due::Eni(eni_id) => {
                 region.network_interfaces.remove(&eni_id);
             }
-            Due::Runtime((at, runtime_id)) => apply_runtime_transition(region, &runtime_id, at, config),
+            Due::Runtime(runtime_id) => apply_runtime_transition(region, &runtime_id, at, config),
+            Due::NatGateway(nat_id) => apply_nat_gateway_transition(region, &nat_id, at),
         }
+    }
+}
+
+/// The earliest transition of `region` and its time; on a tie a runtime's comes first, then an
+/// ENI's, then a NAT gateway's.
+fn next_due(region: &RegionState) -> Option<(SystemTime, Due)> {
+    let runtime = region
+        .runtimes
+        .values()
+        .filter_map(|r| r.pending.as_ref().map(|p| (p.at, r.id.clone())))
+        .min()
+        .map(|(at, id)| (at, Due::Runtime(id)));
+    let eni = eni::next_expiry(region).map(|(at, id)| (at, Due::Eni(id)));
+    let nat = region
+        .nat_gateways
+        .values()
+        .filter_map(|n| n.due.map(|at| (at, n.id.clone())))
+        .min()
+        .map(|(at, id)| (at, Due::NatGateway(id)));
+    [runtime, eni, nat].into_iter().flatten().min_by_key(|(at, _)| *at)
+}
+
+/// Moves NAT gateway `nat_id` on, as of `at`: pending → available (failed when its VPC has no
+/// internet gateway then, as AWS fails it with `Gateway.NotAttached`), deleting → deleted (which
+/// frees its address), deleted or failed → no longer shown.
+fn apply_nat_gateway_transition(region: &mut RegionState, nat_id: &str, at: SystemTime) {
+    let Some(nat) = region.nat_gateways.get(nat_id) else {
+        return;
+    };
+    let (state, vpc_id, allocation_id) = (nat.state, nat.vpc_id.clone(), nat.allocation_id.clone());
+    let internet_reachable = region.attached_internet_gateway(&vpc_id).is_some();
+    let visible_until = Some(at + DELETED_NAT_GATEWAY_VISIBILITY);
+    let nat = region.nat_gateways.get_mut(nat_id).expect("looked up above");
+    match state {
+        NatGatewayState::Pending if internet_reachable => {
+            nat.state = NatGatewayState::Available;
+            nat.due = None;
+        }
+        NatGatewayState::Pending => {
+            nat.state = NatGatewayState::Failed;
+            nat.failure =
+                Some(("Gateway.NotAttached".into(), format!("Network {vpc_id} has no Internet gateway attached")));
+            nat.due = visible_until;
+            release_nat_address(region, &allocation_id);
+        }
+        NatGatewayState::Deleting => {
+            nat.state = NatGatewayState::Deleted;
+            nat.deleted_at = Some(at);
+            nat.due = visible_until;
+            release_nat_address(region, &allocation_id);
+        }
+        NatGatewayState::Deleted | NatGatewayState::Failed => {
+            region.nat_gateways.remove(nat_id);
+        }
+        NatGatewayState::Available => nat.due = None,
+    }
+}
+
+/// The Elastic IP address `allocation_id` is no longer a NAT gateway's.
+fn release_nat_address(region: &mut RegionState, allocation_id: &str) {
+    if let Some(address) = region.addresses.get_mut(allocation_id) {
+        address.association_id = None;
     }
 }
 
