@@ -14,6 +14,17 @@ use crate::faults::Fault;
 pub const DEFAULT_STATUS_DELAY: Duration = Duration::from_secs(5);
 /// Default ENI linger after its last runtime: AWS documents "up to 8 hours".
 pub const DEFAULT_ENI_LINGER: Duration = Duration::from_secs(8 * 3600);
+/// Default service time a NAT gateway takes from `pending` to `available`, and from `deleting` to
+/// `deleted`. AWS states no figure: the VPC User Guide ("NAT gateways", "Create a NAT gateway")
+/// says only that the status starts as `Pending` and becomes `Available` when the gateway is ready,
+/// and the `NatGatewayAvailable` waiter of the EC2 service model polls every 15 s for up to 40
+/// times (10 minutes). Observed creations take one to three minutes (eni-lab's
+/// `network::wait_for_nat` says so while it waits); two minutes is the middle of that.
+pub const DEFAULT_NAT_GATEWAY_DELAY: Duration = Duration::from_secs(120);
+/// How long a `deleted` (or `failed`) NAT gateway stays visible to DescribeNatGateways: the VPC
+/// User Guide ("Delete a NAT gateway") says a deleted gateway remains visible "for a short period
+/// (usually about an hour)" before it is removed.
+pub const DELETED_NAT_GATEWAY_VISIBILITY: Duration = Duration::from_secs(3600);
 /// Default active-session quota (`maxVms`): the report's account had 500.
 pub const DEFAULT_MAX_VMS: u32 = 500;
 /// Default start deadline of a microVM (AWS: "Please make sure that initialization completes in 60s").
@@ -90,6 +101,8 @@ pub struct Config {
     pub status_delay: Duration,
     /// How long an unused managed ENI lingers before it is deleted (service time).
     pub eni_linger: Duration,
+    /// NAT gateways go pending → available and deleting → deleted after this long (service time).
+    pub nat_gateway_delay: Duration,
     pub eni_policy: EniPolicy,
     /// Region for unsigned requests when auth is disabled.
     pub default_region: String,
@@ -129,6 +142,7 @@ impl Default for Config {
             clock: Clock::real(),
             status_delay: DEFAULT_STATUS_DELAY,
             eni_linger: DEFAULT_ENI_LINGER,
+            nat_gateway_delay: DEFAULT_NAT_GATEWAY_DELAY,
             eni_policy: EniPolicy::Shared,
             default_region: "us-east-1".into(),
             agent_command: None,

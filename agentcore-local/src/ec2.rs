@@ -1,11 +1,14 @@
-//! The EC2 slice (query protocol): VPCs, subnets, Availability Zones, security groups, tags and
-//! network interfaces — what AgentCore VPC mode touches and what tag-based cleanup needs.
+//! The EC2 slice (query protocol): VPCs, subnets, Availability Zones, security groups, tags,
+//! network interfaces, and the network a real deployment builds around them (internet gateways,
+//! route tables, Elastic IP addresses, NAT gateways) — what AgentCore VPC mode touches, what
+//! eni-lab's report network creates and what tag-based cleanup needs.
 //!
 //! Requests are `POST /` with a form body (`Action=…&Version=2016-11-15&…`); responses are XML as
 //! EC2 writes it ([`xml`]); errors are `<Response><Errors><Error><Code>…`.
 //!
 //! One private module per resource family: `vpc`, `subnet`, `security_group`,
-//! `network_interface`, `zones` (Availability Zones), `tags`. They share `ec2/context.rs` (the
+//! `network_interface`, `zones` (Availability Zones), `tags`, `internet_gateway`, `route_table`,
+//! `address` (Elastic IPs), `nat_gateway`. They share `ec2/context.rs` (the
 //! `Op` an operation runs with, id kinds and their errors, Describe helpers) and never import this
 //! module. One table, `OPERATIONS`, maps each `Action` to its handler: dispatch and [`ACTIONS`]
 //! both come from it.
@@ -15,9 +18,13 @@
 //! copy without it (filters are bounded and linear-time, see [`query`]); writes hold the lock for
 //! their checks and changes, which are bounded by the region's size and never await.
 
+mod address;
 mod context;
+mod internet_gateway;
+mod nat_gateway;
 mod network_interface;
 pub mod query;
+mod route_table;
 mod security_group;
 mod subnet;
 mod tags;
@@ -136,6 +143,24 @@ const OPERATIONS: &[(&str, Handler)] = &[
     ("CreateNetworkInterface", Handler::Write(network_interface::create_network_interface)),
     ("DescribeNetworkInterfaces", Handler::Read(network_interface::describe_network_interfaces)),
     ("DeleteNetworkInterface", Handler::Write(network_interface::delete_network_interface)),
+    ("CreateInternetGateway", Handler::Write(internet_gateway::create_internet_gateway)),
+    ("AttachInternetGateway", Handler::Write(internet_gateway::attach_internet_gateway)),
+    ("DetachInternetGateway", Handler::Write(internet_gateway::detach_internet_gateway)),
+    ("DeleteInternetGateway", Handler::Write(internet_gateway::delete_internet_gateway)),
+    ("DescribeInternetGateways", Handler::Read(internet_gateway::describe_internet_gateways)),
+    ("CreateRouteTable", Handler::Write(route_table::create_route_table)),
+    ("CreateRoute", Handler::Write(route_table::create_route)),
+    ("DeleteRoute", Handler::Write(route_table::delete_route)),
+    ("AssociateRouteTable", Handler::Write(route_table::associate_route_table)),
+    ("DisassociateRouteTable", Handler::Write(route_table::disassociate_route_table)),
+    ("DeleteRouteTable", Handler::Write(route_table::delete_route_table)),
+    ("DescribeRouteTables", Handler::Read(route_table::describe_route_tables)),
+    ("AllocateAddress", Handler::Write(address::allocate_address)),
+    ("ReleaseAddress", Handler::Write(address::release_address)),
+    ("DescribeAddresses", Handler::Read(address::describe_addresses)),
+    ("CreateNatGateway", Handler::Write(nat_gateway::create_nat_gateway)),
+    ("DeleteNatGateway", Handler::Write(nat_gateway::delete_nat_gateway)),
+    ("DescribeNatGateways", Handler::Read(nat_gateway::describe_nat_gateways)),
 ];
 
 /// The operations this slice implements: the names in `OPERATIONS`, in its order.

@@ -48,6 +48,10 @@ struct Cli {
     /// Service time an unused AgentCore ENI lingers before it is deleted, e.g. `8h`, `90m`.
     #[arg(long, default_value = "8h", value_parser = duration_flag::parse)]
     eni_linger: Duration,
+    /// Service time a NAT gateway takes from pending to available and from deleting to deleted,
+    /// e.g. `2m`, `0s`.
+    #[arg(long, default_value = "2m", value_parser = duration_flag::parse)]
+    nat_gateway_delay: Duration,
     /// `shared`: one ENI per (subnet, security-group set), AWS's documented behaviour.
     /// `per-runtime`: each runtime its own ENIs (a deliberately wrong world for negative controls).
     #[arg(long, value_enum, default_value_t = EniPolicy::Shared)]
@@ -128,6 +132,7 @@ fn config(cli: Cli) -> anyhow::Result<Config> {
         clock: Clock::scaled(cli.time_scale).context("--time-scale")?,
         status_delay: cli.status_delay,
         eni_linger: cli.eni_linger,
+        nat_gateway_delay: cli.nat_gateway_delay,
         eni_policy: cli.eni_policy,
         default_region: cli.default_region,
         agent_command: Some(match cli.agent_cmd {
@@ -242,6 +247,8 @@ mod tests {
         let defaults = cli(&[]).unwrap();
         assert_eq!(defaults.eni_linger, Duration::from_secs(28_800));
         assert_eq!(defaults.status_delay, Duration::from_secs(5));
+        assert_eq!(defaults.nat_gateway_delay, agentcore_local::config::DEFAULT_NAT_GATEWAY_DELAY);
+        assert_eq!(cli(&["--nat-gateway-delay", "90s"]).unwrap().nat_gateway_delay, Duration::from_secs(90));
         for bad in ["", "8 parsecs", "-1s"] {
             let error = cli(&[&format!("--eni-linger={bad}")]).unwrap_err().to_string();
             assert!(error.contains(duration_flag::GRAMMAR), "{bad:?}: {error}");

@@ -1,5 +1,6 @@
 //! The emulator's world: one [`RegionState`] per region (VPCs, subnets, security groups, network
-//! interfaces, agent runtimes), the resources' types, and nothing that acts on them over time.
+//! interfaces, internet gateways, route tables, Elastic IP addresses, NAT gateways, agent
+//! runtimes), the resources' types, and nothing that acts on them over time.
 //!
 //! [`crate::app_state::AppState`] keeps the world behind one lock, beside the data plane's
 //! sessions; [`crate::transitions`] applies its time-driven transitions; [`crate::eni`] is the
@@ -49,6 +50,13 @@ pub struct RegionState {
     pub subnets: BTreeMap<String, Subnet>,
     pub security_groups: BTreeMap<String, SecurityGroup>,
     pub network_interfaces: BTreeMap<String, NetworkInterface>,
+    pub internet_gateways: BTreeMap<String, InternetGateway>,
+    /// Every VPC's main table and the tables CreateRouteTable made.
+    pub route_tables: BTreeMap<String, RouteTable>,
+    /// Elastic IP addresses, by allocation id.
+    pub addresses: BTreeMap<String, Address>,
+    /// NAT gateways, `deleted` and `failed` ones included until they stop being shown.
+    pub nat_gateways: BTreeMap<String, NatGateway>,
     pub runtimes: BTreeMap<String, Runtime>,
     /// CreateAgentRuntime `clientToken` → what it created.
     pub create_tokens: HashMap<String, TokenRecord>,
@@ -74,6 +82,10 @@ impl RegionState {
             subnets: BTreeMap::new(),
             security_groups: BTreeMap::new(),
             network_interfaces: BTreeMap::new(),
+            internet_gateways: BTreeMap::new(),
+            route_tables: BTreeMap::new(),
+            addresses: BTreeMap::new(),
+            nat_gateways: BTreeMap::new(),
             runtimes: BTreeMap::new(),
             create_tokens: HashMap::new(),
             eni_client_tokens: HashMap::new(),
@@ -102,6 +114,10 @@ impl RegionState {
             .chain(self.subnets.values().map(|s| (s.id.as_str(), "subnet", &s.tags, s.seq)))
             .chain(self.security_groups.values().map(|g| (g.id.as_str(), "security-group", &g.tags, g.seq)))
             .chain(self.network_interfaces.values().map(|n| (n.id.as_str(), "network-interface", &n.tags, n.seq)))
+            .chain(self.internet_gateways.values().map(|g| (g.id.as_str(), "internet-gateway", &g.tags, g.seq)))
+            .chain(self.route_tables.values().map(|t| (t.id.as_str(), "route-table", &t.tags, t.seq)))
+            .chain(self.addresses.values().map(|a| (a.allocation_id.as_str(), "elastic-ip", &a.tags, a.seq)))
+            .chain(self.nat_gateways.values().map(|n| (n.id.as_str(), "natgateway", &n.tags, n.seq)))
             .collect();
         out.sort_by_key(|r| r.3);
         out
@@ -118,7 +134,29 @@ impl RegionState {
         if let Some(g) = self.security_groups.get_mut(id) {
             return Some(&mut g.tags);
         }
-        self.network_interfaces.get_mut(id).map(|n| &mut n.tags)
+        if let Some(n) = self.network_interfaces.get_mut(id) {
+            return Some(&mut n.tags);
+        }
+        if let Some(g) = self.internet_gateways.get_mut(id) {
+            return Some(&mut g.tags);
+        }
+        if let Some(t) = self.route_tables.get_mut(id) {
+            return Some(&mut t.tags);
+        }
+        if let Some(a) = self.addresses.get_mut(id) {
+            return Some(&mut a.tags);
+        }
+        self.nat_gateways.get_mut(id).map(|n| &mut n.tags)
+    }
+
+    /// The internet gateway attached to `vpc_id`, if any.
+    pub fn attached_internet_gateway(&self, vpc_id: &str) -> Option<&InternetGateway> {
+        self.internet_gateways.values().find(|g| g.attached_vpc.as_deref() == Some(vpc_id))
+    }
+
+    /// The NAT gateways that still hold their subnet and address (neither `deleted` nor `failed`).
+    pub fn live_nat_gateways(&self) -> impl Iterator<Item = &NatGateway> {
+        self.nat_gateways.values().filter(|n| n.state.is_live())
     }
 }
 
@@ -156,6 +194,119 @@ impl SecurityGroup {
     pub fn is_default(&self) -> bool {
         self.name == "default"
     }
+}
+
+/// An internet gateway, attached to at most one VPC.
+#[derive(Clone, Debug)]
+pub struct InternetGateway {
+    pub id: String,
+    pub attached_vpc: Option<String>,
+    pub tags: BTreeMap<String, String>,
+    pub seq: u64,
+}
+
+/// A route table: its VPC's main table (made with the VPC, gone with it) or one of CreateRouteTable.
+#[derive(Clone, Debug)]
+pub struct RouteTable {
+    pub id: String,
+    pub vpc_id: String,
+    /// In the order they were made; the first is the VPC's `local` route.
+    pub routes: Vec<Route>,
+    pub associations: Vec<RouteTableAssociation>,
+    pub tags: BTreeMap<String, String>,
+    pub seq: u64,
+}
+
+impl RouteTable {
+    /// Whether this is its VPC's main route table.
+    pub fn is_main(&self) -> bool {
+        self.associations.iter().any(|a| a.subnet_id.is_none())
+    }
+}
+
+/// One IPv4 route.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Route {
+    pub destination: Ipv4Net,
+    pub target: RouteTarget,
+}
+
+/// Where a route sends its traffic.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RouteTarget {
+    /// Within the VPC (the route every table has for the VPC's CIDR).
+    Local,
+    /// An internet gateway (`igw-…`).
+    InternetGateway(String),
+    /// A NAT gateway (`nat-…`).
+    NatGateway(String),
+}
+
+/// A route table's association: with a subnet, or the VPC's main association (`subnet_id: None`).
+#[derive(Clone, Debug)]
+pub struct RouteTableAssociation {
+    /// `rtbassoc-…`.
+    pub id: String,
+    pub subnet_id: Option<String>,
+}
+
+/// An Elastic IP address (domain `vpc`).
+#[derive(Clone, Debug)]
+pub struct Address {
+    /// `eipalloc-…`.
+    pub allocation_id: String,
+    pub public_ip: Ipv4Addr,
+    /// `eipassoc-…` while a NAT gateway uses the address.
+    pub association_id: Option<String>,
+    pub tags: BTreeMap<String, String>,
+    pub seq: u64,
+}
+
+/// The states of a NAT gateway, as DescribeNatGateways names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NatGatewayState {
+    Pending,
+    Failed,
+    Available,
+    Deleting,
+    Deleted,
+}
+
+impl NatGatewayState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Failed => "failed",
+            Self::Available => "available",
+            Self::Deleting => "deleting",
+            Self::Deleted => "deleted",
+        }
+    }
+
+    /// Whether the gateway still holds its subnet and its Elastic IP address.
+    pub fn is_live(self) -> bool {
+        matches!(self, Self::Pending | Self::Available | Self::Deleting)
+    }
+}
+
+/// A public NAT gateway in one subnet, with one Elastic IP address.
+#[derive(Clone, Debug)]
+pub struct NatGateway {
+    pub id: String,
+    pub subnet_id: String,
+    pub vpc_id: String,
+    pub allocation_id: String,
+    pub public_ip: Ipv4Addr,
+    pub state: NatGatewayState,
+    /// The `failureCode` and `failureMessage` of a `failed` gateway.
+    pub failure: Option<(String, String)>,
+    pub created_at: SystemTime,
+    pub deleted_at: Option<SystemTime>,
+    /// When the state next moves on ([`crate::transitions`]): pending → available (or failed),
+    /// deleting → deleted, deleted or failed → no longer shown.
+    pub due: Option<SystemTime>,
+    pub tags: BTreeMap<String, String>,
+    pub seq: u64,
 }
 
 /// An elastic network interface: a plain one (CreateNetworkInterface) or one the AgentCore

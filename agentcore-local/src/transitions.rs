@@ -1,7 +1,8 @@
 //! Time-driven transitions of the world, advanced on the service [`Clock`](crate::Clock):
 //! CREATING/UPDATING → READY, DELETING → gone (which may start ENIs lingering), lingering ENIs
-//! expiring, and the same for runtime endpoints: CREATING/UPDATING → READY once the version they
-//! move to is READY (the `_FAILED` state when it failed), DELETING → gone.
+//! expiring, the same for runtime endpoints (CREATING/UPDATING → READY once the version they move to
+//! is READY, the `_FAILED` state when it failed, DELETING → gone), and NAT gateways pending →
+//! available (or failed) and deleting → deleted → no longer shown.
 //!
 //! They are applied lazily: every request first calls [`apply_due`] (through
 //! [`crate::app_state::AppState::world`]), which applies every transition due by "now" in time
@@ -10,9 +11,9 @@
 
 use std::time::SystemTime;
 
-use crate::config::Config;
+use crate::config::{Config, DELETED_NAT_GATEWAY_VISIBILITY};
 use crate::eni;
-use crate::state::{Pending, RegionState, Runtime, RuntimeStatus, Transition, World};
+use crate::state::{NatGatewayState, Pending, RegionState, Runtime, RuntimeStatus, Transition, World};
 
 /// Applies every transition due at or before `now`, in every region, earliest first.
 pub fn apply_due(world: &mut World, now: SystemTime, config: &Config) {
@@ -21,17 +22,18 @@ pub fn apply_due(world: &mut World, now: SystemTime, config: &Config) {
     }
 }
 
-/// The next thing due in a region: a runtime's pending transition, an endpoint's, or an ENI's
-/// linger running out. At equal times they apply in this order (the derived `Ord`), so an
-/// endpoint waiting for its version sees the version READY first.
+/// The next thing due in a region: a runtime's pending transition, an endpoint's, an ENI's linger
+/// running out, or a NAT gateway's next state. At equal times they apply in this order (the derived
+/// `Ord`), so an endpoint waiting for its version sees the version READY first.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Due {
     Runtime { runtime_id: String },
     Endpoint { runtime_id: String, endpoint: String },
     Eni { eni_id: String },
+    NatGateway { nat_id: String },
 }
 
-/// The earliest pending transition of `region` (runtimes, their endpoints, lingering ENIs).
+/// The earliest pending transition of `region`.
 fn next_due(region: &RegionState) -> Option<(SystemTime, Due)> {
     let runtimes = region.runtimes.values().flat_map(|r| {
         let own = r.pending.map(|p| (p.at, Due::Runtime { runtime_id: r.id.clone() }));
@@ -41,15 +43,14 @@ fn next_due(region: &RegionState) -> Option<(SystemTime, Due)> {
         own.into_iter().chain(endpoints)
     });
     let eni = eni::next_expiry(region).map(|(at, eni_id)| (at, Due::Eni { eni_id }));
-    runtimes.chain(eni).min()
+    let nat =
+        region.nat_gateways.values().filter_map(|n| n.due.map(|at| (at, Due::NatGateway { nat_id: n.id.clone() })));
+    runtimes.chain(eni).chain(nat).min()
 }
 
 /// Applies `region`'s transitions due at or before `now`, earliest first.
 fn apply_due_in_region(region: &mut RegionState, now: SystemTime, config: &Config) {
-    while let Some((at, due)) = next_due(region) {
-        if at > now {
-            return;
-        }
+    while let Some((at, due)) = next_due(region).filter(|(at, _)| *at <= now) {
         match due {
             Due::Eni { eni_id } => {
                 region.network_interfaces.remove(&eni_id);
@@ -60,6 +61,7 @@ fn apply_due_in_region(region: &mut RegionState, now: SystemTime, config: &Confi
                     apply_endpoint_transition(runtime, &endpoint, at);
                 }
             }
+            Due::NatGateway { nat_id } => apply_nat_gateway_transition(region, &nat_id, at),
         }
     }
 }
@@ -102,6 +104,49 @@ fn apply_endpoint_transition(runtime: &mut Runtime, name: &str, at: SystemTime) 
             endpoint.target_version = None;
             endpoint.last_updated_at = at;
         }
+    }
+}
+
+/// Moves NAT gateway `nat_id` on, as of `at`: pending → available (failed when its VPC has no
+/// internet gateway then, as AWS fails it with `Gateway.NotAttached`), deleting → deleted (which
+/// frees its address), deleted or failed → no longer shown.
+fn apply_nat_gateway_transition(region: &mut RegionState, nat_id: &str, at: SystemTime) {
+    let Some(nat) = region.nat_gateways.get(nat_id) else {
+        return;
+    };
+    let (state, vpc_id, allocation_id) = (nat.state, nat.vpc_id.clone(), nat.allocation_id.clone());
+    let internet_reachable = region.attached_internet_gateway(&vpc_id).is_some();
+    let visible_until = Some(at + DELETED_NAT_GATEWAY_VISIBILITY);
+    let nat = region.nat_gateways.get_mut(nat_id).expect("looked up above");
+    match state {
+        NatGatewayState::Pending if internet_reachable => {
+            nat.state = NatGatewayState::Available;
+            nat.due = None;
+        }
+        NatGatewayState::Pending => {
+            nat.state = NatGatewayState::Failed;
+            nat.failure =
+                Some(("Gateway.NotAttached".into(), format!("Network {vpc_id} has no Internet gateway attached")));
+            nat.due = visible_until;
+            release_nat_address(region, &allocation_id);
+        }
+        NatGatewayState::Deleting => {
+            nat.state = NatGatewayState::Deleted;
+            nat.deleted_at = Some(at);
+            nat.due = visible_until;
+            release_nat_address(region, &allocation_id);
+        }
+        NatGatewayState::Deleted | NatGatewayState::Failed => {
+            region.nat_gateways.remove(nat_id);
+        }
+        NatGatewayState::Available => nat.due = None,
+    }
+}
+
+/// The Elastic IP address `allocation_id` is no longer a NAT gateway's.
+fn release_nat_address(region: &mut RegionState, allocation_id: &str) {
+    if let Some(address) = region.addresses.get_mut(allocation_id) {
+        address.association_id = None;
     }
 }
 

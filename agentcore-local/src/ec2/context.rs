@@ -59,6 +59,26 @@ pub(super) const ENI: Kind = Kind {
     malformed: "InvalidNetworkInterfaceId.Malformed",
 };
 
+/// Internet gateway ids (`igw-…`).
+pub(super) const INTERNET_GATEWAY: Kind = Kind {
+    prefix: "igw",
+    not_found: "InvalidInternetGatewayID.NotFound",
+    malformed: "InvalidInternetGatewayId.Malformed",
+};
+/// Route table ids (`rtb-…`).
+pub(super) const ROUTE_TABLE: Kind =
+    Kind { prefix: "rtb", not_found: "InvalidRouteTableID.NotFound", malformed: "InvalidRouteTableId.Malformed" };
+/// Route table association ids (`rtbassoc-…`); EC2 lists no `Malformed` code for them.
+pub(super) const ASSOCIATION: Kind =
+    Kind { prefix: "rtbassoc", not_found: "InvalidAssociationID.NotFound", malformed: "InvalidAssociationID.NotFound" };
+/// Elastic IP allocation ids (`eipalloc-…`); EC2 lists no `Malformed` code for them.
+pub(super) const ALLOCATION: Kind =
+    Kind { prefix: "eipalloc", not_found: "InvalidAllocationID.NotFound", malformed: "InvalidAllocationID.NotFound" };
+/// NAT gateway ids (`nat-…`) as DescribeNatGateways and DeleteNatGateway name them (CreateRoute
+/// says `InvalidNatGatewayID.NotFound` instead); EC2 lists no `Malformed` code for them.
+pub(super) const NAT_GATEWAY: Kind =
+    Kind { prefix: "nat", not_found: "NatGatewayNotFound", malformed: "NatGatewayNotFound" };
+
 impl Kind {
     /// The `*.NotFound` error for `id`.
     pub(super) fn not_found(&self, id: &str) -> AwsError {
@@ -66,6 +86,11 @@ impl Kind {
             "vpc" => format!("The vpc ID '{id}' does not exist"),
             "subnet" => format!("The subnet ID '{id}' does not exist"),
             "sg" => format!("The security group '{id}' does not exist"),
+            "igw" => format!("The internetGateway ID '{id}' does not exist"),
+            "rtb" => format!("The routeTable ID '{id}' does not exist"),
+            "rtbassoc" => format!("The association ID '{id}' does not exist"),
+            "eipalloc" => format!("The allocation ID '{id}' does not exist"),
+            "nat" => format!("NAT gateway {id} was not found"),
             _ => format!("The networkInterface ID '{id}' does not exist"),
         };
         AwsError::ec2(self.not_found, message)
@@ -96,6 +121,12 @@ pub(super) fn check_ids<T>(kind: &Kind, ids: &[String], map: &BTreeMap<String, T
     Ok(())
 }
 
+/// Checks `id` has `kind`'s format and exists in `map`.
+pub(super) fn check_id<T>(kind: &Kind, id: &str, map: &BTreeMap<String, T>) -> Result<(), AwsError> {
+    kind.check(id)?;
+    if map.contains_key(id) { Ok(()) } else { Err(kind.not_found(id)) }
+}
+
 /// `items` in creation order.
 pub(super) fn sorted_by_seq<'a, T>(items: impl Iterator<Item = &'a T>, seq: impl Fn(&T) -> u64) -> Vec<&'a T>
 where
@@ -114,6 +145,30 @@ pub(super) fn parse_cidr(value: &str, param: &str) -> Result<Ipv4Net, AwsError> 
             format!("Value ({value}) for parameter {param} is invalid. This is not a valid CIDR block."),
         )
     })
+}
+
+/// The `DependencyViolation` EC2 answers when the resource `id` still has something that depends
+/// on it; `noun` is EC2's name for its type in the message (`vpc`, `subnet`, `internetGateway`,
+/// `routeTable`).
+pub(super) fn dependency_violation(noun: &str, id: &str) -> AwsError {
+    AwsError::ec2("DependencyViolation", format!("The {noun} '{id}' has dependencies and cannot be deleted."))
+}
+
+/// The answer of a Describe call: `items` in `set`, and `nextToken` when there is a next page.
+pub(super) fn described<T>(
+    op: &Op<'_>,
+    action: &str,
+    set: &str,
+    items: Vec<T>,
+    each: impl FnMut(&mut xml::Xml, T),
+) -> Result<String, AwsError> {
+    let (page, next) = super::query::paginate(items, op.params)?;
+    Ok(xml::response(action, op.request_id, |x| {
+        x.set(set, page, each);
+        if let Some(token) = &next {
+            x.leaf("nextToken", token);
+        }
+    }))
 }
 
 /// The `<return>true</return>` answer of a Delete or tag call.

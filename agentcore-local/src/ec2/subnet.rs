@@ -1,6 +1,8 @@
 //! Subnets: CreateSubnet, DescribeSubnets, DeleteSubnet.
 
-use super::context::{Op, SUBNET, VPC, check_ids, parse_cidr, return_true, sorted_by_seq, wanted_ids};
+use super::context::{
+    Op, SUBNET, VPC, check_ids, dependency_violation, parse_cidr, return_true, sorted_by_seq, wanted_ids,
+};
 use super::query::{Params, filters, matches, paginate, tag_specifications};
 use super::xml;
 use crate::catalog::{self, Zone};
@@ -128,7 +130,8 @@ pub(super) fn describe_subnets(op: &Op<'_>) -> Result<String, AwsError> {
     }))
 }
 
-/// DeleteSubnet: refused while a network interface or a runtime uses the subnet.
+/// DeleteSubnet: refused while a network interface, a runtime or a NAT gateway (one not yet
+/// `deleted`) uses the subnet; its route table association goes with it.
 pub(super) fn delete_subnet(op: &mut Op<'_>) -> Result<String, AwsError> {
     let id = op.params.required("SubnetId")?.to_string();
     SUBNET.check(&id)?;
@@ -138,11 +141,12 @@ pub(super) fn delete_subnet(op: &mut Op<'_>) -> Result<String, AwsError> {
     let used_by_eni = op.region.network_interfaces.values().any(|n| n.subnet_id == id);
     let used_by_runtime =
         op.region.runtimes.values().any(|r| r.effective_vpc.as_ref().is_some_and(|v| v.subnets.contains(&id)));
-    if used_by_eni || used_by_runtime {
-        return Err(AwsError::ec2(
-            "DependencyViolation",
-            format!("The subnet '{id}' has dependencies and cannot be deleted."),
-        ));
+    let used_by_nat_gateway = op.region.live_nat_gateways().any(|n| n.subnet_id == id);
+    if used_by_eni || used_by_runtime || used_by_nat_gateway {
+        return Err(dependency_violation("subnet", &id));
+    }
+    for table in op.region.route_tables.values_mut() {
+        table.associations.retain(|a| a.subnet_id.as_deref() != Some(id.as_str()));
     }
     op.region.subnets.remove(&id);
     Ok(return_true(op, "DeleteSubnet"))

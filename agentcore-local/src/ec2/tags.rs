@@ -2,14 +2,16 @@
 
 use std::collections::BTreeMap;
 
-use super::context::{ENI, GROUP, Op, SUBNET, VPC, return_true};
+use super::context::{
+    ALLOCATION, ENI, GROUP, INTERNET_GATEWAY, NAT_GATEWAY, Op, ROUTE_TABLE, SUBNET, VPC, return_true,
+};
 use super::query::{self, filters, matches, paginate};
 use super::xml;
 use crate::error::AwsError;
 
 /// The NotFound error for an id of any taggable type.
 fn resource_not_found(id: &str) -> AwsError {
-    for kind in [&VPC, &SUBNET, &GROUP, &ENI] {
+    for kind in [&VPC, &SUBNET, &GROUP, &ENI, &INTERNET_GATEWAY, &ROUTE_TABLE, &ALLOCATION, &NAT_GATEWAY] {
         if id.starts_with(&format!("{}-", kind.prefix)) {
             return match kind.check(id) {
                 Err(e) => e,

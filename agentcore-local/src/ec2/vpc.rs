@@ -1,15 +1,17 @@
-//! VPCs: CreateVpc, DescribeVpcs, DeleteVpc.
+//! VPCs: CreateVpc (with its `default` security group and main route table), DescribeVpcs,
+//! DeleteVpc.
 
 use std::collections::BTreeMap;
 
-use super::context::{Op, VPC, check_ids, parse_cidr, return_true, sorted_by_seq, wanted_ids};
+use super::context::{Op, VPC, check_ids, dependency_violation, parse_cidr, return_true, sorted_by_seq, wanted_ids};
 use super::query::{filters, matches, paginate, tag_specifications};
+use super::route_table::main_route_table;
 use super::xml;
 use crate::error::AwsError;
 use crate::ids;
 use crate::state::{SecurityGroup, Vpc};
 
-/// CreateVpc: a VPC with its `default` security group.
+/// CreateVpc: a VPC with its `default` security group and its main route table.
 pub(super) fn create_vpc(op: &mut Op<'_>) -> Result<String, AwsError> {
     let cidr_text = op.params.get("CidrBlock").ok_or_else(|| {
         AwsError::ec2("MissingParameter", "Either 'cidrBlock' or 'ipv4IpamPoolId' should be provided.")
@@ -36,6 +38,8 @@ pub(super) fn create_vpc(op: &mut Op<'_>) -> Result<String, AwsError> {
         seq: op.region.next_seq(),
     };
     op.region.security_groups.insert(default_group.id.clone(), default_group);
+    let main_table = main_route_table(&vpc, op.region.next_seq());
+    op.region.route_tables.insert(main_table.id.clone(), main_table);
     let out = xml::response("CreateVpc", op.request_id, |x| {
         x.node("vpc", |x| xml::vpc(x, &vpc, op.region, op.account(), "pending"))
     });
@@ -76,7 +80,9 @@ pub(super) fn describe_vpcs(op: &Op<'_>) -> Result<String, AwsError> {
     }))
 }
 
-/// DeleteVpc: refused while subnets, non-default groups or network interfaces remain.
+/// DeleteVpc: refused while subnets, non-default groups, network interfaces, route tables other
+/// than the main one or an attached internet gateway remain; the default group and the main
+/// table go with the VPC.
 pub(super) fn delete_vpc(op: &mut Op<'_>) -> Result<String, AwsError> {
     let id = op.params.required("VpcId")?.to_string();
     VPC.check(&id)?;
@@ -86,14 +92,14 @@ pub(super) fn delete_vpc(op: &mut Op<'_>) -> Result<String, AwsError> {
     let region = &*op.region;
     let has_dependencies = region.subnets.values().any(|s| s.vpc_id == id)
         || region.security_groups.values().any(|g| g.vpc_id == id && !g.is_default())
-        || region.network_interfaces.values().any(|n| n.vpc_id == id);
+        || region.network_interfaces.values().any(|n| n.vpc_id == id)
+        || region.route_tables.values().any(|t| t.vpc_id == id && !t.is_main())
+        || region.attached_internet_gateway(&id).is_some();
     if has_dependencies {
-        return Err(AwsError::ec2(
-            "DependencyViolation",
-            format!("The vpc '{id}' has dependencies and cannot be deleted."),
-        ));
+        return Err(dependency_violation("vpc", &id));
     }
     op.region.security_groups.retain(|_, g| g.vpc_id != id);
+    op.region.route_tables.retain(|_, t| t.vpc_id != id);
     op.region.vpcs.remove(&id);
     Ok(return_true(op, "DeleteVpc"))
 }

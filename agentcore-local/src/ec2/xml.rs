@@ -13,7 +13,10 @@ use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use crate::catalog::Zone;
 use crate::eni;
 use crate::ids;
-use crate::state::{NetworkInterface, RegionState, SecurityGroup, Subnet, Vpc};
+use crate::state::{
+    Address, InternetGateway, NatGateway, NatGatewayState, NetworkInterface, RegionState, RouteTable, RouteTarget,
+    SecurityGroup, Subnet, Vpc,
+};
 
 /// The EC2 API namespace.
 pub const NAMESPACE: &str = "http://ec2.amazonaws.com/doc/2016-11-15/";
@@ -224,6 +227,112 @@ pub fn network_interface(
     x.set("ipv6AddressesSet", std::iter::empty::<()>(), |_, _| {});
     x.leaf("interfaceType", if eni.managed.is_some() { eni::INTERFACE_TYPE } else { "interface" });
     tag_set(x, &eni.tags);
+}
+
+/// The fields of one internet gateway. An attached gateway's attachment state is `available`, as
+/// EC2 shows it (a value outside the model's `AttachmentStatus` enum).
+pub fn internet_gateway(x: &mut Xml, gateway: &InternetGateway, account: &str) {
+    x.set("attachmentSet", &gateway.attached_vpc, |x, vpc| {
+        x.leaf("vpcId", vpc);
+        x.leaf("state", "available");
+    });
+    x.leaf("internetGatewayId", &gateway.id);
+    x.leaf("ownerId", account);
+    tag_set(x, &gateway.tags);
+}
+
+/// The state of a route: `blackhole` once its gateway is gone (an internet gateway detached from
+/// the table's VPC or deleted, a NAT gateway deleting or deleted), else `active`.
+pub fn route_state(region: &RegionState, table: &RouteTable, target: &RouteTarget) -> &'static str {
+    let active = match target {
+        RouteTarget::Local => true,
+        RouteTarget::InternetGateway(id) => {
+            region.internet_gateways.get(id).is_some_and(|g| g.attached_vpc.as_deref() == Some(&table.vpc_id))
+        }
+        RouteTarget::NatGateway(id) => region
+            .nat_gateways
+            .get(id)
+            .is_some_and(|n| matches!(n.state, NatGatewayState::Pending | NatGatewayState::Available)),
+    };
+    if active { "active" } else { "blackhole" }
+}
+
+/// The fields of one route table.
+pub fn route_table(x: &mut Xml, table: &RouteTable, region: &RegionState, account: &str) {
+    x.leaf("routeTableId", &table.id);
+    x.leaf("vpcId", &table.vpc_id);
+    x.leaf("ownerId", account);
+    x.set("routeSet", &table.routes, |x, route| {
+        x.leaf("destinationCidrBlock", route.destination);
+        match &route.target {
+            RouteTarget::Local => x.leaf("gatewayId", "local"),
+            RouteTarget::InternetGateway(id) => x.leaf("gatewayId", id),
+            RouteTarget::NatGateway(id) => x.leaf("natGatewayId", id),
+        }
+        x.leaf("state", route_state(region, table, &route.target));
+        x.leaf("origin", if route.target == RouteTarget::Local { "CreateRouteTable" } else { "CreateRoute" });
+    });
+    x.set("associationSet", &table.associations, |x, association| {
+        x.leaf("routeTableAssociationId", &association.id);
+        x.leaf("routeTableId", &table.id);
+        if let Some(subnet) = &association.subnet_id {
+            x.leaf("subnetId", subnet);
+        }
+        x.leaf("main", association.subnet_id.is_none());
+        x.node("associationState", |x| x.leaf("state", "associated"));
+    });
+    x.set("propagatingVgwSet", std::iter::empty::<()>(), |_, _| {});
+    tag_set(x, &table.tags);
+}
+
+/// The fields of one Elastic IP address (a NAT gateway's shows the association).
+pub fn address(x: &mut Xml, address: &Address, region: &RegionState) {
+    x.leaf("publicIp", address.public_ip);
+    x.leaf("allocationId", &address.allocation_id);
+    x.leaf("domain", "vpc");
+    if let Some(association) = &address.association_id {
+        x.leaf("associationId", association);
+    }
+    x.leaf("publicIpv4Pool", "amazon");
+    x.leaf("networkBorderGroup", &region.name);
+    tag_set(x, &address.tags);
+}
+
+/// The fields of one NAT gateway.
+pub fn nat_gateway(x: &mut Xml, nat: &NatGateway, region: &RegionState) {
+    x.leaf("createTime", ids::iso8601(nat.created_at));
+    if let Some(deleted) = nat.deleted_at {
+        x.leaf("deleteTime", ids::iso8601(deleted));
+    }
+    if let Some((code, message)) = &nat.failure {
+        x.leaf("failureCode", code);
+        x.leaf("failureMessage", message);
+    }
+    x.set("natGatewayAddressSet", [nat], |x, nat| {
+        x.leaf("allocationId", &nat.allocation_id);
+        x.leaf("publicIp", nat.public_ip);
+        let association = region.addresses.get(&nat.allocation_id).and_then(|a| a.association_id.as_ref());
+        if let Some(association) = association.filter(|_| nat.state.is_live()) {
+            x.leaf("associationId", association);
+        }
+        x.leaf("isPrimary", true);
+        let status = match nat.state {
+            NatGatewayState::Pending => Some("associating"),
+            NatGatewayState::Available => Some("succeeded"),
+            NatGatewayState::Deleting => Some("disassociating"),
+            NatGatewayState::Failed => Some("failed"),
+            NatGatewayState::Deleted => None,
+        };
+        if let Some(status) = status {
+            x.leaf("status", status);
+        }
+    });
+    x.leaf("natGatewayId", &nat.id);
+    x.leaf("state", nat.state.as_str());
+    x.leaf("subnetId", &nat.subnet_id);
+    x.leaf("vpcId", &nat.vpc_id);
+    x.leaf("connectivityType", "public");
+    tag_set(x, &nat.tags);
 }
 
 /// The fields of one Availability Zone.

@@ -7,6 +7,7 @@ mod binary;
 mod control;
 mod data;
 mod ec2;
+mod ec2_network;
 mod ec2_fuzz;
 mod endpoints;
 mod enis;
