@@ -28,9 +28,9 @@ async fn run_split(runs: &Path, moto: &str, local: &str, args: &[&str]) -> Outpu
         .env("AWS_ENDPOINT_URL_EC2", local)
         .env("AWS_ENDPOINT_URL_BEDROCK_AGENTCORE_CONTROL", local)
         // The catch-all endpoint too, for any other service. A listing agentcore-local does not
-        // implement (internet gateways, NAT gateways) answers `InvalidAction`, which destroy reads as
-        // "nothing there" (teardown::OPERATION_NOT_SUPPORTED_CODES); the state file records `--aws`,
-        // so no answer ever stands in for a tag check.
+        // implement answers `InvalidAction`, which destroy reads as "nothing there"
+        // (error::OPERATION_NOT_SUPPORTED_CODES); the state file records `--aws`, so no answer ever
+        // stands in for a tag check.
         .env("AWS_ENDPOINT_URL", local);
     let output = tokio::task::spawn_blocking(move || command.output()).await.unwrap().expect("run eni-lab");
     eprintln!(
@@ -89,6 +89,11 @@ async fn tagged_by_run(moto: &SdkConfig, local: &SdkConfig, run_id: &str) -> (us
     let ec2 = aws_sdk_ec2::Client::new(local);
     let filter = Filter::builder().name(format!("tag:{RUN_TAG}")).values(run_id).build();
     let groups = ec2.describe_security_groups().filters(filter).send().await.unwrap().security_groups().len();
+    (roles, groups, runtimes_tagged(local, run_id).await)
+}
+
+/// The runtimes in agentcore-local whose ListTagsForResource shows `run_id`'s tag.
+async fn runtimes_tagged(local: &SdkConfig, run_id: &str) -> usize {
     let control = aws_sdk_bedrockagentcorecontrol::Client::new(local);
     let mut runtimes = 0;
     for runtime in control.list_agent_runtimes().send().await.unwrap().agent_runtimes() {
@@ -97,7 +102,7 @@ async fn tagged_by_run(moto: &SdkConfig, local: &SdkConfig, run_id: &str) -> (us
             runtimes += 1;
         }
     }
-    (roles, groups, runtimes)
+    runtimes
 }
 
 fn run_id_of(output: &Output) -> String {
@@ -325,5 +330,81 @@ async fn verify_aws_leaves_lingering_enis_pending_destroy_and_destroy_resume_fin
     .await;
     assert_eq!(destroy.status.code(), Some(0), "destroy --aws --resume failed");
     assert_eq!(tagged_by_run(&moto_sdk, &local_sdk, &run_id).await, (0, 0, 0), "everything of the run is gone");
+    local.shutdown().await;
+}
+
+/// Every EC2 resource of the report's network and every runtime in agentcore-local carrying `run_id`'s
+/// tag, by kind.
+async fn network_tagged_by_run(local: &SdkConfig, run_id: &str) -> BTreeMap<&'static str, usize> {
+    let ec2 = aws_sdk_ec2::Client::new(local);
+    let filter = || Filter::builder().name(format!("tag:{RUN_TAG}")).values(run_id).build();
+    let mut counts = BTreeMap::new();
+    counts.insert("vpcs", ec2.describe_vpcs().filters(filter()).send().await.unwrap().vpcs().len());
+    counts.insert("subnets", ec2.describe_subnets().filters(filter()).send().await.unwrap().subnets().len());
+    let gateways = ec2.describe_internet_gateways().filters(filter()).send().await.unwrap();
+    counts.insert("internet gateways", gateways.internet_gateways().len());
+    let tables = ec2.describe_route_tables().filters(filter()).send().await.unwrap();
+    counts.insert("route tables", tables.route_tables().len());
+    counts.insert("addresses", ec2.describe_addresses().filters(filter()).send().await.unwrap().addresses().len());
+    let nat = ec2.describe_nat_gateways().filter(filter()).send().await.unwrap();
+    let live = |n: &&aws_sdk_ec2::types::NatGateway| n.state().is_some_and(|s| s.as_str() != "deleted");
+    counts.insert("NAT gateways", nat.nat_gateways().iter().filter(live).count());
+    let groups = ec2.describe_security_groups().filters(filter()).send().await.unwrap();
+    counts.insert("security groups", groups.security_groups().len());
+    counts.insert("runtimes", runtimes_tagged(local, run_id).await);
+    counts
+}
+
+/// The real-account path as a whole, with a new VPC like the report's: deploy --aws builds the
+/// network (VPC, internet gateway, 2 public and 2 private subnets, an Elastic IP, a NAT gateway it
+/// waits for with the SDK's waiter, 2 route tables with their routes and associations), the security
+/// group and the runtimes, all in agentcore-local (only IAM, ECR and STS in moto); destroy --aws then
+/// leaves nothing with the run's tag.
+#[tokio::test(flavor = "multi_thread")]
+async fn deploy_aws_builds_the_reports_network_in_agentcore_local_and_destroy_aws_leaves_nothing() {
+    let moto = start_moto();
+    let local = crate::support::emulator(agentcore_local::Config {
+        clock: agentcore_local::Clock::scaled(60.0).unwrap(),
+        status_delay: std::time::Duration::from_secs(6),
+        eni_linger: std::time::Duration::from_secs(60),
+        // Available at the waiter's first look, so the test does not sit out its 15 s poll.
+        nat_gateway_delay: std::time::Duration::ZERO,
+        ..Default::default()
+    })
+    .await;
+    let local_sdk = sdk_config(&local.endpoint_url()).await;
+    let runs = scratch("aws-split-new-vpc");
+    let args = ["deploy", "--yes", "--runtimes", "2", "--image-uri", IMAGE_URI];
+    let deploy = run_split(&runs, &moto.url, &local.endpoint_url(), &args).await;
+    assert_eq!(deploy.status.code(), Some(0), "deploy --aws with a new VPC failed");
+    let run_id = run_id_of(&deploy);
+    let built = network_tagged_by_run(&local_sdk, &run_id).await;
+    let expected: BTreeMap<&str, usize> = [
+        ("vpcs", 1),
+        ("subnets", 4),
+        ("internet gateways", 1),
+        ("route tables", 2),
+        ("addresses", 1),
+        ("NAT gateways", 1),
+        ("security groups", 1),
+        ("runtimes", 2),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(built, expected, "the report's network, tagged with the run");
+    let ec2 = aws_sdk_ec2::Client::new(&local_sdk);
+    let nat = ec2.describe_nat_gateways().send().await.unwrap();
+    assert_eq!(nat.nat_gateways()[0].state().map(|s| s.as_str()), Some("available"));
+    let state = state_of(&runs, &run_id);
+    let recorded = kinds(&state);
+    for kind in ["vpc", "internet-gateway", "subnet", "elastic-ip", "nat-gateway", "route-table", "security-group"] {
+        assert!(recorded.iter().any(|k| k == kind), "{kind} in the state file: {recorded:?}");
+    }
+
+    let destroy =
+        run_split(&runs, &moto.url, &local.endpoint_url(), &["destroy", "--run-id", &run_id, "--wait", "60s"]).await;
+    assert_eq!(destroy.status.code(), Some(0), "destroy --aws failed");
+    let left = network_tagged_by_run(&local_sdk, &run_id).await;
+    assert!(left.values().all(|n| *n == 0), "everything of the run is gone: {left:?}");
     local.shutdown().await;
 }
