@@ -27,6 +27,7 @@
 
 pub mod common;
 pub mod endpoints;
+pub mod shape;
 pub mod tags;
 pub mod validate;
 

@@ -1,12 +1,14 @@
 //! Request validation for the control plane, in AWS's words.
 //!
-//! Field constraints from the service model (botocore `bedrock-agentcore-control` 2023-06-05)
-//! are collected into one `ValidationException` (`FieldValidationFailed`, with `fieldList`);
-//! checks against other resources (subnets, security groups, zones) follow as their own
-//! `ValidationException`s.
+//! Field constraints from the service model (botocore `bedrock-agentcore-control` 1.44.8, the
+//! shapes in [`super::shape`]) are collected into one `ValidationException`
+//! (`FieldValidationFailed`, with `fieldList`); checks against other resources (subnets, security
+//! groups, zones) follow as their own `ValidationException`s. Members the model does not know are
+//! ignored: they are neither refused nor stored, so no answer echoes them.
 
 use serde_json::{Map, Value, json};
 
+use super::shape::{self, Failures, is_client_token, is_name, is_tag_text, pattern_constraint as pattern};
 use crate::catalog;
 use crate::error::AwsError;
 use crate::state::{RegionState, RuntimeSpec, VpcPlacement};
@@ -14,100 +16,12 @@ use crate::state::{RegionState, RuntimeSpec, VpcPlacement};
 type Result<T, E = AwsError> = std::result::Result<T, E>;
 
 pub const NAME_PATTERN: &str = "[a-zA-Z][a-zA-Z0-9_]{0,47}";
-pub const ROLE_ARN_PATTERN: &str = "arn:aws(-[^:]+)?:iam::([0-9]{12})?:role/.+";
 pub const CLIENT_TOKEN_PATTERN: &str = "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,256}";
-pub const SECURITY_GROUP_PATTERN: &str = "sg-[0-9a-zA-Z]{8,17}";
-pub const SUBNET_PATTERN: &str = "subnet-[0-9a-zA-Z]{8,17}";
-pub const CONTAINER_URI_PATTERN: &str =
-    "([0-9]{12})\\.dkr\\.ecr\\.([a-z0-9-]+)\\.amazonaws\\.com(\\.cn)?/.+|public\\.ecr\\.aws/.+";
-/// Lifecycle bounds for microVM runtimes (seconds).
+/// Lifecycle bounds for microVM runtimes (seconds): the service's documented 8 hours, tighter than
+/// the model's 1209600.
 pub const LIFECYCLE_RANGE: std::ops::RangeInclusive<u64> = 60..=28_800;
 pub const DEFAULT_IDLE_TIMEOUT: u64 = 900;
 pub const DEFAULT_MAX_LIFETIME: u64 = 28_800;
-
-#[derive(Default)]
-struct Failures(Vec<(String, Option<String>, String)>);
-
-impl Failures {
-    fn add(&mut self, field: &str, value: Option<&Value>, constraint: impl Into<String>) {
-        let shown = value.map(|v| match v {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        });
-        self.0.push((field.to_string(), shown, constraint.into()));
-    }
-
-    fn into_result(self) -> Result<()> {
-        if self.0.is_empty() { Ok(()) } else { Err(AwsError::field_validation(self.0)) }
-    }
-}
-
-fn pattern(constraint: &str) -> String {
-    format!("Member must satisfy regular expression pattern: {constraint}")
-}
-
-fn is_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && s.len() <= 48
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-fn is_client_token(s: &str) -> bool {
-    s.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && s.ends_with(|c: char| c.is_ascii_alphanumeric())
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-}
-
-fn is_role_arn(s: &str) -> bool {
-    let Some(rest) = s.strip_prefix("arn:aws") else {
-        return false;
-    };
-    let rest = match rest.strip_prefix('-') {
-        Some(partition) => match partition.split_once(':') {
-            Some((p, rest)) if !p.is_empty() => rest,
-            _ => return false,
-        },
-        None => match rest.strip_prefix(':') {
-            Some(rest) => rest,
-            None => return false,
-        },
-    };
-    let Some(rest) = rest.strip_prefix("iam::") else {
-        return false;
-    };
-    let (account, role) = rest.split_once(':').unwrap_or(("x", ""));
-    (account.is_empty() || (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())))
-        && role.strip_prefix("role/").is_some_and(|r| !r.is_empty())
-}
-
-fn is_container_uri(s: &str) -> bool {
-    let Some((host, path)) = s.split_once('/') else {
-        return false;
-    };
-    if path.is_empty() || s.chars().any(char::is_whitespace) {
-        return false;
-    }
-    if host == "public.ecr.aws" {
-        return true;
-    }
-    let parts: Vec<&str> = host.split('.').collect();
-    match parts.as_slice() {
-        [account, "dkr", "ecr", region, "amazonaws", "com"]
-        | [account, "dkr", "ecr", region, "amazonaws", "com", "cn"] => {
-            account.len() == 12
-                && account.bytes().all(|b| b.is_ascii_digit())
-                && !region.is_empty()
-                && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        }
-        _ => false,
-    }
-}
-
-fn is_resource_id(s: &str, prefix: &str) -> bool {
-    s.strip_prefix(prefix)
-        .is_some_and(|rest| (8..=17).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
-}
 
 /// Parses a JSON object body (an empty body counts as `{}`).
 pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>> {
@@ -178,19 +92,10 @@ pub fn decode_page_token(token: &str) -> Option<usize> {
 /// duplicate-name check, so that a valid request for a taken name is a `ConflictException`.
 pub fn create(body: &Map<String, Value>) -> Result<(String, RuntimeSpec)> {
     let mut f = Failures::default();
-    let name = body.get("agentRuntimeName");
-    match name {
-        None | Some(Value::Null) => f.add("agentRuntimeName", None, "Member must not be null"),
-        Some(Value::String(s)) if is_name(s) => {}
-        Some(other) => f.add("agentRuntimeName", Some(other), pattern(NAME_PATTERN)),
-    }
-    if let Some(tags) = body.get("tags").filter(|v| !v.is_null()) {
-        tag_map(tags, &mut f);
-    }
-    let spec = spec_fields(body, false, &mut f);
+    let spec = spec_fields(body, &shape::CREATE_AGENT_RUNTIME, false, &mut f);
     f.into_result()?;
     let spec = spec.expect("no failures means a spec");
-    let name = name.and_then(Value::as_str).expect("validated").to_string();
+    let name = body.get("agentRuntimeName").and_then(Value::as_str).expect("validated").to_string();
     Ok((name, spec))
 }
 
@@ -223,7 +128,7 @@ pub fn endpoint(body: &Map<String, Value>, is_create: bool) -> Result<EndpointRe
             Some(other) => f.add("name", Some(other), pattern(NAME_PATTERN)),
         }
         if let Some(tags) = body.get("tags").filter(|v| !v.is_null()) {
-            tag_map(tags, &mut f);
+            shape::check(&shape::TAGS_MAP, tags, "tags", &mut f);
             out.tags = create_tags(body);
         }
     }
@@ -279,36 +184,10 @@ pub const TAG_PATTERN: &str = "[a-zA-Z0-9\\s._:/=+@-]*";
 pub const TAGGABLE_ARN_PATTERN: &str =
     "arn:(?:[^:]+)?:bedrock-agentcore:[a-z0-9-]+:[0-9]{12}:([a-z-]+/[^/]+)(?:/[a-z-]+/[^/]+)*";
 
-fn is_tag_text(s: &str) -> bool {
-    s.chars().all(|c| c.is_alphanumeric() || c.is_whitespace() || "._:/=+@-".contains(c))
-}
-
 /// Checks a `TagsMap` (at most 50 entries; keys 1–128 and values 0–256 characters of
-/// [`TAG_PATTERN`]) and adds its failures to `f`.
+/// [`TAG_PATTERN`], ASCII only) and adds its failures to `f`.
 fn tag_map(tags: &Value, f: &mut Failures) {
-    let Some(map) = tags.as_object() else {
-        f.add("tags", Some(tags), "Member must be a map of strings");
-        return;
-    };
-    if map.len() > 50 {
-        f.add("tags", Some(tags), "Member must have length less than or equal to 50");
-    }
-    for (key, value) in map {
-        let key_value = Value::String(key.clone());
-        if !(1..=128).contains(&key.chars().count()) {
-            f.add("tags.key", Some(&key_value), "Member must have length between 1 and 128, inclusive");
-        } else if !is_tag_text(key) {
-            f.add("tags.key", Some(&key_value), pattern(TAG_PATTERN));
-        }
-        match value.as_str() {
-            None => f.add(&format!("tags.{key}"), Some(value), "Member must be a string"),
-            Some(v) if v.chars().count() > 256 => {
-                f.add(&format!("tags.{key}"), Some(value), "Member must have length less than or equal to 256")
-            }
-            Some(v) if !is_tag_text(v) => f.add(&format!("tags.{key}"), Some(value), pattern(TAG_PATTERN)),
-            Some(_) => {}
-        }
-    }
+    shape::check(&shape::TAGS_MAP, tags, "tags", f);
 }
 
 /// The `tags` of a TagResource body, checked (required, a valid `TagsMap`).
@@ -392,35 +271,14 @@ pub fn taggable_arn(arn: &str) -> Result<()> {
 /// Validates an UpdateAgentRuntime body (a full replacement of the specification).
 pub fn update(body: &Map<String, Value>, region: &RegionState) -> Result<RuntimeSpec> {
     let mut f = Failures::default();
-    let spec = spec_fields(body, true, &mut f);
+    let spec = spec_fields(body, &shape::UPDATE_AGENT_RUNTIME, true, &mut f);
     f.into_result()?;
     let spec = spec.expect("no failures means a spec");
     check_network(&spec, region)?;
     Ok(spec)
 }
 
-fn string_list(value: Option<&Value>, field: &str, prefix: &str, pattern_text: &str, f: &mut Failures) -> Vec<String> {
-    let Some(value) = value else {
-        f.add(field, None, "Member must not be null");
-        return vec![];
-    };
-    let Some(items) = value.as_array() else {
-        f.add(field, Some(value), "Member must be a list of strings");
-        return vec![];
-    };
-    if !(1..=16).contains(&items.len()) {
-        f.add(field, Some(value), "Member must have length less than or equal to 16 and greater than or equal to 1");
-    }
-    let mut out = Vec::new();
-    for item in items {
-        match item.as_str() {
-            Some(s) if is_resource_id(s, prefix) => out.push(s.to_string()),
-            _ => f.add(field, Some(item), pattern(pattern_text)),
-        }
-    }
-    out
-}
-
+/// The lifecycle settings, with the documented defaults, checked against [`LIFECYCLE_RANGE`].
 fn lifecycle(value: Option<&Value>, f: &mut Failures) -> (u64, u64) {
     let Some(value) = value.filter(|v| !v.is_null()) else {
         return (DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_LIFETIME);
@@ -462,127 +320,53 @@ fn lifecycle(value: Option<&Value>, f: &mut Failures) -> (u64, u64) {
     }
     (idle, max)
 }
-
-/// The specification members shared by Create and Update; `None` when something failed.
-fn spec_fields(body: &Map<String, Value>, is_update: bool, f: &mut Failures) -> Option<RuntimeSpec> {
+/// The specification of a Create or Update body checked against `request` (the operation's input
+/// shape); `None` when something failed. The stored document holds only the members the model
+/// knows (and GetAgentRuntime's output has), without the name, the client token and the tags.
+fn spec_fields(
+    body: &Map<String, Value>,
+    request: &shape::Shape,
+    is_update: bool,
+    f: &mut Failures,
+) -> Option<RuntimeSpec> {
     let before = f.0.len();
-    // agentRuntimeArtifact: a union with exactly one member.
-    match body.get("agentRuntimeArtifact").filter(|v| !v.is_null()) {
-        None => f.add("agentRuntimeArtifact", None, "Member must not be null"),
-        Some(artifact) => match artifact.as_object() {
-            Some(obj) if obj.len() == 1 => {
-                if let Some(container) = obj.get("containerConfiguration") {
-                    let uri = container.get("containerUri");
-                    match uri.and_then(Value::as_str) {
-                        Some(u) if is_container_uri(u) => {}
-                        Some(_) => f.add(
-                            "agentRuntimeArtifact.containerConfiguration.containerUri",
-                            uri,
-                            pattern(CONTAINER_URI_PATTERN),
-                        ),
-                        None => f.add(
-                            "agentRuntimeArtifact.containerConfiguration.containerUri",
-                            None,
-                            "Member must not be null",
-                        ),
-                    }
-                } else if !obj.contains_key("codeConfiguration") {
-                    f.add(
-                        "agentRuntimeArtifact",
-                        Some(artifact),
-                        "Member must be one of: containerConfiguration, codeConfiguration",
-                    );
-                }
-            }
-            _ => f.add(
-                "agentRuntimeArtifact",
-                Some(artifact),
-                "Member must set exactly one of: containerConfiguration, codeConfiguration",
-            ),
-        },
-    }
-    match body.get("roleArn").filter(|v| !v.is_null()) {
-        None => f.add("roleArn", None, "Member must not be null"),
-        Some(Value::String(s)) if is_role_arn(s) && s.len() <= 2048 => {}
-        Some(other) => f.add("roleArn", Some(other), pattern(ROLE_ARN_PATTERN)),
-    }
+    let Value::Object(mut document) = shape::check(request, &Value::Object(body.clone()), "", f) else {
+        unreachable!("a structure checks into an object");
+    };
     // networkConfiguration: required on update ("full PUT"), PUBLIC by default on create.
-    let mut vpc = None;
-    let network = match body.get("networkConfiguration").filter(|v| !v.is_null()) {
+    let network = match document.get("networkConfiguration") {
         None if is_update => {
             f.add("networkConfiguration", None, "Member must not be null");
             json!({ "networkMode": "PUBLIC" })
         }
         None => json!({ "networkMode": "PUBLIC" }),
-        Some(network) => {
-            match network.get("networkMode").and_then(Value::as_str) {
-                Some("PUBLIC") => {}
-                Some("VPC") => match network.get("networkModeConfig").filter(|v| !v.is_null()) {
-                    None => {
-                        f.0.push((
-                            "networkConfiguration.networkModeConfig".into(),
-                            None,
-                            "NetworkModeConfig is required for VPC mode".into(),
-                        ));
-                    }
-                    Some(config) => {
-                        let security_groups = string_list(
-                            config.get("securityGroups"),
-                            "networkConfiguration.networkModeConfig.securityGroups",
-                            "sg-",
-                            SECURITY_GROUP_PATTERN,
-                            f,
-                        );
-                        let subnets = string_list(
-                            config.get("subnets"),
-                            "networkConfiguration.networkModeConfig.subnets",
-                            "subnet-",
-                            SUBNET_PATTERN,
-                            f,
-                        );
-                        vpc = Some(VpcPlacement { subnets, security_groups });
-                    }
-                },
-                _ => f.add(
-                    "networkConfiguration.networkMode",
-                    network.get("networkMode"),
-                    "Member must satisfy enum value set: [PUBLIC, VPC]",
-                ),
-            }
-            network.clone()
-        }
+        Some(network) => network.clone(),
     };
+    let mut vpc = None;
+    if network.get("networkMode").and_then(Value::as_str) == Some("VPC") {
+        match network.get("networkModeConfig") {
+            None => f.0.push((
+                "networkConfiguration.networkModeConfig".into(),
+                None,
+                "NetworkModeConfig is required for VPC mode".into(),
+            )),
+            Some(config) => {
+                let ids = |key: &str| -> Vec<String> {
+                    config.get(key).and_then(Value::as_array).map_or_else(Vec::new, |items| {
+                        items.iter().filter_map(Value::as_str).map(str::to_owned).collect()
+                    })
+                };
+                vpc = Some(VpcPlacement { subnets: ids("subnets"), security_groups: ids("securityGroups") });
+            }
+        }
+    }
     let (idle, max) = lifecycle(body.get("lifecycleConfiguration"), f);
-    if let Some(protocol) = body.get("protocolConfiguration").filter(|v| !v.is_null()) {
-        match protocol.get("serverProtocol").and_then(Value::as_str) {
-            Some("MCP" | "HTTP" | "A2A" | "AGUI") => {}
-            _ => f.add(
-                "protocolConfiguration.serverProtocol",
-                protocol.get("serverProtocol"),
-                "Member must satisfy enum value set: [MCP, HTTP, A2A, AGUI]",
-            ),
-        }
-    }
-    if let Some(description) = body.get("description").filter(|v| !v.is_null()) {
-        match description.as_str() {
-            Some(d) if (1..=4096).contains(&d.chars().count()) => {}
-            _ => f.add("description", Some(description), "Member must have length between 1 and 4096, inclusive"),
-        }
-    }
-    if let Some(env) = body.get("environmentVariables").filter(|v| !v.is_null()) {
-        let ok = env.as_object().is_some_and(|m| m.len() <= 50 && m.values().all(Value::is_string));
-        if !ok {
-            f.add("environmentVariables", Some(env), "Member must be a map of at most 50 string values");
-        }
-    }
     if f.0.len() > before {
         return None;
     }
-    let mut document = body.clone();
     for key in ["agentRuntimeName", "clientToken", "tags"] {
         document.remove(key);
     }
-    document.retain(|_, v| !v.is_null());
     document.insert("networkConfiguration".into(), network);
     document.insert("lifecycleConfiguration".into(), json!({ "idleRuntimeSessionTimeout": idle, "maxLifetime": max }));
     Some(RuntimeSpec { document, vpc, idle_timeout_secs: idle, max_lifetime_secs: max })
@@ -643,6 +427,7 @@ pub fn check_network(spec: &RuntimeSpec, region: &RegionState) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::shape::{is_container_uri, is_role_arn};
     use super::*;
 
     #[test]
