@@ -30,7 +30,8 @@ impl AppState {
     pub fn new(config: Config) -> Self {
         let sessions = Sessions::new(&config);
         let unverified_bodies = BodyBudget::new(config.unverified_body_budget);
-        Self { config, world: Mutex::new(World::default()), sessions, unverified_bodies }
+        let world = Mutex::new(World::new(config.default_vpc));
+        Self { config, world, sessions, unverified_bodies }
     }
 
     /// Locks the world after applying every transition due by the clock's "now"
@@ -44,7 +45,7 @@ impl AppState {
 
     /// Forgets every resource (`POST /_local/reset`).
     pub fn reset(&self) {
-        *self.world.lock().unwrap_or_else(|e| e.into_inner()) = World::default();
+        *self.world.lock().unwrap_or_else(|e| e.into_inner()) = World::new(self.config.default_vpc);
         self.sessions.end_all(EndReason::Reset);
     }
 

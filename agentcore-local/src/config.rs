@@ -104,6 +104,10 @@ pub struct Config {
     /// NAT gateways go pending → available and deleting → deleted after this long (service time).
     pub nat_gateway_delay: Duration,
     pub eni_policy: EniPolicy,
+    /// Whether every region starts with a default VPC as a real account's do (172.31.0.0/16, a
+    /// default subnet per zone, an attached internet gateway). Off here, so an embedded emulator
+    /// starts with empty regions; the command line turns it on unless `--no-default-vpc`.
+    pub default_vpc: bool,
     /// Region for unsigned requests when auth is disabled.
     pub default_region: String,
     /// The program every microVM runs (`None`: a `dummy-agent` binary found next to the current
@@ -144,6 +148,7 @@ impl Default for Config {
             eni_linger: DEFAULT_ENI_LINGER,
             nat_gateway_delay: DEFAULT_NAT_GATEWAY_DELAY,
             eni_policy: EniPolicy::Shared,
+            default_vpc: false,
             default_region: "us-east-1".into(),
             agent_command: None,
             max_vms: DEFAULT_MAX_VMS,

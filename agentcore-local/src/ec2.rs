@@ -7,8 +7,8 @@
 //! EC2 writes it ([`xml`]); errors are `<Response><Errors><Error><Code>…`.
 //!
 //! One private module per resource family: `vpc`, `subnet`, `security_group`,
-//! `network_interface`, `zones` (Availability Zones), `tags`, `internet_gateway`, `route_table`,
-//! `address` (Elastic IPs), `nat_gateway`. They share `ec2/context.rs` (the
+//! `security_group_rule`, `network_interface`, `zones` (Availability Zones), `tags`,
+//! `internet_gateway`, `route_table`, `address` (Elastic IPs), `nat_gateway`. They share `ec2/context.rs` (the
 //! `Op` an operation runs with, id kinds and their errors, Describe helpers) and never import this
 //! module. One table, `OPERATIONS`, maps each `Action` to its handler: dispatch and [`ACTIONS`]
 //! both come from it.
@@ -26,6 +26,7 @@ mod network_interface;
 pub mod query;
 mod route_table;
 mod security_group;
+mod security_group_rule;
 mod subnet;
 mod tags;
 mod vpc;
@@ -130,6 +131,8 @@ const OPERATIONS: &[(&str, Handler)] = &[
     ("CreateVpc", Handler::Write(vpc::create_vpc)),
     ("DescribeVpcs", Handler::Read(vpc::describe_vpcs)),
     ("DeleteVpc", Handler::Write(vpc::delete_vpc)),
+    ("DescribeVpcAttribute", Handler::Read(vpc::describe_vpc_attribute)),
+    ("ModifyVpcAttribute", Handler::Write(vpc::modify_vpc_attribute)),
     ("CreateSubnet", Handler::Write(subnet::create_subnet)),
     ("DescribeSubnets", Handler::Read(subnet::describe_subnets)),
     ("DeleteSubnet", Handler::Write(subnet::delete_subnet)),
@@ -137,6 +140,11 @@ const OPERATIONS: &[(&str, Handler)] = &[
     ("CreateSecurityGroup", Handler::Write(security_group::create_security_group)),
     ("DescribeSecurityGroups", Handler::Read(security_group::describe_security_groups)),
     ("DeleteSecurityGroup", Handler::Write(security_group::delete_security_group)),
+    ("AuthorizeSecurityGroupIngress", Handler::Write(security_group_rule::authorize_ingress)),
+    ("AuthorizeSecurityGroupEgress", Handler::Write(security_group_rule::authorize_egress)),
+    ("RevokeSecurityGroupIngress", Handler::Write(security_group_rule::revoke_ingress)),
+    ("RevokeSecurityGroupEgress", Handler::Write(security_group_rule::revoke_egress)),
+    ("DescribeSecurityGroupRules", Handler::Read(security_group_rule::describe_security_group_rules)),
     ("CreateTags", Handler::Write(tags::create_tags)),
     ("DeleteTags", Handler::Write(tags::delete_tags)),
     ("DescribeTags", Handler::Read(tags::describe_tags)),

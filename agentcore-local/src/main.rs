@@ -56,6 +56,10 @@ struct Cli {
     /// `per-runtime`: each runtime its own ENIs (a deliberately wrong world for negative controls).
     #[arg(long, value_enum, default_value_t = EniPolicy::Shared)]
     eni_policy: EniPolicy,
+    /// Start every region without the default VPC a real account has (172.31.0.0/16 with a
+    /// default subnet per zone and an attached internet gateway).
+    #[arg(long)]
+    no_default_vpc: bool,
     /// Region for requests without a signature scope (only matters with --no-auth).
     #[arg(long, default_value = "us-east-1")]
     default_region: String,
@@ -134,6 +138,7 @@ fn config(cli: Cli) -> anyhow::Result<Config> {
         eni_linger: cli.eni_linger,
         nat_gateway_delay: cli.nat_gateway_delay,
         eni_policy: cli.eni_policy,
+        default_vpc: !cli.no_default_vpc,
         default_region: cli.default_region,
         agent_command: Some(match cli.agent_cmd {
             Some(line) => AgentCommand::parse(&line).map_err(anyhow::Error::msg).context("--agent-cmd")?,
@@ -249,6 +254,7 @@ mod tests {
         assert_eq!(defaults.status_delay, Duration::from_secs(5));
         assert_eq!(defaults.nat_gateway_delay, agentcore_local::config::DEFAULT_NAT_GATEWAY_DELAY);
         assert_eq!(cli(&["--nat-gateway-delay", "90s"]).unwrap().nat_gateway_delay, Duration::from_secs(90));
+        assert!(!defaults.no_default_vpc && cli(&["--no-default-vpc"]).unwrap().no_default_vpc);
         for bad in ["", "8 parsecs", "-1s"] {
             let error = cli(&[&format!("--eni-linger={bad}")]).unwrap_err().to_string();
             assert!(error.contains(duration_flag::GRAMMAR), "{bad:?}: {error}");

@@ -14,23 +14,44 @@ use ipnet::Ipv4Net;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::catalog::Zone;
+use crate::catalog::{self, Zone};
 use crate::ids;
 
 /// The name of the endpoint every runtime has from its creation, which always points at the
 /// runtime's newest version (the data plane's `qualifier` when none is given).
 pub const DEFAULT_ENDPOINT: &str = "DEFAULT";
 
+/// The default VPC's CIDR block, as in every real account.
+pub const DEFAULT_VPC_CIDR: &str = "172.31.0.0/16";
+
+/// The prefix length of the default VPC's subnets (one per zone: 172.31.0.0/20, 172.31.16.0/20, …).
+const DEFAULT_SUBNET_PREFIX: u8 = 20;
+
 /// All regions.
 #[derive(Clone, Debug, Default)]
 pub struct World {
     regions: BTreeMap<String, RegionState>,
+    /// Whether a region starts with its default VPC ([`crate::config::Config::default_vpc`]).
+    default_vpc: bool,
 }
 
 impl World {
-    /// The state of `region`, created empty on first use.
+    /// No regions yet; each starts with a default VPC when `default_vpc` is set.
+    pub fn new(default_vpc: bool) -> Self {
+        Self { regions: BTreeMap::new(), default_vpc }
+    }
+
+    /// The state of `region`, created on first use: empty, or with its default VPC
+    /// ([`RegionState::add_default_vpc`]).
     pub fn region(&mut self, name: &str) -> &mut RegionState {
-        self.regions.entry(name.to_string()).or_insert_with(|| RegionState::new(name))
+        let default_vpc = self.default_vpc;
+        self.regions.entry(name.to_string()).or_insert_with(|| {
+            let mut region = RegionState::new(name);
+            if default_vpc {
+                region.add_default_vpc();
+            }
+            region
+        })
     }
 
     pub fn regions(&self) -> impl Iterator<Item = &RegionState> {
@@ -100,6 +121,75 @@ impl RegionState {
         self.seq
     }
 
+    /// A new VPC's record (not yet in the region): DNS support on, DNS hostnames only for the
+    /// default VPC.
+    pub fn new_vpc(&mut self, cidr: Ipv4Net, is_default: bool, tags: BTreeMap<String, String>) -> Vpc {
+        Vpc {
+            id: ids::ec2_id("vpc"),
+            cidr,
+            cidr_association_id: ids::ec2_id("vpc-cidr-assoc"),
+            is_default,
+            dns_support: true,
+            dns_hostnames: is_default,
+            network_address_usage_metrics: false,
+            tags,
+            seq: self.next_seq(),
+        }
+    }
+
+    /// Adds `vpc` with what EC2 creates with every VPC: its `default` security group (all traffic
+    /// in from its own members, all traffic out) and its main route table.
+    pub fn insert_vpc(&mut self, vpc: &Vpc) {
+        let group_id = ids::ec2_id("sg");
+        let default_group = SecurityGroup {
+            id: group_id.clone(),
+            vpc_id: vpc.id.clone(),
+            name: "default".into(),
+            description: "default VPC security group".into(),
+            rules: vec![SecurityGroupRule::all_from_group(&group_id), SecurityGroupRule::default_egress()],
+            tags: BTreeMap::new(),
+            seq: self.next_seq(),
+        };
+        self.security_groups.insert(default_group.id.clone(), default_group);
+        let main_table = RouteTable::main_of(vpc, self.next_seq());
+        self.route_tables.insert(main_table.id.clone(), main_table);
+        self.vpcs.insert(vpc.id.clone(), vpc.clone());
+    }
+
+    /// Adds the default VPC a real account has: 172.31.0.0/16 (`isDefault`, DNS hostnames on), a
+    /// /20 default subnet per Availability Zone of the region (`defaultForAz`,
+    /// `mapPublicIpOnLaunch`), an attached internet gateway with a 0.0.0.0/0 route to it in the
+    /// main route table, and the default security group.
+    pub fn add_default_vpc(&mut self) {
+        let cidr: Ipv4Net = DEFAULT_VPC_CIDR.parse().expect("a valid CIDR");
+        let vpc = self.new_vpc(cidr, true, BTreeMap::new());
+        self.insert_vpc(&vpc);
+        let blocks = cidr.subnets(DEFAULT_SUBNET_PREFIX).expect("/20 fits in /16");
+        for (zone, block) in catalog::zones(&self.name).iter().zip(blocks) {
+            let subnet = Subnet {
+                id: ids::ec2_id("subnet"),
+                vpc_id: vpc.id.clone(),
+                cidr: block,
+                zone: *zone,
+                default_for_az: true,
+                tags: BTreeMap::new(),
+                seq: self.next_seq(),
+            };
+            self.subnets.insert(subnet.id.clone(), subnet);
+        }
+        let gateway = InternetGateway {
+            id: ids::ec2_id("igw"),
+            attached_vpc: Some(vpc.id.clone()),
+            tags: BTreeMap::new(),
+            seq: self.next_seq(),
+        };
+        if let Some(main) = self.route_tables.values_mut().find(|t| t.vpc_id == vpc.id && t.is_main()) {
+            let to_gateway = RouteTarget::InternetGateway(gateway.id.clone());
+            main.routes.push(Route { destination: Ipv4Net::default(), target: to_gateway });
+        }
+        self.internet_gateways.insert(gateway.id.clone(), gateway);
+    }
+
     /// The subnet with the given id.
     pub fn subnet(&self, id: &str) -> Option<&Subnet> {
         self.subnets.get(id)
@@ -165,6 +255,14 @@ pub struct Vpc {
     pub id: String,
     pub cidr: Ipv4Net,
     pub cidr_association_id: String,
+    /// The region's default VPC (`isDefault`).
+    pub is_default: bool,
+    /// `enableDnsSupport` (true unless ModifyVpcAttribute turned it off).
+    pub dns_support: bool,
+    /// `enableDnsHostnames` (false for a VPC of CreateVpc, true for the default VPC).
+    pub dns_hostnames: bool,
+    /// `enableNetworkAddressUsageMetrics` (false unless ModifyVpcAttribute turned it on).
+    pub network_address_usage_metrics: bool,
     pub tags: BTreeMap<String, String>,
     pub seq: u64,
 }
@@ -175,6 +273,8 @@ pub struct Subnet {
     pub vpc_id: String,
     pub cidr: Ipv4Net,
     pub zone: Zone,
+    /// One of the default VPC's subnets (`defaultForAz`, and `mapPublicIpOnLaunch` with it).
+    pub default_for_az: bool,
     pub tags: BTreeMap<String, String>,
     pub seq: u64,
 }
@@ -185,6 +285,8 @@ pub struct SecurityGroup {
     pub vpc_id: String,
     pub name: String,
     pub description: String,
+    /// Ingress and egress rules, in the order they were authorized.
+    pub rules: Vec<SecurityGroupRule>,
     pub tags: BTreeMap<String, String>,
     pub seq: u64,
 }
@@ -194,6 +296,60 @@ impl SecurityGroup {
     pub fn is_default(&self) -> bool {
         self.name == "default"
     }
+
+    /// Whether one of this group's rules names `group_id` as its peer.
+    pub fn references(&self, group_id: &str) -> bool {
+        self.rules.iter().any(|r| r.peer == RulePeer::Group(group_id.to_string()))
+    }
+}
+
+/// One security group rule (`sgr-…`): one protocol and port range, one peer, one direction.
+#[derive(Clone, Debug)]
+pub struct SecurityGroupRule {
+    pub id: String,
+    pub egress: bool,
+    pub permission: RulePermission,
+    pub peer: RulePeer,
+    pub description: Option<String>,
+}
+
+impl SecurityGroupRule {
+    /// The rule EC2 gives every new security group: all traffic out to 0.0.0.0/0.
+    pub fn default_egress() -> Self {
+        Self {
+            id: ids::ec2_id("sgr"),
+            egress: true,
+            permission: RulePermission { protocol: "-1".into(), ports: None },
+            peer: RulePeer::Cidr(Ipv4Net::default()),
+            description: None,
+        }
+    }
+
+    /// The rule EC2 gives a VPC's `default` group: all traffic in from members of `group_id`.
+    pub fn all_from_group(group_id: &str) -> Self {
+        Self {
+            id: ids::ec2_id("sgr"),
+            egress: false,
+            permission: RulePermission { protocol: "-1".into(), ports: None },
+            peer: RulePeer::Group(group_id.to_string()),
+            description: None,
+        }
+    }
+}
+
+/// What a rule allows: a protocol (`-1` for all, `tcp`, `udp`, `icmp` or an IP protocol number)
+/// and its port range (`None` for protocols without ports; ICMP type and code for `icmp`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RulePermission {
+    pub protocol: String,
+    pub ports: Option<(i64, i64)>,
+}
+
+/// The other end of a rule: an IPv4 CIDR block or a security group.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RulePeer {
+    Cidr(Ipv4Net),
+    Group(String),
 }
 
 /// An internet gateway, attached to at most one VPC.
@@ -218,6 +374,18 @@ pub struct RouteTable {
 }
 
 impl RouteTable {
+    /// The main route table of a new VPC: its `local` route and the main association.
+    pub fn main_of(vpc: &Vpc, seq: u64) -> Self {
+        Self {
+            id: ids::ec2_id("rtb"),
+            vpc_id: vpc.id.clone(),
+            routes: vec![Route { destination: vpc.cidr, target: RouteTarget::Local }],
+            associations: vec![RouteTableAssociation { id: ids::ec2_id("rtbassoc"), subnet_id: None }],
+            tags: BTreeMap::new(),
+            seq,
+        }
+    }
+
     /// Whether this is its VPC's main route table.
     pub fn is_main(&self) -> bool {
         self.associations.iter().any(|a| a.subnet_id.is_none())

@@ -58,6 +58,12 @@ pub(super) const ENI: Kind = Kind {
     not_found: "InvalidNetworkInterfaceID.NotFound",
     malformed: "InvalidNetworkInterfaceId.Malformed",
 };
+/// Security group rule ids (`sgr-…`).
+pub(super) const RULE: Kind = Kind {
+    prefix: "sgr",
+    not_found: "InvalidSecurityGroupRuleId.NotFound",
+    malformed: "InvalidSecurityGroupRuleId.Malformed",
+};
 
 /// Internet gateway ids (`igw-…`).
 pub(super) const INTERNET_GATEWAY: Kind = Kind {
@@ -86,6 +92,7 @@ impl Kind {
             "vpc" => format!("The vpc ID '{id}' does not exist"),
             "subnet" => format!("The subnet ID '{id}' does not exist"),
             "sg" => format!("The security group '{id}' does not exist"),
+            "sgr" => format!("The security group rule ID '{id}' does not exist"),
             "igw" => format!("The internetGateway ID '{id}' does not exist"),
             "rtb" => format!("The routeTable ID '{id}' does not exist"),
             "rtbassoc" => format!("The association ID '{id}' does not exist"),

@@ -36,6 +36,11 @@ impl Params {
         Ok(Self(pairs.into_iter().collect()))
     }
 
+    /// A parameter set holding only `key=value`.
+    pub fn single(key: &str, value: &str) -> Self {
+        Self(BTreeMap::from([(key.to_string(), value.to_string())]))
+    }
+
     pub fn get(&self, key: &str) -> Option<&str> {
         self.0.get(key).map(String::as_str)
     }

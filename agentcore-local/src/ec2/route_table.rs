@@ -1,8 +1,6 @@
 //! Route tables: CreateRouteTable, CreateRoute, DeleteRoute, AssociateRouteTable,
 //! DisassociateRouteTable, DeleteRouteTable, DescribeRouteTables. Every VPC has a main table
-//! ([`main_route_table`]), made with it and deleted with it.
-
-use std::collections::BTreeMap;
+//! ([`crate::state::RouteTable::main_of`]), made with it and deleted with it.
 
 use super::context::{
     ASSOCIATION, INTERNET_GATEWAY, Op, ROUTE_TABLE, SUBNET, VPC, check_id, check_ids, dependency_violation, described,
@@ -12,19 +10,7 @@ use super::query::{filters, matches, tag_specifications};
 use super::xml;
 use crate::error::AwsError;
 use crate::ids;
-use crate::state::{RegionState, Route, RouteTable, RouteTableAssociation, RouteTarget, Vpc};
-
-/// The main route table of a new VPC: its `local` route and the main association.
-pub(super) fn main_route_table(vpc: &Vpc, seq: u64) -> RouteTable {
-    RouteTable {
-        id: ids::ec2_id("rtb"),
-        vpc_id: vpc.id.clone(),
-        routes: vec![Route { destination: vpc.cidr, target: RouteTarget::Local }],
-        associations: vec![RouteTableAssociation { id: ids::ec2_id("rtbassoc"), subnet_id: None }],
-        tags: BTreeMap::new(),
-        seq,
-    }
-}
+use crate::state::{RegionState, Route, RouteTable, RouteTableAssociation, RouteTarget};
 
 /// CreateRouteTable: a table with the VPC's `local` route and no association.
 pub(super) fn create_route_table(op: &mut Op<'_>) -> Result<String, AwsError> {

@@ -1,21 +1,26 @@
-//! Security groups: CreateSecurityGroup, DescribeSecurityGroups, DeleteSecurityGroup.
+//! Security groups: CreateSecurityGroup, DescribeSecurityGroups, DeleteSecurityGroup; their
+//! rules are in [`super::security_group_rule`].
 
 use super::context::{GROUP, Op, VPC, check_ids, sorted_by_seq, wanted_ids};
 use super::query::{filters, matches, paginate, tag_specifications};
+use super::security_group_rule::group_by_name_in_default_vpc;
 use super::xml;
 use crate::error::AwsError;
 use crate::ids;
-use crate::state::SecurityGroup;
+use crate::state::{SecurityGroup, SecurityGroupRule};
 
-/// CreateSecurityGroup (VPC only: the emulator has no default VPC).
+/// CreateSecurityGroup: in `VpcId`, or in the default VPC when there is one; the group starts
+/// with EC2's default egress rule (all traffic to 0.0.0.0/0).
 pub(super) fn create_security_group(op: &mut Op<'_>) -> Result<String, AwsError> {
     let name = op.params.required("GroupName")?.to_string();
     let description = op.params.required("GroupDescription")?.to_string();
+    let default_vpc = op.region.vpcs.values().find(|v| v.is_default).map(|v| v.id.clone());
     let vpc_id = op
         .params
         .get("VpcId")
-        .ok_or_else(|| AwsError::ec2("VPCIdNotSpecified", "No default VPC for this user"))?
-        .to_string();
+        .map(str::to_string)
+        .or(default_vpc)
+        .ok_or_else(|| AwsError::ec2("VPCIdNotSpecified", "No default VPC for this user"))?;
     VPC.check(&vpc_id)?;
     if !op.region.vpcs.contains_key(&vpc_id) {
         return Err(VPC.not_found(&vpc_id));
@@ -39,7 +44,15 @@ pub(super) fn create_security_group(op: &mut Op<'_>) -> Result<String, AwsError>
         ));
     }
     let tags = tag_specifications(op.params, "security-group")?;
-    let group = SecurityGroup { id: ids::ec2_id("sg"), vpc_id, name, description, tags, seq: op.region.next_seq() };
+    let group = SecurityGroup {
+        id: ids::ec2_id("sg"),
+        vpc_id,
+        name,
+        description,
+        rules: vec![SecurityGroupRule::default_egress()],
+        tags,
+        seq: op.region.next_seq(),
+    };
     let arn = format!("arn:aws:ec2:{}:{}:security-group/{}", op.region.name, op.account(), group.id);
     let out = xml::response("CreateSecurityGroup", op.request_id, |x| {
         x.leaf("return", true);
@@ -55,15 +68,12 @@ pub(super) fn create_security_group(op: &mut Op<'_>) -> Result<String, AwsError>
 
 /// DescribeSecurityGroups.
 pub(super) fn describe_security_groups(op: &Op<'_>) -> Result<String, AwsError> {
-    let (wanted, wanted_set) = wanted_ids(op.params, "GroupId")?;
+    let (wanted, mut wanted_set) = wanted_ids(op.params, "GroupId")?;
     let names = op.params.list("GroupName")?;
     check_ids(&GROUP, &wanted, &op.region.security_groups)?;
-    if let Some(name) = names.first() {
-        // Group names address the default VPC, which the emulator does not create.
-        return Err(AwsError::ec2(
-            "InvalidGroup.NotFound",
-            format!("The security group '{name}' does not exist in default VPC 'none'"),
-        ));
+    // Group names address the default VPC's groups.
+    for name in &names {
+        wanted_set.insert(group_by_name_in_default_vpc(op.region, name)?);
     }
     if !wanted.is_empty() && op.params.get("MaxResults").is_some() {
         return Err(AwsError::ec2(
@@ -97,16 +107,12 @@ pub(super) fn describe_security_groups(op: &Op<'_>) -> Result<String, AwsError> 
     }))
 }
 
-/// DeleteSecurityGroup: refused for `default` and while an ENI or a runtime uses the group.
+/// DeleteSecurityGroup: refused for `default` and while an ENI, a runtime or another group's rule
+/// uses the group; its own rules go with it.
 pub(super) fn delete_security_group(op: &mut Op<'_>) -> Result<String, AwsError> {
     let id = match (op.params.get("GroupId"), op.params.get("GroupName")) {
         (Some(id), _) => id.to_string(),
-        (None, Some(name)) => {
-            return Err(AwsError::ec2(
-                "InvalidGroup.NotFound",
-                format!("The security group '{name}' does not exist in default VPC 'none'"),
-            ));
-        }
+        (None, Some(name)) => group_by_name_in_default_vpc(op.region, name)?,
         (None, None) => {
             return Err(AwsError::ec2(
                 "MissingParameter",
@@ -125,7 +131,8 @@ pub(super) fn delete_security_group(op: &mut Op<'_>) -> Result<String, AwsError>
     let used_by_eni = op.region.network_interfaces.values().any(|n| n.groups.contains(&id));
     let used_by_runtime =
         op.region.runtimes.values().any(|r| r.effective_vpc.as_ref().is_some_and(|v| v.security_groups.contains(&id)));
-    if used_by_eni || used_by_runtime {
+    let referenced = op.region.security_groups.values().any(|g| g.id != id && g.references(&id));
+    if used_by_eni || used_by_runtime || referenced {
         return Err(AwsError::ec2("DependencyViolation", format!("resource {id} has a dependent object")));
     }
     op.region.security_groups.remove(&id);

@@ -30,7 +30,15 @@ pub(super) fn create_subnet(op: &mut Op<'_>) -> Result<String, AwsError> {
         ));
     }
     let tags = tag_specifications(op.params, "subnet")?;
-    let subnet = Subnet { id: ids::ec2_id("subnet"), vpc_id, cidr, zone, tags, seq: op.region.next_seq() };
+    let subnet = Subnet {
+        id: ids::ec2_id("subnet"),
+        vpc_id,
+        cidr,
+        zone,
+        default_for_az: false,
+        tags,
+        seq: op.region.next_seq(),
+    };
     let out = xml::response("CreateSubnet", op.request_id, |x| {
         x.node("subnet", |x| xml::subnet(x, &subnet, op.region, op.account()))
     });
@@ -114,7 +122,7 @@ pub(super) fn describe_subnets(op: &Op<'_>) -> Result<String, AwsError> {
                 "available-ip-address-count" => {
                     vec![eni::available_ip_count(region, s).to_string()]
                 }
-                "default-for-az" => vec!["false".into()],
+                "default-for-az" => vec![s.default_for_az.to_string()],
                 "owner-id" => vec![account.to_string()],
                 "subnet-arn" => vec![format!("arn:aws:ec2:{}:{account}:subnet/{}", region.name, s.id)],
                 _ => vec![],

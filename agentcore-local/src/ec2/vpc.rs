@@ -1,15 +1,14 @@
 //! VPCs: CreateVpc (with its `default` security group and main route table), DescribeVpcs,
-//! DeleteVpc.
+//! DeleteVpc, DescribeVpcAttribute, ModifyVpcAttribute. The region's default VPC is
+//! [`crate::state::RegionState::add_default_vpc`]'s.
 
-use std::collections::BTreeMap;
-
-use super::context::{Op, VPC, check_ids, dependency_violation, parse_cidr, return_true, sorted_by_seq, wanted_ids};
+use super::context::{
+    Op, VPC, check_id, check_ids, dependency_violation, parse_cidr, return_true, sorted_by_seq, wanted_ids,
+};
 use super::query::{filters, matches, paginate, tag_specifications};
-use super::route_table::main_route_table;
 use super::xml;
 use crate::error::AwsError;
-use crate::ids;
-use crate::state::{SecurityGroup, Vpc};
+use crate::state::Vpc;
 
 /// CreateVpc: a VPC with its `default` security group and its main route table.
 pub(super) fn create_vpc(op: &mut Op<'_>) -> Result<String, AwsError> {
@@ -21,29 +20,11 @@ pub(super) fn create_vpc(op: &mut Op<'_>) -> Result<String, AwsError> {
         return Err(AwsError::ec2("InvalidVpc.Range", format!("The CIDR '{cidr_text}' is invalid.")));
     }
     let tags = tag_specifications(op.params, "vpc")?;
-    let vpc = Vpc {
-        id: ids::ec2_id("vpc"),
-        cidr,
-        cidr_association_id: ids::ec2_id("vpc-cidr-assoc"),
-        tags,
-        seq: op.region.next_seq(),
-    };
-    // Every VPC comes with a "default" security group.
-    let default_group = SecurityGroup {
-        id: ids::ec2_id("sg"),
-        vpc_id: vpc.id.clone(),
-        name: "default".into(),
-        description: "default VPC security group".into(),
-        tags: BTreeMap::new(),
-        seq: op.region.next_seq(),
-    };
-    op.region.security_groups.insert(default_group.id.clone(), default_group);
-    let main_table = main_route_table(&vpc, op.region.next_seq());
-    op.region.route_tables.insert(main_table.id.clone(), main_table);
+    let vpc = op.region.new_vpc(cidr, false, tags);
+    op.region.insert_vpc(&vpc);
     let out = xml::response("CreateVpc", op.request_id, |x| {
         x.node("vpc", |x| xml::vpc(x, &vpc, op.region, op.account(), "pending"))
     });
-    op.region.vpcs.insert(vpc.id.clone(), vpc);
     Ok(out)
 }
 
@@ -65,7 +46,7 @@ pub(super) fn describe_vpcs(op: &Op<'_>) -> Result<String, AwsError> {
                 "cidr" | "cidr-block-association.cidr-block" => vec![v.cidr.to_string()],
                 "state" => vec!["available".into()],
                 "owner-id" => vec![account.to_string()],
-                "is-default" => vec!["false".into()],
+                "is-default" => vec![v.is_default.to_string()],
                 "dhcp-options-id" => vec![op.region.dhcp_options_id.clone()],
                 _ => vec![],
             })
@@ -102,4 +83,81 @@ pub(super) fn delete_vpc(op: &mut Op<'_>) -> Result<String, AwsError> {
     op.region.route_tables.retain(|_, t| t.vpc_id != id);
     op.region.vpcs.remove(&id);
     Ok(return_true(op, "DeleteVpc"))
+}
+
+/// The attributes DescribeVpcAttribute and ModifyVpcAttribute know, by their wire names.
+const ATTRIBUTES: [&str; 3] = ["enableDnsSupport", "enableDnsHostnames", "enableNetworkAddressUsageMetrics"];
+
+/// The value of the attribute `name` of `vpc`.
+fn attribute(vpc: &Vpc, name: &str) -> bool {
+    match name {
+        "enableDnsSupport" => vpc.dns_support,
+        "enableDnsHostnames" => vpc.dns_hostnames,
+        _ => vpc.network_address_usage_metrics,
+    }
+}
+
+/// DescribeVpcAttribute: one of [`ATTRIBUTES`].
+pub(super) fn describe_vpc_attribute(op: &Op<'_>) -> Result<String, AwsError> {
+    let id = op.params.required("VpcId")?;
+    let name = op.params.required("Attribute")?;
+    check_id(&VPC, id, &op.region.vpcs)?;
+    if !ATTRIBUTES.contains(&name) {
+        return Err(AwsError::ec2(
+            "InvalidParameterValue",
+            format!("Value ({name}) for parameter attribute is invalid. Unknown attribute."),
+        ));
+    }
+    let value = attribute(&op.region.vpcs[id], name);
+    Ok(xml::response("DescribeVpcAttribute", op.request_id, |x| {
+        x.leaf("vpcId", id);
+        x.node(name, |x| x.leaf("value", value));
+    }))
+}
+
+/// ModifyVpcAttribute: exactly one attribute per call (`EnableDnsSupport.Value`,
+/// `EnableDnsHostnames.Value` or `EnableNetworkAddressUsageMetrics.Value`), as EC2 requires; DNS
+/// hostnames cannot be on while DNS support is off.
+pub(super) fn modify_vpc_attribute(op: &mut Op<'_>) -> Result<String, AwsError> {
+    let id = op.params.required("VpcId")?.to_string();
+    check_id(&VPC, &id, &op.region.vpcs)?;
+    let mut given = Vec::new();
+    for name in ATTRIBUTES {
+        let key = format!("{}{}.Value", name[..1].to_ascii_uppercase(), &name[1..]);
+        if let Some(value) = op.params.bool(&key)? {
+            given.push((name, value));
+        }
+    }
+    let (name, value) = match given.as_slice() {
+        [one] => *one,
+        [] => {
+            return Err(AwsError::ec2(
+                "MissingParameter",
+                "The request must contain one of the parameters enableDnsSupport, enableDnsHostnames or \
+                 enableNetworkAddressUsageMetrics",
+            ));
+        }
+        _ => {
+            let names: Vec<&str> = given.iter().map(|(n, _)| *n).collect();
+            return Err(AwsError::ec2(
+                "InvalidParameterCombination",
+                format!("Fields for multiple attribute types specified: {}", names.join(", ")),
+            ));
+        }
+    };
+    let vpc = op.region.vpcs.get_mut(&id).expect("checked");
+    let hostnames_without_dns = (name == "enableDnsHostnames" && value && !vpc.dns_support)
+        || (name == "enableDnsSupport" && !value && vpc.dns_hostnames);
+    if hostnames_without_dns {
+        return Err(AwsError::ec2(
+            "InvalidParameterValue",
+            "DNS hostnames can be enabled only while DNS support is enabled for the VPC",
+        ));
+    }
+    match name {
+        "enableDnsSupport" => vpc.dns_support = value,
+        "enableDnsHostnames" => vpc.dns_hostnames = value,
+        _ => vpc.network_address_usage_metrics = value,
+    }
+    Ok(return_true(op, "ModifyVpcAttribute"))
 }

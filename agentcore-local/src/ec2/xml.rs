@@ -15,7 +15,7 @@ use crate::eni;
 use crate::ids;
 use crate::state::{
     Address, InternetGateway, NatGateway, NatGatewayState, NetworkInterface, RegionState, RouteTable, RouteTarget,
-    SecurityGroup, Subnet, Vpc,
+    RulePeer, RulePermission, SecurityGroup, SecurityGroupRule, Subnet, Vpc,
 };
 
 /// The EC2 API namespace.
@@ -123,7 +123,7 @@ pub fn vpc(x: &mut Xml, vpc: &Vpc, region: &RegionState, account: &str, state: &
     x.set("ipv6CidrBlockAssociationSet", std::iter::empty::<()>(), |_, _| {});
     x.leaf("dhcpOptionsId", &region.dhcp_options_id);
     x.leaf("instanceTenancy", "default");
-    x.leaf("isDefault", false);
+    x.leaf("isDefault", vpc.is_default);
     tag_set(x, &vpc.tags);
 }
 
@@ -139,13 +139,15 @@ pub fn subnet(x: &mut Xml, subnet: &Subnet, region: &RegionState, account: &str)
     x.leaf("availableIpAddressCount", eni::available_ip_count(region, subnet));
     x.leaf("availabilityZone", subnet.zone.name);
     x.leaf("availabilityZoneId", subnet.zone.id);
-    x.leaf("defaultForAz", false);
-    x.leaf("mapPublicIpOnLaunch", false);
+    x.leaf("defaultForAz", subnet.default_for_az);
+    x.leaf("mapPublicIpOnLaunch", subnet.default_for_az);
     x.leaf("assignIpv6AddressOnCreation", false);
     tag_set(x, &subnet.tags);
 }
 
-/// The fields of one security group.
+/// The fields of one security group: its rules folded into `ipPermissions` and
+/// `ipPermissionsEgress`, one permission per protocol and port range (in the order each first
+/// appeared), as EC2 shows them.
 pub fn security_group(x: &mut Xml, group: &SecurityGroup, region: &RegionState, account: &str) {
     x.leaf("ownerId", account);
     x.leaf("groupId", &group.id);
@@ -153,16 +155,73 @@ pub fn security_group(x: &mut Xml, group: &SecurityGroup, region: &RegionState, 
     x.leaf("groupDescription", &group.description);
     x.leaf("vpcId", &group.vpc_id);
     x.leaf("securityGroupArn", format!("arn:aws:ec2:{}:{account}:security-group/{}", region.name, group.id));
-    x.set("ipPermissions", std::iter::empty::<()>(), |_, _| {});
-    // EC2 gives every new VPC security group an allow-all egress rule.
-    x.set("ipPermissionsEgress", [()], |x, ()| {
-        x.leaf("ipProtocol", "-1");
-        x.set("groups", std::iter::empty::<()>(), |_, _| {});
-        x.set("ipRanges", [()], |x, ()| x.leaf("cidrIp", "0.0.0.0/0"));
-        x.set("ipv6Ranges", std::iter::empty::<()>(), |_, _| {});
-        x.set("prefixListIds", std::iter::empty::<()>(), |_, _| {});
-    });
+    for (set, egress) in [("ipPermissions", false), ("ipPermissionsEgress", true)] {
+        let mut permissions: Vec<(&RulePermission, Vec<&SecurityGroupRule>)> = Vec::new();
+        for rule in group.rules.iter().filter(|r| r.egress == egress) {
+            match permissions.iter_mut().find(|(p, _)| **p == rule.permission) {
+                Some((_, rules)) => rules.push(rule),
+                None => permissions.push((&rule.permission, vec![rule])),
+            }
+        }
+        x.set(set, permissions, |x, (permission, rules)| {
+            x.leaf("ipProtocol", &permission.protocol);
+            if let Some((from, to)) = permission.ports {
+                x.leaf("fromPort", from);
+                x.leaf("toPort", to);
+            }
+            let peers =
+                |want_groups: bool| rules.iter().filter(move |r| matches!(r.peer, RulePeer::Group(_)) == want_groups);
+            x.set("groups", peers(true), |x, rule| {
+                if let Some(description) = &rule.description {
+                    x.leaf("description", description);
+                }
+                x.leaf("userId", account);
+                if let RulePeer::Group(id) = &rule.peer {
+                    x.leaf("groupId", id);
+                }
+            });
+            x.set("ipRanges", peers(false), |x, rule| {
+                if let Some(description) = &rule.description {
+                    x.leaf("description", description);
+                }
+                if let RulePeer::Cidr(cidr) = &rule.peer {
+                    x.leaf("cidrIp", cidr);
+                }
+            });
+            x.set("ipv6Ranges", std::iter::empty::<()>(), |_, _| {});
+            x.set("prefixListIds", std::iter::empty::<()>(), |_, _| {});
+        });
+    }
     tag_set(x, &group.tags);
+}
+
+/// A rule's `ipProtocol`, `fromPort` and `toPort` (-1 for both when the protocol has no ports).
+pub fn rule_fields(x: &mut Xml, rule: &SecurityGroupRule) {
+    x.leaf("ipProtocol", &rule.permission.protocol);
+    let (from, to) = rule.permission.ports.unwrap_or((-1, -1));
+    x.leaf("fromPort", from);
+    x.leaf("toPort", to);
+}
+
+/// The fields of one security group rule of the group `group_id`.
+pub fn security_group_rule(x: &mut Xml, rule: &SecurityGroupRule, group_id: &str, region: &str, account: &str) {
+    x.leaf("securityGroupRuleId", &rule.id);
+    x.leaf("groupId", group_id);
+    x.leaf("groupOwnerId", account);
+    x.leaf("isEgress", rule.egress);
+    rule_fields(x, rule);
+    match &rule.peer {
+        RulePeer::Cidr(cidr) => x.leaf("cidrIpv4", cidr),
+        RulePeer::Group(id) => x.node("referencedGroupInfo", |x| {
+            x.leaf("groupId", id);
+            x.leaf("userId", account);
+        }),
+    }
+    if let Some(description) = &rule.description {
+        x.leaf("description", description);
+    }
+    tag_set(x, &BTreeMap::new());
+    x.leaf("securityGroupRuleArn", format!("arn:aws:ec2:{region}:{account}:security-group-rule/{}", rule.id));
 }
 
 /// The private DNS name EC2 gives an address in `region`.

@@ -532,7 +532,8 @@ async fn regions_are_separate() {
 async fn a_hostile_wildcard_filter_answers_at_once_and_blocks_no_other_call() {
     use std::time::Duration;
     // A process of its own, so that a handler stuck in it cannot stall this test's runtime.
-    let (_emulator, url) = crate::support::spawn_emulator(&["--time-scale", "3600", "--status-delay", "0s"]).await;
+    let (_emulator, url) =
+        crate::support::spawn_emulator(&["--time-scale", "3600", "--status-delay", "0s", "--no-default-vpc"]).await;
     let sdk = crate::support::sdk_config(&url).await;
     let ec2 = aws_sdk_ec2::Client::from_conf(
         aws_sdk_ec2::config::Builder::from(&sdk).retry_config(aws_config::retry::RetryConfig::disabled()).build(),

@@ -9,6 +9,7 @@ mod data;
 mod ec2;
 mod ec2_fuzz;
 mod ec2_network;
+mod ec2_network_2;
 mod endpoints;
 mod enis;
 mod front_door;
