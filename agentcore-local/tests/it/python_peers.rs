@@ -401,6 +401,9 @@ fn served_operations_conform_to_the_botocore_service_models() {
     let report = run_script(&venv, "model_conformance.py", &server);
     let table = report["coverage_table"].as_str().expect("coverage_table");
     println!("{table}");
+    // The README quotes this table: it must be this run's.
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    assert!(readme.contains(table.trim()), "agentcore-local/README.md must quote the coverage table:\n{table}");
 
     let services = report["services"].as_object().expect("services");
     let names: Vec<&str> = services.keys().map(String::as_str).collect();
