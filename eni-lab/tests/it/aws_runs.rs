@@ -355,6 +355,19 @@ async fn network_tagged_by_run(local: &SdkConfig, run_id: &str) -> BTreeMap<&'st
     counts
 }
 
+/// agentcore-local at 60×, ENIs lingering 60 s of service time (1 s of wall time), NAT gateways
+/// available at the waiter's first look (so a test does not sit out its 15 s poll).
+async fn new_vpc_emulator() -> agentcore_local::Handle {
+    crate::support::emulator(agentcore_local::Config {
+        clock: agentcore_local::Clock::scaled(60.0).unwrap(),
+        status_delay: std::time::Duration::from_secs(6),
+        eni_linger: std::time::Duration::from_secs(60),
+        nat_gateway_delay: std::time::Duration::ZERO,
+        ..Default::default()
+    })
+    .await
+}
+
 /// The real-account path as a whole, with a new VPC like the report's: deploy --aws builds the
 /// network (VPC, internet gateway, 2 public and 2 private subnets, an Elastic IP, a NAT gateway it
 /// waits for with the SDK's waiter, 2 route tables with their routes and associations), the security
@@ -363,15 +376,7 @@ async fn network_tagged_by_run(local: &SdkConfig, run_id: &str) -> BTreeMap<&'st
 #[tokio::test(flavor = "multi_thread")]
 async fn deploy_aws_builds_the_reports_network_in_agentcore_local_and_destroy_aws_leaves_nothing() {
     let moto = start_moto();
-    let local = crate::support::emulator(agentcore_local::Config {
-        clock: agentcore_local::Clock::scaled(60.0).unwrap(),
-        status_delay: std::time::Duration::from_secs(6),
-        eni_linger: std::time::Duration::from_secs(60),
-        // Available at the waiter's first look, so the test does not sit out its 15 s poll.
-        nat_gateway_delay: std::time::Duration::ZERO,
-        ..Default::default()
-    })
-    .await;
+    let local = new_vpc_emulator().await;
     let local_sdk = sdk_config(&local.endpoint_url()).await;
     let runs = scratch("aws-split-new-vpc");
     let args = ["deploy", "--yes", "--runtimes", "2", "--image-uri", IMAGE_URI];
@@ -404,6 +409,38 @@ async fn deploy_aws_builds_the_reports_network_in_agentcore_local_and_destroy_aw
     let destroy =
         run_split(&runs, &moto.url, &local.endpoint_url(), &["destroy", "--run-id", &run_id, "--wait", "60s"]).await;
     assert_eq!(destroy.status.code(), Some(0), "destroy --aws failed");
+    let left = network_tagged_by_run(&local_sdk, &run_id).await;
+    assert!(left.values().all(|n| *n == 0), "everything of the run is gone: {left:?}");
+    local.shutdown().await;
+}
+
+/// `verify --aws` with a new VPC like the report's, in agentcore-local (only IAM, ECR and STS in
+/// moto): deploy builds the network, idle sees the model's ENIs, teardown deletes everything (the
+/// ENIs linger 1 s here, within its short look) and nothing with the run's tag is left.
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_aws_with_a_new_vpc_runs_in_agentcore_local_and_leaves_nothing() {
+    let moto = start_moto();
+    let local = new_vpc_emulator().await;
+    let local_sdk = sdk_config(&local.endpoint_url()).await;
+    let runs = scratch("aws-split-verify-new-vpc");
+    let args = ["verify", "--yes", "--phases", "deploy,idle,teardown", "--runtimes", "2", "--image-uri", IMAGE_URI];
+    let verify = run_split(&runs, &moto.url, &local.endpoint_url(), &args).await;
+    assert_eq!(verify.status.code(), Some(0), "verify --aws with a new VPC did not match");
+    let state_files: Vec<PathBuf> = walk(&runs).into_iter().filter(|p| p.ends_with("state.json")).collect();
+    assert_eq!(state_files.len(), 1, "{state_files:?}");
+    let dir = state_files[0].parent().unwrap();
+    let run_id = dir.file_name().unwrap().to_string_lossy().into_owned();
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    let phases: Vec<(&str, bool)> = report["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["phase"].as_str().unwrap(), p["matched"] == true))
+        .collect();
+    assert_eq!(phases, [("deploy", true), ("idle", true), ("teardown", true)], "{report}");
+    let network = &report["phases"][0]["facts"]["network"];
+    assert_eq!(network["publicSubnetIds"].as_array().unwrap().len(), 2, "the report's public subnets: {network}");
+    assert_eq!(network["created"], true, "{network}");
     let left = network_tagged_by_run(&local_sdk, &run_id).await;
     assert!(left.values().all(|n| *n == 0), "everything of the run is gone: {left:?}");
     local.shutdown().await;
