@@ -175,7 +175,11 @@ pub fn operation(method: &Method, path: &str, query: Option<&str>, body: &[u8]) 
         (&Method::PUT, ["runtimes", _]) => "UpdateAgentRuntime",
         (&Method::DELETE, ["runtimes", _]) => "DeleteAgentRuntime",
         (_, ["runtimes", _, "versions"]) => "ListAgentRuntimeVersions",
+        (&Method::PUT, ["runtimes", _, "runtime-endpoints"]) => "CreateAgentRuntimeEndpoint",
         (_, ["runtimes", _, "runtime-endpoints"]) => "ListAgentRuntimeEndpoints",
+        (&Method::GET, ["runtimes", _, "runtime-endpoints", _]) => "GetAgentRuntimeEndpoint",
+        (&Method::PUT, ["runtimes", _, "runtime-endpoints", _]) => "UpdateAgentRuntimeEndpoint",
+        (&Method::DELETE, ["runtimes", _, "runtime-endpoints", _]) => "DeleteAgentRuntimeEndpoint",
         (&Method::POST, ["tags", _]) => "TagResource",
         (&Method::DELETE, ["tags", _]) => "UntagResource",
         (&Method::GET, ["tags", _]) => "ListTagsForResource",
@@ -229,6 +233,16 @@ mod tests {
             op(Method::POST, "/runtimes/arn%3Aaws%3Ax%2Fy/invocations", None, ""),
             Some((FaultService::Data, "InvokeAgentRuntime".into()))
         );
+        let endpoints = [
+            (Method::PUT, "/runtimes/a-1/runtime-endpoints", "CreateAgentRuntimeEndpoint"),
+            (Method::POST, "/runtimes/a-1/runtime-endpoints/", "ListAgentRuntimeEndpoints"),
+            (Method::GET, "/runtimes/a-1/runtime-endpoints/live", "GetAgentRuntimeEndpoint"),
+            (Method::PUT, "/runtimes/a-1/runtime-endpoints/live", "UpdateAgentRuntimeEndpoint"),
+            (Method::DELETE, "/runtimes/a-1/runtime-endpoints/live", "DeleteAgentRuntimeEndpoint"),
+        ];
+        for (method, path, name) in endpoints {
+            assert_eq!(op(method, path, None, ""), Some((FaultService::Control, name.into())), "{path}");
+        }
         assert_eq!(op(Method::GET, "/_local/state", None, ""), None);
     }
 

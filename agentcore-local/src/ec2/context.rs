@@ -81,9 +81,10 @@ pub(super) const ASSOCIATION: Kind =
 pub(super) const ALLOCATION: Kind =
     Kind { prefix: "eipalloc", not_found: "InvalidAllocationID.NotFound", malformed: "InvalidAllocationID.NotFound" };
 /// NAT gateway ids (`nat-…`) as DescribeNatGateways and DeleteNatGateway name them (CreateRoute
-/// says `InvalidNatGatewayID.NotFound` instead); EC2 lists no `Malformed` code for them.
+/// says `InvalidNatGatewayID.NotFound` instead); a malformed one is `NatGatewayMalformed`, as EC2's
+/// error-code list has it.
 pub(super) const NAT_GATEWAY: Kind =
-    Kind { prefix: "nat", not_found: "NatGatewayNotFound", malformed: "NatGatewayNotFound" };
+    Kind { prefix: "nat", not_found: "NatGatewayNotFound", malformed: "NatGatewayMalformed" };
 
 impl Kind {
     /// The `*.NotFound` error for `id`.

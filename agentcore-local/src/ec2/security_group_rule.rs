@@ -55,6 +55,23 @@ struct RequestedRule {
     description: Option<String>,
 }
 
+/// A rule may only name a peer group of its own group's VPC (this emulator has no VPC peering); EC2
+/// refuses any other with `InvalidGroup.NotFound` "You have specified two resources that belong to
+/// different networks." So a group's rules never outlive a peer (DeleteVpc's default group included).
+fn same_network(op: &Op<'_>, vpc_id: &str, requested: &[RequestedRule]) -> Result<(), AwsError> {
+    for rule in requested {
+        if let RulePeer::Group(peer) = &rule.peer
+            && op.region.security_groups.get(peer).is_some_and(|g| g.vpc_id != vpc_id)
+        {
+            return Err(AwsError::ec2(
+                "InvalidGroup.NotFound",
+                "You have specified two resources that belong to different networks.",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The rules of a request's `IpPermissions` (or its legacy flat form), checked.
 fn requested_rules(op: &Op<'_>) -> Result<Vec<RequestedRule>, AwsError> {
     let mut permissions = op.params.members("IpPermissions")?;
@@ -196,6 +213,7 @@ fn authorize(op: &mut Op<'_>, action: &str, egress: bool) -> Result<String, AwsE
     let group_id = named_group(op)?;
     let requested = requested_rules(op)?;
     let group = &op.region.security_groups[&group_id];
+    same_network(op, &group.vpc_id, &requested)?;
     let mut seen: BTreeSet<(&RulePermission, &RulePeer)> =
         group.rules.iter().filter(|r| r.egress == egress).map(|r| (&r.permission, &r.peer)).collect();
     for rule in &requested {

@@ -292,3 +292,31 @@ async fn the_default_vpc_is_there_when_configured() {
     assert_eq!(code(&err).0, "DependencyViolation");
     assert_eq!(lab.ec2.describe_vpcs().send().await.unwrap().vpcs().len(), 1);
 }
+
+/// A rule may name a peer group of its own VPC only (no peering here): another VPC's group is
+/// refused as EC2 refuses it, and the group keeps its rules.
+#[tokio::test]
+async fn a_rule_cannot_name_a_group_of_another_vpc() {
+    let lab = Lab::manual().await;
+    let (one, two) = (lab.vpc("10.0.0.0/16").await, lab.vpc("10.1.0.0/16").await);
+    let (web, foreign) = (lab.security_group(&one, "web").await, lab.security_group(&two, "foreign").await);
+    let from_foreign = IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(443)
+        .to_port(443)
+        .user_id_group_pairs(UserIdGroupPair::builder().group_id(&foreign).build())
+        .build();
+    let err = lab
+        .ec2
+        .authorize_security_group_ingress()
+        .group_id(&web)
+        .ip_permissions(from_foreign)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        code(&err),
+        ("InvalidGroup.NotFound".into(), "You have specified two resources that belong to different networks.".into())
+    );
+    assert_eq!(rules_of(&lab, &web).await.len(), 1, "only the default egress rule");
+}
