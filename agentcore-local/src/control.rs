@@ -43,16 +43,15 @@ use axum::{Extension, Json, Router};
 use serde_json::{Value, json};
 
 use self::common::{
-    PageQuery, Result, accepted, fingerprint, list_response, not_found, page, replay, runtime_arn, workload_identity,
+    PageQuery, Result, accepted, fingerprint, list_response, not_found, page, remember, replay, runtime_arn,
+    workload_identity,
 };
 use self::validate::parse_object;
 use crate::app_state::AppState;
 use crate::config::Config;
 use crate::context::{RequestContext, route_both};
 use crate::error::AwsError;
-use crate::state::{
-    DEFAULT_ENDPOINT, Pending, RegionState, Runtime, RuntimeStatus, RuntimeVersion, TokenRecord, Transition,
-};
+use crate::state::{DEFAULT_ENDPOINT, Pending, RegionState, Runtime, RuntimeStatus, RuntimeVersion, Transition};
 use crate::{eni, ids};
 
 /// Adds the control-plane routes to `router`.
@@ -149,10 +148,7 @@ async fn create_agent_runtime(
         "status": runtime.status,
         "workloadIdentityDetails": workload_identity(&region.name, &config.account_id, runtime),
     });
-    if let Some(token) = token {
-        region.create_tokens.insert(token, TokenRecord { request, response: response.clone() });
-    }
-    Ok(accepted(response))
+    Ok(remember(&mut region.create_tokens, token, request, response))
 }
 
 #[derive(serde::Deserialize)]
@@ -246,10 +242,7 @@ async fn update_agent_runtime(
         "status": runtime.status,
         "workloadIdentityDetails": workload_identity(&ctx.caller.region, &config.account_id, runtime),
     });
-    if let Some(token) = token {
-        runtime.update_tokens.insert(token, TokenRecord { request, response: response.clone() });
-    }
-    Ok(accepted(response))
+    Ok(remember(&mut runtime.update_tokens, token, request, response))
 }
 
 #[derive(serde::Deserialize)]

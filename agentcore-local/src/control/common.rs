@@ -76,6 +76,20 @@ pub fn replay(tokens: &HashMap<String, TokenRecord>, token: Option<&str>, reques
     }
 }
 
+/// Records the answer to a request that came with client `token` (for [`replay`]) and answers it
+/// with 202.
+pub fn remember(
+    tokens: &mut HashMap<String, TokenRecord>,
+    token: Option<String>,
+    request: Value,
+    response: Value,
+) -> Response {
+    if let Some(token) = token {
+        tokens.insert(token, TokenRecord { request, response: response.clone() });
+    }
+    accepted(response)
+}
+
 /// The `maxResults` and `nextToken` query members of the List operations.
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "camelCase")]

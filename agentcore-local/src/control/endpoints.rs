@@ -29,13 +29,13 @@ use axum::routing::{get, put};
 use axum::{Extension, Json, Router};
 use serde_json::{Value, json};
 
-use super::common::{self, PageQuery, Result, accepted, fingerprint, list_response, page, replay};
+use super::common::{self, PageQuery, Result, accepted, fingerprint, list_response, page, remember, replay};
 use super::validate::{self, parse_object};
 use crate::app_state::AppState;
 use crate::context::{RequestContext, route_both};
 use crate::error::AwsError;
 use crate::ids;
-use crate::state::{DEFAULT_ENDPOINT, Endpoint, Pending, Runtime, RuntimeStatus, TokenRecord, Transition};
+use crate::state::{DEFAULT_ENDPOINT, Endpoint, Pending, Runtime, RuntimeStatus, Transition};
 
 /// Endpoints per runtime besides `DEFAULT` (the "Endpoints per agent" quota's default, which the
 /// limits page lists as adjustable).
@@ -207,10 +207,7 @@ async fn create_agent_runtime_endpoint(
         "createdAt": ids::iso8601(now),
     });
     runtime.endpoints.insert(name, endpoint);
-    if let Some(token) = token {
-        runtime.endpoint_tokens.insert(token, TokenRecord { request, response: response.clone() });
-    }
-    Ok(accepted(response))
+    Ok(remember(&mut runtime.endpoint_tokens, token, request, response))
 }
 
 async fn get_agent_runtime_endpoint(
@@ -284,10 +281,7 @@ async fn update_agent_runtime_endpoint(
     if let Some(live) = endpoint.live_version {
         response["liveVersion"] = json!(live.to_string());
     }
-    if let Some(token) = token {
-        endpoint.update_tokens.insert(token, TokenRecord { request, response: response.clone() });
-    }
-    Ok(accepted(response))
+    Ok(remember(&mut endpoint.update_tokens, token, request, response))
 }
 
 #[derive(serde::Deserialize)]

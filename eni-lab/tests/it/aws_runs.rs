@@ -52,6 +52,8 @@ async fn lingering_emulator(linger: std::time::Duration) -> agentcore_local::Han
         clock: agentcore_local::Clock::scaled(60.0).unwrap(),
         status_delay: std::time::Duration::from_secs(6),
         eni_linger: linger,
+        // Available at the SDK waiter's first look, so a run with a new VPC does not sit out its 15 s poll.
+        nat_gateway_delay: std::time::Duration::ZERO,
         ..Default::default()
     })
     .await
@@ -117,6 +119,20 @@ fn run_id_of(output: &Output) -> String {
 fn state_of(runs: &Path, run_id: &str) -> Value {
     let path = runs.join(run_id).join("state.json");
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
+}
+
+/// The state files under `runs`.
+fn state_files(runs: &Path) -> Vec<PathBuf> {
+    walk(runs).into_iter().filter(|p| p.ends_with("state.json")).collect()
+}
+
+/// The one run under `runs`: its directory and id.
+fn only_run(runs: &Path) -> (PathBuf, String) {
+    let state_files = state_files(runs);
+    assert_eq!(state_files.len(), 1, "{state_files:?}");
+    let dir = state_files[0].parent().unwrap().to_path_buf();
+    let run_id = dir.file_name().unwrap().to_string_lossy().into_owned();
+    (dir, run_id)
 }
 
 fn kinds(state: &Value) -> Vec<String> {
@@ -205,8 +221,8 @@ async fn deploy_aws_plan_prints_every_call_and_changes_nothing() {
     }
     assert_eq!(text.matches("would call bedrock-agentcore:CreateAgentRuntime").count(), 3, "{text}");
     assert_eq!((census(&moto_sdk).await, local_census(&local_sdk).await), before, "--plan changed something");
-    let state_files: Vec<PathBuf> = walk(&runs).into_iter().filter(|p| p.ends_with("state.json")).collect();
-    assert!(state_files.is_empty(), "--plan wrote {state_files:?}");
+    let written = state_files(&runs);
+    assert!(written.is_empty(), "--plan wrote {written:?}");
     local.shutdown().await;
 }
 
@@ -231,9 +247,7 @@ async fn destroy_aws_after_a_half_finished_deploy_removes_what_exists() {
         format!("{}{}", stdout(&deploy), stderr(&deploy)).contains("CreateAgentRuntime"),
         "the error names the call"
     );
-    let state_files: Vec<PathBuf> = walk(&runs).into_iter().filter(|p| p.ends_with("state.json")).collect();
-    assert_eq!(state_files.len(), 1, "{state_files:?}");
-    let run_id = state_files[0].parent().unwrap().file_name().unwrap().to_string_lossy().into_owned();
+    let (_, run_id) = only_run(&runs);
     assert_eq!(tagged_by_run(&moto_sdk, &local_sdk, &run_id).await, (1, 1, 0), "half-finished: role and group");
 
     let destroy = run_split(&runs, &moto.url, &local.endpoint_url(), &["destroy", "--wait", "30s"]).await;
@@ -296,10 +310,7 @@ async fn verify_aws_leaves_lingering_enis_pending_destroy_and_destroy_resume_fin
     let verify = run_split(&runs, &moto.url, &local.endpoint_url(), &args).await;
     assert_eq!(verify.status.code(), Some(0), "verify --aws did not match");
     assert!(stderr(&verify).contains("destroy --aws --resume"), "the advice");
-    let state_files: Vec<PathBuf> = walk(&runs).into_iter().filter(|p| p.ends_with("state.json")).collect();
-    assert_eq!(state_files.len(), 1, "{state_files:?}");
-    let dir = state_files[0].parent().unwrap();
-    let run_id = dir.file_name().unwrap().to_string_lossy().into_owned();
+    let (dir, run_id) = only_run(&runs);
     let report: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
     assert_eq!(report["settingsJson"]["preset"], "aws", "the real-account preset");
     assert_eq!(report["settingsJson"]["watchInterval"], 5.0, "the report's 5 s watch interval");
@@ -355,19 +366,6 @@ async fn network_tagged_by_run(local: &SdkConfig, run_id: &str) -> BTreeMap<&'st
     counts
 }
 
-/// agentcore-local at 60×, ENIs lingering 60 s of service time (1 s of wall time), NAT gateways
-/// available at the waiter's first look (so a test does not sit out its 15 s poll).
-async fn new_vpc_emulator() -> agentcore_local::Handle {
-    crate::support::emulator(agentcore_local::Config {
-        clock: agentcore_local::Clock::scaled(60.0).unwrap(),
-        status_delay: std::time::Duration::from_secs(6),
-        eni_linger: std::time::Duration::from_secs(60),
-        nat_gateway_delay: std::time::Duration::ZERO,
-        ..Default::default()
-    })
-    .await
-}
-
 /// The real-account path as a whole, with a new VPC like the report's: deploy --aws builds the
 /// network (VPC, internet gateway, 2 public and 2 private subnets, an Elastic IP, a NAT gateway it
 /// waits for with the SDK's waiter, 2 route tables with their routes and associations), the security
@@ -376,7 +374,7 @@ async fn new_vpc_emulator() -> agentcore_local::Handle {
 #[tokio::test(flavor = "multi_thread")]
 async fn deploy_aws_builds_the_reports_network_in_agentcore_local_and_destroy_aws_leaves_nothing() {
     let moto = start_moto();
-    let local = new_vpc_emulator().await;
+    let local = split_emulator().await;
     let local_sdk = sdk_config(&local.endpoint_url()).await;
     let runs = scratch("aws-split-new-vpc");
     let args = ["deploy", "--yes", "--runtimes", "2", "--image-uri", IMAGE_URI];
@@ -420,16 +418,13 @@ async fn deploy_aws_builds_the_reports_network_in_agentcore_local_and_destroy_aw
 #[tokio::test(flavor = "multi_thread")]
 async fn verify_aws_with_a_new_vpc_runs_in_agentcore_local_and_leaves_nothing() {
     let moto = start_moto();
-    let local = new_vpc_emulator().await;
+    let local = split_emulator().await;
     let local_sdk = sdk_config(&local.endpoint_url()).await;
     let runs = scratch("aws-split-verify-new-vpc");
     let args = ["verify", "--yes", "--phases", "deploy,idle,teardown", "--runtimes", "2", "--image-uri", IMAGE_URI];
     let verify = run_split(&runs, &moto.url, &local.endpoint_url(), &args).await;
     assert_eq!(verify.status.code(), Some(0), "verify --aws with a new VPC did not match");
-    let state_files: Vec<PathBuf> = walk(&runs).into_iter().filter(|p| p.ends_with("state.json")).collect();
-    assert_eq!(state_files.len(), 1, "{state_files:?}");
-    let dir = state_files[0].parent().unwrap();
-    let run_id = dir.file_name().unwrap().to_string_lossy().into_owned();
+    let (dir, run_id) = only_run(&runs);
     let report: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
     let phases: Vec<(&str, bool)> = report["phases"]
         .as_array()
