@@ -100,7 +100,7 @@ fn region_snapshot(r: &RegionState, config: &Config) -> Value {
     let enis: Vec<Value> = enis
         .into_iter()
         .map(|n| {
-            let managed = n.managed.as_ref();
+            let managed = n.agentcore();
             let used_by: BTreeSet<&String> =
                 managed.and_then(|m| users.get(&m.key)).map(|v| v.iter().collect()).unwrap_or_default();
             serde_json::json!({
@@ -110,6 +110,7 @@ fn region_snapshot(r: &RegionState, config: &Config) -> Value {
                 "securityGroups": n.groups,
                 "privateIpAddress": n.private_ip.to_string(),
                 "managed": managed.is_some(),
+                "interfaceType": n.interface_type(),
                 "usedBy": used_by,
                 "lingerUntil": managed.and_then(|m| m.linger_until).map(ids::iso8601),
             })

@@ -25,6 +25,15 @@ pub const DEFAULT_NAT_GATEWAY_DELAY: Duration = Duration::from_secs(120);
 /// User Guide ("Delete a NAT gateway") says a deleted gateway remains visible "for a short period
 /// (usually about an hour)" before it is removed.
 pub const DELETED_NAT_GATEWAY_VISIBILITY: Duration = Duration::from_secs(3600);
+/// Default service time an interface VPC endpoint takes from `pending` to `available`, and from
+/// `deleting` to `deleted`. AWS states no figure: the PrivateLink guide says only that the endpoint
+/// is `pending` until it is ready, the EC2 model has no waiter for endpoints, and Terraform's
+/// `aws_vpc_endpoint` waits up to 10 minutes by default. One minute keeps interactive use quick.
+/// Gateway endpoints are `available` at once.
+pub const DEFAULT_VPC_ENDPOINT_DELAY: Duration = Duration::from_secs(60);
+/// How long a `deleted` VPC endpoint stays visible to DescribeVpcEndpoints: the same hour as a NAT
+/// gateway's (AWS states no figure for endpoints).
+pub const DELETED_VPC_ENDPOINT_VISIBILITY: Duration = DELETED_NAT_GATEWAY_VISIBILITY;
 /// Default active-session quota (`maxVms`): the report's account had 500.
 pub const DEFAULT_MAX_VMS: u32 = 500;
 /// Default start deadline of a microVM (AWS: "Please make sure that initialization completes in 60s").
@@ -103,7 +112,15 @@ pub struct Config {
     pub eni_linger: Duration,
     /// NAT gateways go pending → available and deleting → deleted after this long (service time).
     pub nat_gateway_delay: Duration,
+    /// Interface VPC endpoints go pending → available and deleting → deleted after this long
+    /// (service time).
+    pub vpc_endpoint_delay: Duration,
     pub eni_policy: EniPolicy,
+    /// The `operator.principal` AgentCore's ENIs show as managed resources (then hidden by
+    /// ModifyManagedResourceVisibility `hidden` unless a Describe call sets
+    /// `IncludeManagedResources`). `None`, the default: they are not managed resources, since AWS
+    /// does not say they are (facts sheet, Unknowns 2).
+    pub agentcore_eni_operator: Option<String>,
     /// Whether every region starts with a default VPC as a real account's do (172.31.0.0/16, a
     /// default subnet per zone, an attached internet gateway). Off here, so an embedded emulator
     /// starts with empty regions; the command line turns it on unless `--no-default-vpc`.
@@ -147,7 +164,9 @@ impl Default for Config {
             status_delay: DEFAULT_STATUS_DELAY,
             eni_linger: DEFAULT_ENI_LINGER,
             nat_gateway_delay: DEFAULT_NAT_GATEWAY_DELAY,
+            vpc_endpoint_delay: DEFAULT_VPC_ENDPOINT_DELAY,
             eni_policy: EniPolicy::Shared,
+            agentcore_eni_operator: None,
             default_vpc: false,
             default_region: "us-east-1".into(),
             agent_command: None,

@@ -1,6 +1,6 @@
 //! The EC2 slice (query protocol): VPCs, subnets, Availability Zones, security groups, tags,
 //! network interfaces, and the network a real deployment builds around them (internet gateways,
-//! route tables, Elastic IP addresses, NAT gateways) — what AgentCore VPC mode touches, what
+//! route tables, Elastic IP addresses, NAT gateways, VPC endpoints) — what AgentCore VPC mode touches, what
 //! eni-lab's report network creates and what tag-based cleanup needs.
 //!
 //! Requests are `POST /` with a form body (`Action=…&Version=2016-11-15&…`); responses are XML as
@@ -8,7 +8,7 @@
 //!
 //! One private module per resource family: `vpc`, `subnet`, `security_group`,
 //! `security_group_rule`, `network_interface`, `zones` (Availability Zones), `tags`,
-//! `internet_gateway`, `route_table`, `address` (Elastic IPs), `nat_gateway`. They share `ec2/context.rs` (the
+//! `internet_gateway`, `route_table`, `address` (Elastic IPs), `nat_gateway`, `vpc_endpoint`. They share `ec2/context.rs` (the
 //! `Op` an operation runs with, id kinds and their errors, Describe helpers) and never import this
 //! module. One table, `OPERATIONS`, maps each `Action` to its handler: dispatch and [`ACTIONS`]
 //! both come from it.
@@ -30,6 +30,7 @@ mod security_group_rule;
 mod subnet;
 mod tags;
 mod vpc;
+mod vpc_endpoint;
 pub mod xml;
 mod zones;
 
@@ -169,6 +170,13 @@ const OPERATIONS: &[(&str, Handler)] = &[
     ("CreateNatGateway", Handler::Write(nat_gateway::create_nat_gateway)),
     ("DeleteNatGateway", Handler::Write(nat_gateway::delete_nat_gateway)),
     ("DescribeNatGateways", Handler::Read(nat_gateway::describe_nat_gateways)),
+    ("CreateVpcEndpoint", Handler::Write(vpc_endpoint::create_vpc_endpoint)),
+    ("DescribeVpcEndpoints", Handler::Read(vpc_endpoint::describe_vpc_endpoints)),
+    ("ModifyVpcEndpoint", Handler::Write(vpc_endpoint::modify_vpc_endpoint)),
+    ("DeleteVpcEndpoints", Handler::Write(vpc_endpoint::delete_vpc_endpoints)),
+    ("DescribeVpcEndpointServices", Handler::Read(vpc_endpoint::describe_vpc_endpoint_services)),
+    ("GetManagedResourceVisibility", Handler::Read(network_interface::get_managed_resource_visibility)),
+    ("ModifyManagedResourceVisibility", Handler::Write(network_interface::modify_managed_resource_visibility)),
 ];
 
 /// The operations this slice implements: the names in `OPERATIONS`, in its order.

@@ -22,12 +22,12 @@ use crate::config::Config;
 pub use crate::config::EniPolicy;
 use crate::ids;
 pub use crate::state::EniKey;
-use crate::state::{ManagedEni, NetworkInterface, RegionState, Subnet, VpcPlacement};
+use crate::state::{EniOwner, ManagedEni, NetworkInterface, RegionState, Subnet, VpcPlacement};
 
 /// The tag AgentCore puts on its ENIs.
 pub const MANAGED_TAG_KEY: &str = "AmazonBedrockAgentCoreManaged";
 /// The `interfaceType` of AgentCore ENIs.
-pub const INTERFACE_TYPE: &str = "agentic_ai";
+pub use crate::state::AGENTCORE_INTERFACE_TYPE as INTERFACE_TYPE;
 /// IPs AWS reserves in every subnet (network, router, DNS, future use, broadcast).
 pub const RESERVED_IPS_PER_SUBNET: u64 = 5;
 
@@ -69,8 +69,7 @@ pub fn users(region: &RegionState, policy: EniPolicy) -> BTreeMap<EniKey, Vec<St
 pub fn reconcile(region: &mut RegionState, at: SystemTime, config: &Config) {
     let needed = users(region, config.eni_policy);
     for key in needed.keys() {
-        let existing =
-            region.network_interfaces.values_mut().filter_map(|n| n.managed.as_mut()).find(|m| &m.key == key);
+        let existing = region.network_interfaces.values_mut().filter_map(|n| n.agentcore_mut()).find(|m| &m.key == key);
         match existing {
             Some(managed) => managed.linger_until = None,
             None => {
@@ -82,7 +81,7 @@ pub fn reconcile(region: &mut RegionState, at: SystemTime, config: &Config) {
         }
     }
     for eni in region.network_interfaces.values_mut() {
-        if let Some(managed) = eni.managed.as_mut()
+        if let Some(managed) = eni.agentcore_mut()
             && !needed.contains_key(&managed.key)
             && managed.linger_until.is_none()
         {
@@ -100,7 +99,7 @@ pub fn shortfall(
     policy: EniPolicy,
 ) -> Option<String> {
     keys_for(placement, runtime_id, policy).into_iter().find_map(|key| {
-        let exists = region.network_interfaces.values().any(|n| n.managed.as_ref().is_some_and(|m| m.key == key));
+        let exists = region.network_interfaces.values().any(|n| n.agentcore().is_some_and(|m| m.key == key));
         let subnet = region.subnet(&key.subnet_id)?;
         (!exists && available_ip_count(region, subnet) == 0).then(|| {
             format!("Insufficient free IP addresses in subnet {} to create a network interface", key.subnet_id)
@@ -126,7 +125,7 @@ fn create(region: &mut RegionState, key: EniKey, at: SystemTime, config: &Config
         tags: BTreeMap::from([(MANAGED_TAG_KEY.to_string(), "true".to_string())]),
         created_at: at,
         seq,
-        managed: Some(ManagedEni { key, attachment_id: ids::ec2_id("ela-attach"), linger_until: None }),
+        owner: EniOwner::AgentCore(ManagedEni { key, attachment_id: ids::ec2_id("ela-attach"), linger_until: None }),
     };
     tracing::debug!(eni = %id, subnet = %eni.subnet_id, ip = %ip, account = %config.account_id, "created managed ENI");
     region.network_interfaces.insert(id, eni);
@@ -139,7 +138,7 @@ pub fn next_expiry(region: &RegionState) -> Option<(SystemTime, String)> {
         .network_interfaces
         .values()
         .filter_map(|n| {
-            let until = n.managed.as_ref()?.linger_until?;
+            let until = n.agentcore()?.linger_until?;
             Some((until, n.id.clone()))
         })
         .min()

@@ -52,6 +52,16 @@ struct Cli {
     /// e.g. `2m`, `0s`.
     #[arg(long, default_value = "2m", value_parser = duration_flag::parse)]
     nat_gateway_delay: Duration,
+    /// Service time an interface VPC endpoint takes from pending to available and from deleting
+    /// to deleted, e.g. `1m`, `0s` (gateway endpoints are available at once).
+    #[arg(long, default_value = "1m", value_parser = duration_flag::parse)]
+    vpc_endpoint_delay: Duration,
+    /// Show AgentCore's ENIs as managed resources of this principal (`operator.managed`), e.g.
+    /// `bedrock-agentcore.amazonaws.com`: ModifyManagedResourceVisibility `hidden` then hides them
+    /// from DescribeNetworkInterfaces unless it asks with IncludeManagedResources. Off by default:
+    /// AWS does not say they are managed resources.
+    #[arg(long, value_name = "PRINCIPAL")]
+    agentcore_eni_operator: Option<String>,
     /// `shared`: one ENI per (subnet, security-group set), AWS's documented behaviour.
     /// `per-runtime`: each runtime its own ENIs (a deliberately wrong world for negative controls).
     #[arg(long, value_enum, default_value_t = EniPolicy::Shared)]
@@ -137,6 +147,8 @@ fn config(cli: Cli) -> anyhow::Result<Config> {
         status_delay: cli.status_delay,
         eni_linger: cli.eni_linger,
         nat_gateway_delay: cli.nat_gateway_delay,
+        vpc_endpoint_delay: cli.vpc_endpoint_delay,
+        agentcore_eni_operator: cli.agentcore_eni_operator,
         eni_policy: cli.eni_policy,
         default_vpc: !cli.no_default_vpc,
         default_region: cli.default_region,
@@ -254,6 +266,9 @@ mod tests {
         assert_eq!(defaults.status_delay, Duration::from_secs(5));
         assert_eq!(defaults.nat_gateway_delay, agentcore_local::config::DEFAULT_NAT_GATEWAY_DELAY);
         assert_eq!(cli(&["--nat-gateway-delay", "90s"]).unwrap().nat_gateway_delay, Duration::from_secs(90));
+        assert_eq!(defaults.vpc_endpoint_delay, agentcore_local::config::DEFAULT_VPC_ENDPOINT_DELAY);
+        assert_eq!(cli(&["--vpc-endpoint-delay", "0s"]).unwrap().vpc_endpoint_delay, Duration::ZERO);
+        assert_eq!(defaults.agentcore_eni_operator, None);
         assert!(!defaults.no_default_vpc && cli(&["--no-default-vpc"]).unwrap().no_default_vpc);
         for bad in ["", "8 parsecs", "-1s"] {
             let error = cli(&[&format!("--eni-linger={bad}")]).unwrap_err().to_string();

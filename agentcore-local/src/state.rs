@@ -78,11 +78,18 @@ pub struct RegionState {
     pub addresses: BTreeMap<String, Address>,
     /// NAT gateways, `deleted` and `failed` ones included until they stop being shown.
     pub nat_gateways: BTreeMap<String, NatGateway>,
+    /// VPC endpoints (interface and gateway), `deleted` interface ones until they stop being shown.
+    pub vpc_endpoints: BTreeMap<String, VpcEndpoint>,
+    /// ModifyManagedResourceVisibility: whether Describe calls hide service-managed resources
+    /// unless asked with `IncludeManagedResources` (`hidden`), or show them (`visible`, the default).
+    pub managed_resources_hidden: bool,
     pub runtimes: BTreeMap<String, Runtime>,
     /// CreateAgentRuntime `clientToken` → what it created.
     pub create_tokens: HashMap<String, TokenRecord>,
     /// CreateNetworkInterface `ClientToken` → the ENI it created.
     pub eni_client_tokens: HashMap<String, String>,
+    /// CreateVpcEndpoint `ClientToken` → the endpoint it created.
+    pub vpc_endpoint_client_tokens: HashMap<String, String>,
     /// The region's DHCP options set, shown on every VPC.
     pub dhcp_options_id: String,
     seq: u64,
@@ -107,9 +114,12 @@ impl RegionState {
             route_tables: BTreeMap::new(),
             addresses: BTreeMap::new(),
             nat_gateways: BTreeMap::new(),
+            vpc_endpoints: BTreeMap::new(),
+            managed_resources_hidden: false,
             runtimes: BTreeMap::new(),
             create_tokens: HashMap::new(),
             eni_client_tokens: HashMap::new(),
+            vpc_endpoint_client_tokens: HashMap::new(),
             dhcp_options_id: ids::ec2_id("dopt"),
             seq: 0,
         }
@@ -208,6 +218,7 @@ impl RegionState {
             .chain(self.route_tables.values().map(|t| (t.id.as_str(), "route-table", &t.tags, t.seq)))
             .chain(self.addresses.values().map(|a| (a.allocation_id.as_str(), "elastic-ip", &a.tags, a.seq)))
             .chain(self.nat_gateways.values().map(|n| (n.id.as_str(), "natgateway", &n.tags, n.seq)))
+            .chain(self.vpc_endpoints.values().map(|e| (e.id.as_str(), "vpc-endpoint", &e.tags, e.seq)))
             .collect();
         out.sort_by_key(|r| r.3);
         out
@@ -236,12 +247,20 @@ impl RegionState {
         if let Some(a) = self.addresses.get_mut(id) {
             return Some(&mut a.tags);
         }
-        self.nat_gateways.get_mut(id).map(|n| &mut n.tags)
+        if let Some(n) = self.nat_gateways.get_mut(id) {
+            return Some(&mut n.tags);
+        }
+        self.vpc_endpoints.get_mut(id).map(|e| &mut e.tags)
     }
 
     /// The internet gateway attached to `vpc_id`, if any.
     pub fn attached_internet_gateway(&self, vpc_id: &str) -> Option<&InternetGateway> {
         self.internet_gateways.values().find(|g| g.attached_vpc.as_deref() == Some(vpc_id))
+    }
+
+    /// Removes the ENIs a VPC endpoint or NAT gateway made.
+    pub fn remove_enis_of(&mut self, resource_id: &str) {
+        self.network_interfaces.retain(|_, n| n.service_resource() != Some(resource_id));
     }
 
     /// The NAT gateways that still hold their subnet and address (neither `deleted` nor `failed`).
@@ -477,6 +496,91 @@ pub struct NatGateway {
     pub seq: u64,
 }
 
+/// The type of a VPC endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VpcEndpointType {
+    /// ENIs in subnets, reached by DNS (ECR, CloudWatch Logs, STS, …).
+    Interface,
+    /// Routes to a prefix list in route tables (S3, DynamoDB).
+    Gateway,
+}
+
+impl VpcEndpointType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Interface => "Interface",
+            Self::Gateway => "Gateway",
+        }
+    }
+}
+
+/// The states of a VPC endpoint this emulator shows (the model's `State` enum, as EC2 writes them
+/// for endpoints).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VpcEndpointState {
+    Pending,
+    Available,
+    Deleting,
+    Deleted,
+}
+
+impl VpcEndpointState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Available => "available",
+            Self::Deleting => "deleting",
+            Self::Deleted => "deleted",
+        }
+    }
+}
+
+/// A VPC endpoint to an AWS service: an interface endpoint with one ENI per subnet, or a gateway
+/// endpoint with a route in each of its route tables.
+#[derive(Clone, Debug)]
+pub struct VpcEndpoint {
+    /// `vpce-…`.
+    pub id: String,
+    pub vpc_id: String,
+    /// `com.amazonaws.<region>.<service>`.
+    pub service_name: String,
+    pub endpoint_type: VpcEndpointType,
+    pub state: VpcEndpointState,
+    /// Interface endpoints: one subnet per Availability Zone.
+    pub subnet_ids: Vec<String>,
+    /// Interface endpoints: the groups of its ENIs.
+    pub group_ids: Vec<String>,
+    /// Gateway endpoints.
+    pub route_table_ids: Vec<String>,
+    pub private_dns_enabled: bool,
+    pub policy_document: String,
+    pub created_at: SystemTime,
+    /// When the state next moves on: pending → available, deleting → deleted → no longer shown.
+    pub due: Option<SystemTime>,
+    pub tags: BTreeMap<String, String>,
+    pub seq: u64,
+}
+
+impl VpcEndpoint {
+    /// Whether the endpoint still holds its subnets, groups and route tables.
+    pub fn is_live(&self) -> bool {
+        self.state != VpcEndpointState::Deleted
+    }
+
+    /// The id of the prefix list a gateway endpoint's routes lead to: one per service name (`pl-`
+    /// and 8 hex digits, the same for every endpoint to the service).
+    pub fn prefix_list_id(&self) -> String {
+        prefix_list_id(&self.service_name)
+    }
+}
+
+/// The id of the prefix list of the AWS service `service_name`: `pl-` and 8 hex digits, fixed for
+/// a given name (real ids are per region and service too, but not derived from the name).
+pub fn prefix_list_id(service_name: &str) -> String {
+    let hash = service_name.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+    format!("pl-{hash:08x}")
+}
+
 /// An elastic network interface: a plain one (CreateNetworkInterface) or one the AgentCore
 /// mechanism manages.
 #[derive(Clone, Debug)]
@@ -493,7 +597,95 @@ pub struct NetworkInterface {
     pub tags: BTreeMap<String, String>,
     pub created_at: SystemTime,
     pub seq: u64,
-    pub managed: Option<ManagedEni>,
+    /// Who made the ENI and manages it.
+    pub owner: EniOwner,
+}
+
+impl NetworkInterface {
+    /// The AgentCore part of an ENI the AgentCore mechanism manages.
+    pub fn agentcore(&self) -> Option<&ManagedEni> {
+        match &self.owner {
+            EniOwner::AgentCore(managed) => Some(managed),
+            _ => None,
+        }
+    }
+
+    /// The same, to change its linger.
+    pub fn agentcore_mut(&mut self) -> Option<&mut ManagedEni> {
+        match &mut self.owner {
+            EniOwner::AgentCore(managed) => Some(managed),
+            _ => None,
+        }
+    }
+
+    /// Whether an AWS service made the ENI and manages it (`requesterManaged`): every ENI but the
+    /// ones of CreateNetworkInterface.
+    pub fn requester_managed(&self) -> bool {
+        !matches!(self.owner, EniOwner::Account)
+    }
+
+    /// `interfaceType`.
+    pub fn interface_type(&self) -> &'static str {
+        match self.owner {
+            EniOwner::Account => "interface",
+            EniOwner::AgentCore(_) => AGENTCORE_INTERFACE_TYPE,
+            EniOwner::VpcEndpoint { .. } => "vpc_endpoint",
+            EniOwner::NatGateway { .. } => "nat_gateway",
+        }
+    }
+
+    /// `status`: a service's ENI is attached to that service (`in-use`); the account's are
+    /// `available` (nothing here attaches them).
+    pub fn status(&self) -> &'static str {
+        if self.requester_managed() { "in-use" } else { "available" }
+    }
+
+    /// The attachment id of a service's ENI (`ela-attach-…`).
+    pub fn attachment_id(&self) -> Option<&str> {
+        match &self.owner {
+            EniOwner::Account => None,
+            EniOwner::AgentCore(managed) => Some(&managed.attachment_id),
+            EniOwner::VpcEndpoint { attachment_id, .. } | EniOwner::NatGateway { attachment_id, .. } => {
+                Some(attachment_id)
+            }
+        }
+    }
+
+    /// `requesterId`: who created a service's ENI. AWS does not document the values; these are
+    /// the emulator's guesses (README, "Not emulated").
+    pub fn requester_id(&self) -> Option<&'static str> {
+        match self.owner {
+            EniOwner::Account => None,
+            EniOwner::AgentCore(_) => Some("bedrock-agentcore.amazonaws.com"),
+            EniOwner::VpcEndpoint { .. } => Some("vpce.amazonaws.com"),
+            EniOwner::NatGateway { .. } => Some("natgateway.amazonaws.com"),
+        }
+    }
+
+    /// The id of the VPC endpoint or NAT gateway the ENI belongs to.
+    pub fn service_resource(&self) -> Option<&str> {
+        match &self.owner {
+            EniOwner::VpcEndpoint { endpoint_id: id, .. } | EniOwner::NatGateway { nat_id: id, .. } => Some(id),
+            _ => None,
+        }
+    }
+}
+
+/// The `interfaceType` of AgentCore's ENIs (absent from the EC2 model's enum; the SDKs keep it as
+/// an unknown value).
+pub const AGENTCORE_INTERFACE_TYPE: &str = "agentic_ai";
+
+/// Who made an ENI: the account (CreateNetworkInterface), or a service for one of its resources.
+#[derive(Clone, Debug)]
+pub enum EniOwner {
+    /// CreateNetworkInterface: `interface`, `available`, not requester-managed.
+    Account,
+    /// AgentCore Runtime's mechanism ([`crate::eni`]): `agentic_ai`.
+    AgentCore(ManagedEni),
+    /// An interface VPC endpoint's ENI in one of its subnets: `vpc_endpoint`.
+    VpcEndpoint { endpoint_id: String, attachment_id: String },
+    /// A NAT gateway's ENI in its subnet: `nat_gateway`.
+    NatGateway { nat_id: String, attachment_id: String },
 }
 
 /// What one managed ENI stands for.

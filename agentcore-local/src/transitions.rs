@@ -2,7 +2,8 @@
 //! CREATING/UPDATING → READY, DELETING → gone (which may start ENIs lingering), lingering ENIs
 //! expiring, the same for runtime endpoints (CREATING/UPDATING → READY once the version they move to
 //! is READY, the `_FAILED` state when it failed, DELETING → gone), and NAT gateways pending →
-//! available (or failed) and deleting → deleted → no longer shown.
+//! available (or failed) and deleting → deleted → no longer shown, and interface VPC endpoints the
+//! same way (their ENIs go when they are deleted).
 //!
 //! They are applied lazily: every request first calls [`apply_due`] (through
 //! [`crate::app_state::AppState::world`]), which applies every transition due by "now" in time
@@ -11,9 +12,11 @@
 
 use std::time::SystemTime;
 
-use crate::config::{Config, DELETED_NAT_GATEWAY_VISIBILITY};
+use crate::config::{Config, DELETED_NAT_GATEWAY_VISIBILITY, DELETED_VPC_ENDPOINT_VISIBILITY};
 use crate::eni;
-use crate::state::{NatGatewayState, Pending, RegionState, Runtime, RuntimeStatus, Transition, World};
+use crate::state::{
+    NatGatewayState, Pending, RegionState, Runtime, RuntimeStatus, Transition, VpcEndpointState, World,
+};
 
 /// Applies every transition due at or before `now`, in every region, earliest first.
 pub fn apply_due(world: &mut World, now: SystemTime, config: &Config) {
@@ -31,6 +34,7 @@ enum Due {
     Endpoint { runtime_id: String, endpoint: String },
     Eni { eni_id: String },
     NatGateway { nat_id: String },
+    VpcEndpoint { endpoint_id: String },
 }
 
 /// The earliest pending transition of `region`.
@@ -45,7 +49,11 @@ fn next_due(region: &RegionState) -> Option<(SystemTime, Due)> {
     let eni = eni::next_expiry(region).map(|(at, eni_id)| (at, Due::Eni { eni_id }));
     let nat =
         region.nat_gateways.values().filter_map(|n| n.due.map(|at| (at, Due::NatGateway { nat_id: n.id.clone() })));
-    runtimes.chain(eni).chain(nat).min()
+    let endpoints = region
+        .vpc_endpoints
+        .values()
+        .filter_map(|e| e.due.map(|at| (at, Due::VpcEndpoint { endpoint_id: e.id.clone() })));
+    runtimes.chain(eni).chain(nat).chain(endpoints).min()
 }
 
 /// Applies `region`'s transitions due at or before `now`, earliest first.
@@ -62,6 +70,7 @@ fn apply_due_in_region(region: &mut RegionState, now: SystemTime, config: &Confi
                 }
             }
             Due::NatGateway { nat_id } => apply_nat_gateway_transition(region, &nat_id, at),
+            Due::VpcEndpoint { endpoint_id } => apply_vpc_endpoint_transition(region, &endpoint_id, at),
         }
     }
 }
@@ -129,17 +138,44 @@ fn apply_nat_gateway_transition(region: &mut RegionState, nat_id: &str, at: Syst
                 Some(("Gateway.NotAttached".into(), format!("Network {vpc_id} has no Internet gateway attached")));
             nat.due = visible_until;
             release_nat_address(region, &allocation_id);
+            region.remove_enis_of(nat_id);
         }
         NatGatewayState::Deleting => {
             nat.state = NatGatewayState::Deleted;
             nat.deleted_at = Some(at);
             nat.due = visible_until;
             release_nat_address(region, &allocation_id);
+            region.remove_enis_of(nat_id);
         }
         NatGatewayState::Deleted | NatGatewayState::Failed => {
             region.nat_gateways.remove(nat_id);
         }
         NatGatewayState::Available => nat.due = None,
+    }
+}
+
+/// Moves VPC endpoint `endpoint_id` on, as of `at`: pending → available, deleting → deleted (its
+/// ENIs go), deleted → no longer shown.
+fn apply_vpc_endpoint_transition(region: &mut RegionState, endpoint_id: &str, at: SystemTime) {
+    let Some(endpoint) = region.vpc_endpoints.get_mut(endpoint_id) else {
+        return;
+    };
+    match endpoint.state {
+        VpcEndpointState::Pending | VpcEndpointState::Available => {
+            endpoint.state = VpcEndpointState::Available;
+            endpoint.due = None;
+        }
+        VpcEndpointState::Deleting => {
+            endpoint.state = VpcEndpointState::Deleted;
+            endpoint.due = Some(at + DELETED_VPC_ENDPOINT_VISIBILITY);
+            endpoint.subnet_ids.clear();
+            endpoint.group_ids.clear();
+            endpoint.route_table_ids.clear();
+            region.remove_enis_of(endpoint_id);
+        }
+        VpcEndpointState::Deleted => {
+            region.vpc_endpoints.remove(endpoint_id);
+        }
     }
 }
 

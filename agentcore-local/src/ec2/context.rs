@@ -86,6 +86,10 @@ pub(super) const ALLOCATION: Kind =
 pub(super) const NAT_GATEWAY: Kind =
     Kind { prefix: "nat", not_found: "NatGatewayNotFound", malformed: "NatGatewayMalformed" };
 
+/// VPC endpoint ids (`vpce-…`).
+pub(super) const VPC_ENDPOINT: Kind =
+    Kind { prefix: "vpce", not_found: "InvalidVpcEndpointId.NotFound", malformed: "InvalidVpcEndpointId.Malformed" };
+
 impl Kind {
     /// The `*.NotFound` error for `id`.
     pub(super) fn not_found(&self, id: &str) -> AwsError {
@@ -99,6 +103,7 @@ impl Kind {
             "rtbassoc" => format!("The association ID '{id}' does not exist"),
             "eipalloc" => format!("The allocation ID '{id}' does not exist"),
             "nat" => format!("NAT gateway {id} was not found"),
+            "vpce" => format!("The Vpc Endpoint Id '{id}' does not exist"),
             _ => format!("The networkInterface ID '{id}' does not exist"),
         };
         AwsError::ec2(self.not_found, message)

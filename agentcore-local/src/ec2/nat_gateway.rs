@@ -5,11 +5,12 @@
 //! [`crate::config::DELETED_NAT_GATEWAY_VISIBILITY`].
 
 use super::context::{ALLOCATION, NAT_GATEWAY, Op, SUBNET, check_id, check_ids, described, sorted_by_seq, wanted_ids};
+use super::network_interface::{add_service_eni, no_free_address};
 use super::query::{filters, matches, tag_specifications};
 use super::xml;
 use crate::error::AwsError;
 use crate::ids;
-use crate::state::{NatGateway, NatGatewayState};
+use crate::state::{EniOwner, NatGateway, NatGatewayState};
 
 /// CreateNatGateway: a `pending` public gateway in `SubnetId` with the address `AllocationId`.
 pub(super) fn create_nat_gateway(op: &mut Op<'_>) -> Result<String, AwsError> {
@@ -23,6 +24,10 @@ pub(super) fn create_nat_gateway(op: &mut Op<'_>) -> Result<String, AwsError> {
             "Resource.AlreadyAssociated",
             format!("Elastic IP address [{allocation_id}] is already associated"),
         ));
+    }
+    let subnet = op.region.subnets[&subnet_id].clone();
+    if crate::eni::available_ip_count(op.region, &subnet) == 0 {
+        return Err(no_free_address(&subnet_id));
     }
     let tags = tag_specifications(op.params, "natgateway")?;
     let nat = NatGateway {
@@ -41,6 +46,10 @@ pub(super) fn create_nat_gateway(op: &mut Op<'_>) -> Result<String, AwsError> {
     };
     let address = op.region.addresses.get_mut(&nat.allocation_id).expect("checked");
     address.association_id = Some(ids::ec2_id("eipassoc"));
+    // The gateway's network interface in its subnet (no group: NAT gateways have none).
+    let owner = EniOwner::NatGateway { nat_id: nat.id.clone(), attachment_id: ids::ec2_id("ela-attach") };
+    let description = format!("Interface for NAT Gateway {}", nat.id);
+    add_service_eni(op, &subnet, Vec::new(), description, owner).ok_or_else(|| no_free_address(&subnet.id))?;
     let token = op.params.get("ClientToken");
     let out = xml::response("CreateNatGateway", op.request_id, |x| {
         if let Some(token) = token {

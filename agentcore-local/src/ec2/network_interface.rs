@@ -7,7 +7,7 @@ use super::context::{ENI, GROUP, Op, SUBNET, check_ids, return_true, sorted_by_s
 use super::query::{Params, filters, matches, paginate, tag_specifications};
 use super::xml;
 use crate::error::AwsError;
-use crate::state::{NetworkInterface, RegionState, Subnet};
+use crate::state::{EniOwner, NetworkInterface, RegionState, Subnet};
 use crate::{eni, ids};
 
 /// CreateNetworkInterface: a plain (`interface`) ENI in a subnet, with its security groups (the
@@ -36,11 +36,11 @@ pub(super) fn create_network_interface(op: &mut Op<'_>) -> Result<String, AwsErr
         tags,
         created_at: op.now,
         seq: op.region.next_seq(),
-        managed: None,
+        owner: EniOwner::Account,
     };
     let token = op.params.get("ClientToken");
     let out = xml::response("CreateNetworkInterface", op.request_id, |x| {
-        x.node("networkInterface", |x| xml::network_interface(x, &eni, op.region, op.account(), Some("pending")));
+        x.node("networkInterface", |x| xml::network_interface(x, &eni, op.region, op.account(), Some("pending"), None));
         if let Some(token) = token {
             x.leaf("clientToken", token);
         }
@@ -59,7 +59,7 @@ fn replayed_creation(op: &Op<'_>) -> Option<String> {
     let existing = op.region.eni_client_tokens.get(token)?;
     let eni = op.region.network_interfaces.get(existing)?;
     Some(xml::response("CreateNetworkInterface", op.request_id, |x| {
-        x.node("networkInterface", |x| xml::network_interface(x, eni, op.region, op.account(), None));
+        x.node("networkInterface", |x| xml::network_interface(x, eni, op.region, op.account(), None, None));
         x.leaf("clientToken", token);
     }))
 }
@@ -110,16 +110,7 @@ fn security_groups_for(op: &Op<'_>, subnet: &Subnet) -> Result<Vec<String>, AwsE
 /// the subnet's lowest free address.
 fn private_ip_for(op: &Op<'_>, subnet: &Subnet) -> Result<Ipv4Addr, AwsError> {
     let Some(text) = op.params.get("PrivateIpAddress") else {
-        return eni::allocate_ip(op.region, subnet).ok_or_else(|| {
-            AwsError::ec2(
-                "InsufficientFreeAddressesInSubnet",
-                format!(
-                    "There are not enough free addresses in subnet '{}' to satisfy the \
-                     requested number of instances.",
-                    subnet.id
-                ),
-            )
-        });
+        return eni::allocate_ip(op.region, subnet).ok_or_else(|| no_free_address(&subnet.id));
     };
     let ip: Ipv4Addr = text.parse().map_err(|_| {
         AwsError::ec2("InvalidParameterValue", format!("Value ({text}) for parameter privateIpAddress is invalid."))
@@ -138,35 +129,59 @@ fn private_ip_for(op: &Op<'_>, subnet: &Subnet) -> Result<Ipv4Addr, AwsError> {
     Ok(ip)
 }
 
-/// Filters `DescribeNetworkInterfaces` accepts.
+/// Filters `DescribeNetworkInterfaces` accepts: every name the EC2 model's documentation of its
+/// `Filters` lists (besides `tag:KEY`, `tag-key` and `tag-value`, which every Describe call takes),
+/// and `group-name`, which EC2 still accepts. Filters about public addresses, IPv6 and instances
+/// match no ENI here (none has them).
 pub const ENI_FILTERS: &[&str] = &[
-    "network-interface-id",
-    "group-id",
-    "group-name",
-    "vpc-id",
-    "subnet-id",
-    "interface-type",
+    "addresses.association.owner-id",
+    "addresses.association.public-ip",
+    "addresses.primary",
+    "addresses.private-ip-address",
+    "association.allocation-id",
+    "association.association-id",
+    "association.ip-owner-id",
+    "association.public-dns-name",
+    "association.public-ip",
+    "attachment.attach-time",
+    "attachment.attachment-id",
+    "attachment.delete-on-termination",
+    "attachment.device-index",
+    "attachment.instance-id",
+    "attachment.instance-owner-id",
+    "attachment.status",
     "availability-zone",
     "availability-zone-id",
-    "status",
-    "requester-managed",
     "description",
-    "private-ip-address",
-    "addresses.private-ip-address",
-    "private-dns-name",
+    "group-id",
+    "group-name",
+    "interface-type",
+    "ipv6-addresses.ipv6-address",
     "mac-address",
+    "network-interface-id",
+    "operator.managed",
+    "operator.principal",
     "owner-id",
+    "private-dns-name",
+    "private-ip-address",
+    "requester-id",
+    "requester-managed",
     "source-dest-check",
-    "attachment.attachment-id",
-    "attachment.status",
-    "attachment.instance-owner-id",
-    "attachment.device-index",
-    "attachment.delete-on-termination",
+    "status",
+    "subnet-id",
+    "vpc-id",
 ];
 
-/// The values of filter `name` for `eni`.
-fn eni_field(eni: &NetworkInterface, region: &RegionState, account: &str, name: &str) -> Vec<String> {
-    let attachment = eni.managed.as_ref();
+/// The values of filter `name` for `eni`, whose `operator` principal is `operator`.
+fn eni_field(
+    eni: &NetworkInterface,
+    region: &RegionState,
+    account: &str,
+    operator: Option<&str>,
+    name: &str,
+) -> Vec<String> {
+    let attached = eni.attachment_id();
+    let when_attached = |value: &str| attached.map(|_| value.to_string()).into_iter().collect();
     match name {
         "network-interface-id" => vec![eni.id.clone()],
         "group-id" => eni.groups.clone(),
@@ -175,27 +190,41 @@ fn eni_field(eni: &NetworkInterface, region: &RegionState, account: &str, name: 
         }
         "vpc-id" => vec![eni.vpc_id.clone()],
         "subnet-id" => vec![eni.subnet_id.clone()],
-        "interface-type" => vec![if attachment.is_some() { eni::INTERFACE_TYPE.into() } else { "interface".into() }],
+        "interface-type" => vec![eni.interface_type().into()],
         "availability-zone" => vec![eni.zone.name.into()],
         "availability-zone-id" => vec![eni.zone.id.into()],
-        "status" => vec![xml::eni_status(eni).into()],
-        "requester-managed" => vec![attachment.is_some().to_string()],
+        "status" => vec![eni.status().into()],
+        "requester-id" => eni.requester_id().map(str::to_string).into_iter().collect(),
+        "requester-managed" => vec![eni.requester_managed().to_string()],
+        "operator.managed" => vec![operator.is_some().to_string()],
+        "operator.principal" => operator.map(str::to_string).into_iter().collect(),
         "description" => vec![eni.description.clone()],
         "private-ip-address" | "addresses.private-ip-address" => vec![eni.private_ip.to_string()],
+        "addresses.primary" => vec!["true".into()],
         "private-dns-name" => vec![xml::private_dns_name(&region.name, eni.private_ip)],
         "mac-address" => vec![eni.mac.clone()],
         "owner-id" => vec![account.to_string()],
         "source-dest-check" => vec!["true".into()],
-        "attachment.attachment-id" => attachment.map(|m| m.attachment_id.clone()).into_iter().collect(),
-        "attachment.status" => attachment.map(|_| "attached".to_string()).into_iter().collect(),
-        "attachment.instance-owner-id" => attachment.map(|_| "amazon-aws".to_string()).into_iter().collect(),
-        "attachment.device-index" => attachment.map(|_| "1".to_string()).into_iter().collect(),
-        "attachment.delete-on-termination" => attachment.map(|_| "false".to_string()).into_iter().collect(),
+        "attachment.attachment-id" => attached.map(str::to_string).into_iter().collect(),
+        "attachment.attach-time" => attached.map(|_| ids::iso8601(eni.created_at)).into_iter().collect(),
+        "attachment.status" => when_attached("attached"),
+        "attachment.instance-owner-id" => when_attached("amazon-aws"),
+        "attachment.device-index" => when_attached("1"),
+        "attachment.delete-on-termination" => when_attached("false"),
+        // No ENI here has a public address, an IPv6 address or an instance.
         _ => vec![],
     }
 }
 
-/// DescribeNetworkInterfaces (`NetworkInterfaceId.N` and `MaxResults` exclude each other).
+/// The `operator` principal of `eni`: AgentCore's ENIs are managed resources only when
+/// [`crate::config::Config::agentcore_eni_operator`] says so.
+fn operator<'a>(eni: &NetworkInterface, config: &'a crate::config::Config) -> Option<&'a str> {
+    eni.agentcore().and(config.agentcore_eni_operator.as_deref())
+}
+
+/// DescribeNetworkInterfaces (`NetworkInterfaceId.N` and `MaxResults` exclude each other). A
+/// managed resource ([`operator`]) is left out while the region's managed resource visibility is
+/// `hidden`, unless `IncludeManagedResources=true`.
 pub(super) fn describe_network_interfaces(op: &Op<'_>) -> Result<String, AwsError> {
     let (wanted, wanted_set) = wanted_ids(op.params, "NetworkInterfaceId")?;
     if !wanted.is_empty() && op.params.get("MaxResults").is_some() {
@@ -206,20 +235,89 @@ pub(super) fn describe_network_interfaces(op: &Op<'_>) -> Result<String, AwsErro
     }
     check_ids(&ENI, &wanted, &op.region.network_interfaces)?;
     let filters = filters(op.params, ENI_FILTERS)?;
+    let show_hidden = op.params.bool("IncludeManagedResources")? == Some(true) || !op.region.managed_resources_hidden;
     let account = op.account();
     let region = &*op.region;
     let items: Vec<&NetworkInterface> = sorted_by_seq(region.network_interfaces.values(), |n| n.seq)
         .into_iter()
         .filter(|n| wanted_set.is_empty() || wanted_set.contains(&n.id))
-        .filter(|n| matches(&filters, &n.tags, |name| eni_field(n, region, account, name)))
+        .filter(|n| show_hidden || operator(n, op.config).is_none())
+        .filter(|n| matches(&filters, &n.tags, |name| eni_field(n, region, account, operator(n, op.config), name)))
         .collect();
     let (page, next) = paginate(items, op.params)?;
     Ok(xml::response("DescribeNetworkInterfaces", op.request_id, |x| {
-        x.set("networkInterfaceSet", page, |x, n| xml::network_interface(x, n, region, account, None));
+        x.set("networkInterfaceSet", page, |x, n| {
+            xml::network_interface(x, n, region, account, None, operator(n, op.config))
+        });
         if let Some(token) = &next {
             x.leaf("nextToken", token);
         }
     }))
+}
+
+/// GetManagedResourceVisibility: `hidden` or `visible` (the default), for the caller's region.
+pub(super) fn get_managed_resource_visibility(op: &Op<'_>) -> Result<String, AwsError> {
+    Ok(visibility_answer(op, "GetManagedResourceVisibility"))
+}
+
+/// ModifyManagedResourceVisibility `DefaultVisibility=hidden|visible`.
+pub(super) fn modify_managed_resource_visibility(op: &mut Op<'_>) -> Result<String, AwsError> {
+    op.region.managed_resources_hidden = match op.params.required("DefaultVisibility")? {
+        "hidden" => true,
+        "visible" => false,
+        other => {
+            return Err(AwsError::ec2(
+                "InvalidParameterValue",
+                format!("Value ({other}) for parameter DefaultVisibility is invalid. Valid values: hidden, visible."),
+            ));
+        }
+    };
+    Ok(visibility_answer(op, "ModifyManagedResourceVisibility"))
+}
+
+fn visibility_answer(op: &Op<'_>, action: &str) -> String {
+    let visibility = if op.region.managed_resources_hidden { "hidden" } else { "visible" };
+    xml::response(action, op.request_id, |x| x.node("visibility", |x| x.leaf("defaultVisibility", visibility)))
+}
+
+/// Adds the ENI a service makes for one of its resources (a NAT gateway, an interface VPC
+/// endpoint) in `subnet`, with the subnet's lowest free address; `None` when the subnet has none.
+pub(super) fn add_service_eni(
+    op: &mut Op<'_>,
+    subnet: &Subnet,
+    groups: Vec<String>,
+    description: String,
+    owner: EniOwner,
+) -> Option<String> {
+    let ip = eni::allocate_ip(op.region, subnet)?;
+    let eni = NetworkInterface {
+        id: ids::ec2_id("eni"),
+        subnet_id: subnet.id.clone(),
+        vpc_id: subnet.vpc_id.clone(),
+        zone: subnet.zone,
+        groups,
+        private_ip: ip,
+        mac: ids::mac_address(),
+        description,
+        tags: Default::default(),
+        created_at: op.now,
+        seq: op.region.next_seq(),
+        owner,
+    };
+    let id = eni.id.clone();
+    op.region.network_interfaces.insert(id.clone(), eni);
+    Some(id)
+}
+
+/// The error EC2 gives when a subnet has no address left for a new interface.
+pub(super) fn no_free_address(subnet_id: &str) -> AwsError {
+    AwsError::ec2(
+        "InsufficientFreeAddressesInSubnet",
+        format!(
+            "There are not enough free addresses in subnet '{subnet_id}' to satisfy the requested number of \
+             instances."
+        ),
+    )
 }
 
 /// DeleteNetworkInterface: refused for AgentCore's ENIs, which are attached.
@@ -227,7 +325,7 @@ pub(super) fn delete_network_interface(op: &mut Op<'_>) -> Result<String, AwsErr
     let id = op.params.required("NetworkInterfaceId")?.to_string();
     ENI.check(&id)?;
     let eni = op.region.network_interfaces.get(&id).ok_or_else(|| ENI.not_found(&id))?;
-    if eni.managed.is_some() {
+    if eni.requester_managed() {
         // AgentCore's ENIs are attached to the service (`ela-attach-…`, status in-use); EC2
         // refuses to delete an attached interface. The exact error AWS gives for AgentCore
         // ENIs is not documented (facts sheet, Unknowns 4).

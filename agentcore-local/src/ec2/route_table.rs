@@ -196,6 +196,10 @@ pub(super) fn delete_route_table(op: &mut Op<'_>) -> Result<String, AwsError> {
         return Err(dependency_violation("routeTable", &id));
     }
     op.region.route_tables.remove(&id);
+    // A gateway endpoint's route goes with the table.
+    for endpoint in op.region.vpc_endpoints.values_mut() {
+        endpoint.route_table_ids.retain(|t| t != &id);
+    }
     Ok(return_true(op, "DeleteRouteTable"))
 }
 

@@ -62,7 +62,7 @@ pub(super) fn describe_vpcs(op: &Op<'_>) -> Result<String, AwsError> {
 }
 
 /// DeleteVpc: refused while subnets, non-default groups, network interfaces, route tables other
-/// than the main one or an attached internet gateway remain; the default group and the main
+/// than the main one, an attached internet gateway or VPC endpoints remain; the default group and the main
 /// table go with the VPC.
 pub(super) fn delete_vpc(op: &mut Op<'_>) -> Result<String, AwsError> {
     let id = op.params.required("VpcId")?.to_string();
@@ -75,7 +75,8 @@ pub(super) fn delete_vpc(op: &mut Op<'_>) -> Result<String, AwsError> {
         || region.security_groups.values().any(|g| g.vpc_id == id && !g.is_default())
         || region.network_interfaces.values().any(|n| n.vpc_id == id)
         || region.route_tables.values().any(|t| t.vpc_id == id && !t.is_main())
-        || region.attached_internet_gateway(&id).is_some();
+        || region.attached_internet_gateway(&id).is_some()
+        || region.vpc_endpoints.values().any(|e| e.vpc_id == id && e.is_live());
     if has_dependencies {
         return Err(dependency_violation("vpc", &id));
     }

@@ -15,7 +15,7 @@ use crate::eni;
 use crate::ids;
 use crate::state::{
     Address, InternetGateway, NatGateway, NatGatewayState, NetworkInterface, RegionState, RouteTable, RouteTarget,
-    RulePeer, RulePermission, SecurityGroup, SecurityGroupRule, Subnet, Vpc,
+    RulePeer, RulePermission, SecurityGroup, SecurityGroupRule, Subnet, Vpc, VpcEndpoint, VpcEndpointType,
 };
 
 /// The EC2 API namespace.
@@ -62,6 +62,16 @@ impl Xml {
         self.start(BytesStart::new(tag));
         inner(self);
         self.end(tag);
+    }
+
+    /// `<tag><item>value</item>…</tag>`: a list of strings (the model's `ValueStringList`).
+    pub fn values<T: Display>(&mut self, tag: &str, items: impl IntoIterator<Item = T>) {
+        self.set(tag, items, |x, value| {
+            let text = value.to_string();
+            if !text.is_empty() {
+                x.writer.write_event(Event::Text(BytesText::new(&text))).expect("writing to a Vec cannot fail");
+            }
+        });
     }
 
     /// `<tag><item>…</item>…</tag>`, one item per element of `items`.
@@ -234,19 +244,16 @@ pub fn private_dns_name(region: &str, ip: std::net::Ipv4Addr) -> String {
     }
 }
 
-/// The status EC2 shows for `eni` (managed ones are attached to AgentCore's fleet).
-pub fn eni_status(eni: &NetworkInterface) -> &'static str {
-    if eni.managed.is_some() { "in-use" } else { "available" }
-}
-
 /// The fields of one network interface; `status` overrides the described status (CreateNetworkInterface
-/// answers `pending`).
+/// answers `pending`); `operator` is the principal of a managed ENI (`operator.managed`), whose
+/// `hiddenByDefault` follows the region's managed resource visibility.
 pub fn network_interface(
     x: &mut Xml,
     eni: &NetworkInterface,
     region: &RegionState,
     account: &str,
     status: Option<&str>,
+    operator: Option<&str>,
 ) {
     let dns = private_dns_name(&region.name, eni.private_ip);
     x.leaf("networkInterfaceId", &eni.id);
@@ -256,8 +263,11 @@ pub fn network_interface(
     x.leaf("availabilityZoneId", eni.zone.id);
     x.leaf("description", &eni.description);
     x.leaf("ownerId", account);
-    x.leaf("requesterManaged", eni.managed.is_some());
-    x.leaf("status", status.unwrap_or(eni_status(eni)));
+    if let Some(requester) = eni.requester_id() {
+        x.leaf("requesterId", requester);
+    }
+    x.leaf("requesterManaged", eni.requester_managed());
+    x.leaf("status", status.unwrap_or(eni.status()));
     x.leaf("macAddress", &eni.mac);
     x.leaf("privateIpAddress", eni.private_ip);
     x.leaf("privateDnsName", &dns);
@@ -267,9 +277,9 @@ pub fn network_interface(
         let name = region.security_groups.get(id).map_or("", |g| g.name.as_str());
         x.leaf("groupName", name);
     });
-    if let Some(managed) = &eni.managed {
+    if let Some(attachment_id) = eni.attachment_id() {
         x.node("attachment", |x| {
-            x.leaf("attachmentId", &managed.attachment_id);
+            x.leaf("attachmentId", attachment_id);
             x.leaf("deviceIndex", 1);
             x.leaf("networkCardIndex", 0);
             x.leaf("instanceOwnerId", "amazon-aws");
@@ -284,8 +294,15 @@ pub fn network_interface(
         x.leaf("primary", true);
     });
     x.set("ipv6AddressesSet", std::iter::empty::<()>(), |_, _| {});
-    x.leaf("interfaceType", if eni.managed.is_some() { eni::INTERFACE_TYPE } else { "interface" });
+    x.leaf("interfaceType", eni.interface_type());
     tag_set(x, &eni.tags);
+    x.node("operator", |x| {
+        x.leaf("managed", operator.is_some());
+        if let Some(principal) = operator {
+            x.leaf("principal", principal);
+            x.leaf("hiddenByDefault", region.managed_resources_hidden);
+        }
+    });
 }
 
 /// The fields of one internet gateway. An attached gateway's attachment state is `available`, as
@@ -321,15 +338,26 @@ pub fn route_table(x: &mut Xml, table: &RouteTable, region: &RegionState, accoun
     x.leaf("routeTableId", &table.id);
     x.leaf("vpcId", &table.vpc_id);
     x.leaf("ownerId", account);
-    x.set("routeSet", &table.routes, |x, route| {
-        x.leaf("destinationCidrBlock", route.destination);
-        match &route.target {
-            RouteTarget::Local => x.leaf("gatewayId", "local"),
-            RouteTarget::InternetGateway(id) => x.leaf("gatewayId", id),
-            RouteTarget::NatGateway(id) => x.leaf("natGatewayId", id),
+    // The table's own routes, then a gateway endpoint's route to its service's prefix list.
+    let endpoints = region.vpc_endpoints.values().filter(|e| e.route_table_ids.contains(&table.id));
+    let routes = table.routes.iter().map(Ok).chain(endpoints.map(Err));
+    x.set("routeSet", routes, |x, route| match route {
+        Ok(route) => {
+            x.leaf("destinationCidrBlock", route.destination);
+            match &route.target {
+                RouteTarget::Local => x.leaf("gatewayId", "local"),
+                RouteTarget::InternetGateway(id) => x.leaf("gatewayId", id),
+                RouteTarget::NatGateway(id) => x.leaf("natGatewayId", id),
+            }
+            x.leaf("state", route_state(region, table, &route.target));
+            x.leaf("origin", if route.target == RouteTarget::Local { "CreateRouteTable" } else { "CreateRoute" });
         }
-        x.leaf("state", route_state(region, table, &route.target));
-        x.leaf("origin", if route.target == RouteTarget::Local { "CreateRouteTable" } else { "CreateRoute" });
+        Err(endpoint) => {
+            x.leaf("destinationPrefixListId", endpoint.prefix_list_id());
+            x.leaf("gatewayId", &endpoint.id);
+            x.leaf("state", "active");
+            x.leaf("origin", "CreateRoute");
+        }
     });
     x.set("associationSet", &table.associations, |x, association| {
         x.leaf("routeTableAssociationId", &association.id);
@@ -357,6 +385,56 @@ pub fn address(x: &mut Xml, address: &Address, region: &RegionState) {
     tag_set(x, &address.tags);
 }
 
+/// The fields of one VPC endpoint. An interface endpoint's DNS entries are made up the way AWS
+/// makes them (`<id>-<suffix>.<service>.<region>.vpce.amazonaws.com`, one regional and one per
+/// zone).
+pub fn vpc_endpoint(x: &mut Xml, endpoint: &VpcEndpoint, region: &RegionState, account: &str) {
+    x.leaf("vpcEndpointId", &endpoint.id);
+    x.leaf("vpcEndpointType", endpoint.endpoint_type.as_str());
+    x.leaf("vpcId", &endpoint.vpc_id);
+    x.leaf("serviceName", &endpoint.service_name);
+    x.leaf("state", endpoint.state.as_str());
+    x.leaf("policyDocument", &endpoint.policy_document);
+    x.values("routeTableIdSet", &endpoint.route_table_ids);
+    x.values("subnetIdSet", &endpoint.subnet_ids);
+    x.set("groupSet", &endpoint.group_ids, |x, id| {
+        x.leaf("groupId", id);
+        x.leaf("groupName", region.security_groups.get(id).map_or("", |g| g.name.as_str()));
+    });
+    x.leaf("ipAddressType", "ipv4");
+    let interface = endpoint.endpoint_type == VpcEndpointType::Interface;
+    if interface {
+        x.node("dnsOptions", |x| x.leaf("dnsRecordIpType", "ipv4"));
+    }
+    x.leaf("privateDnsEnabled", endpoint.private_dns_enabled);
+    x.leaf("requesterManaged", false);
+    let enis = region.network_interfaces.values().filter(|n| n.service_resource() == Some(endpoint.id.as_str()));
+    x.values("networkInterfaceIdSet", enis.map(|n| &n.id));
+    let short = endpoint.service_name.rsplit_once(&format!("{}.", region.name)).map_or("", |(_, s)| s).to_string();
+    let dns: Vec<String> = if interface && endpoint.is_live() {
+        let suffix = &endpoint.prefix_list_id()[3..];
+        let base = format!("{short}.{}.vpce.amazonaws.com", region.name);
+        let zonal = endpoint
+            .subnet_ids
+            .iter()
+            .filter_map(|s| region.subnets.get(s))
+            .map(|s| format!("{}-{suffix}-{}.{base}", endpoint.id, s.zone.name));
+        std::iter::once(format!("{}-{suffix}.{base}", endpoint.id))
+            .chain(zonal)
+            .chain(endpoint.private_dns_enabled.then(|| format!("{short}.{}.amazonaws.com", region.name)))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    x.set("dnsEntrySet", &dns, |x, name| {
+        x.leaf("dnsName", name);
+        x.leaf("hostedZoneId", "Z7HUB22UULQXV");
+    });
+    x.leaf("creationTimestamp", ids::iso8601(endpoint.created_at));
+    tag_set(x, &endpoint.tags);
+    x.leaf("ownerId", account);
+}
+
 /// The fields of one NAT gateway.
 pub fn nat_gateway(x: &mut Xml, nat: &NatGateway, region: &RegionState) {
     x.leaf("createTime", ids::iso8601(nat.created_at));
@@ -375,6 +453,11 @@ pub fn nat_gateway(x: &mut Xml, nat: &NatGateway, region: &RegionState) {
             x.leaf("associationId", association);
         }
         x.leaf("isPrimary", true);
+        let eni = region.network_interfaces.values().find(|n| n.service_resource() == Some(nat.id.as_str()));
+        if let Some(eni) = eni {
+            x.leaf("networkInterfaceId", &eni.id);
+            x.leaf("privateIp", eni.private_ip);
+        }
         let status = match nat.state {
             NatGatewayState::Pending => Some("associating"),
             NatGatewayState::Available => Some("succeeded"),

@@ -22,3 +22,4 @@ mod session_model;
 mod support;
 mod tags;
 mod validation;
+mod vpc_endpoints;
