@@ -845,6 +845,8 @@ impl Teardown<'_> {
             .describe_network_interfaces()
             .filters(Filter::builder().name("group-id").set_values(Some(groups)).build())
             .filters(Filter::builder().name("interface-type").values("agentic_ai").build())
+            // Hidden managed resources still hold the groups: count them too.
+            .include_managed_resources(true)
             .send()
             .await
             .map_err(ApiError::from_sdk)?;

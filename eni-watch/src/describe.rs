@@ -242,6 +242,9 @@ pub async fn describe(client: &Client, scope: &Scope) -> Result<Snapshot, PollEr
     let mut stream = client
         .describe_network_interfaces()
         .set_filters((!filters.is_empty()).then_some(filters))
+        // An account that hides managed resources (ModifyManagedResourceVisibility) must not hide
+        // AgentCore's ENIs from the watch, should AWS count them as managed.
+        .include_managed_resources(true)
         .set_max_results(scope.page_size)
         .into_paginator()
         .stop_on_duplicate_token(false)

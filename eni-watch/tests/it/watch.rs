@@ -343,3 +343,24 @@ async fn the_interface_type_is_checked_client_side() {
     let mut server_side = watcher_on(&lab.endpoint(), Scope { server_side_type_filter: true, ..by_group }).await;
     assert_eq!(server_side.poll().await.result, Ok(1));
 }
+
+#[tokio::test]
+async fn an_account_that_hides_managed_resources_does_not_hide_agentcore_enis_from_the_watch() {
+    // Should AWS count AgentCore's ENIs as managed resources, an account with managed resource
+    // visibility `hidden` would hide them from a plain DescribeNetworkInterfaces: the watch asks
+    // with IncludeManagedResources.
+    let config = agentcore_local::Config {
+        agentcore_eni_operator: Some("bedrock-agentcore.amazonaws.com".into()),
+        ..test_support::emulator::manual_config()
+    };
+    let lab = Lab::start(config).await;
+    let net = lab.network().await;
+    lab.runtime("hidden", &net.subnets, &net.security_groups).await;
+    let hidden = aws_sdk_ec2::types::ManagedResourceDefaultVisibility::Hidden;
+    lab.ec2.modify_managed_resource_visibility().default_visibility(hidden).send().await.unwrap();
+    assert!(lab.managed_enis(&net.vpc).await.is_empty(), "a plain Describe call no longer sees them");
+    let mut watcher = watcher_on(&lab.endpoint(), vpc_scope(&net.vpc)).await;
+    let first = watcher.poll().await;
+    let Item::Sample(sample) = &first.items[0] else { panic!("{first:?}") };
+    assert_eq!(sample.enis.len(), 2, "{sample:?}");
+}
