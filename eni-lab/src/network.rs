@@ -5,7 +5,9 @@
 //!   zones;
 //! - [`create_report_network`]: the report's VPC for a real account: 2 public and 2 private /24
 //!   subnets in two zones AgentCore supports, an internet gateway, one NAT gateway with an elastic IP,
-//!   routes (what the agent needs to reach ECR);
+//!   routes (what the agent needs to reach ECR), and an S3 gateway endpoint on the private route
+//!   table (free of charge; ECR serves image layers from S3, and runtimes made since 2026-05-05 get no
+//!   service-managed S3 endpoint: facts sheet, §5);
 //! - [`check_existing`]: or an existing VPC and subnets (`--vpc-id`, `--subnet-ids`), checked with
 //!   `eni-model` (supported zones, one VPC, address headroom) and shown before anything is created;
 //! - [`create_security_group`]: the runtimes' groups (deploy's first, sg-split's second).
@@ -15,7 +17,7 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use aws_sdk_ec2::types::{DomainType, Filter, ResourceType};
+use aws_sdk_ec2::types::{DomainType, Filter, ResourceType, VpcEndpointType};
 use eni_model::{AzId, EniPlan, Inventory, Runtime, RuntimeNetwork, SecurityGroup, Subnet, SubnetId, VpcId};
 
 use crate::call;
@@ -288,6 +290,7 @@ pub async fn create_report_network(
 
     let public = network.public_subnet_ids.clone();
     let private = network.private_subnet_ids.clone();
+    let mut private_table = None;
     for (name, subnets, target) in
         [("public-rt", &public, RouteTarget::Gateway(&igw)), ("private-rt", &private, RouteTarget::Nat(&nat))]
     {
@@ -306,11 +309,21 @@ pub async fn create_report_network(
             ),
         };
         calls.mutate(call, (), async { request.send().await.map(drop).map_err(sdk_error) }).await?;
+        if matches!(target, RouteTarget::Nat(_)) {
+            private_table = Some(table.clone());
+        }
         for subnet in subnets.iter() {
             let (call, request) = call!("ec2", ec2.associate_route_table().route_table_id(&table).subnet_id(subnet));
             calls.mutate(call, (), async { request.send().await.map(drop).map_err(sdk_error) }).await?;
         }
     }
+    let private_table = private_table.expect("the private route table is made above");
+    let s3 = format!("com.amazonaws.{region}.s3");
+    let (call, request) = call!("ec2", ec2.create_vpc_endpoint().vpc_id(&vpc).service_name(&s3)
+        .vpc_endpoint_type(VpcEndpointType::Gateway).route_table_ids(&private_table);
+        tags(ResourceType::VpcEndpoint, run, "s3-endpoint"));
+    let sent = created(request.send(), |out| out.vpc_endpoint().and_then(|e| e.vpc_endpoint_id()), "endpoint id");
+    calls.create(call, Kind::VpcEndpoint, sent).await?;
     Ok(network)
 }
 

@@ -63,6 +63,7 @@ pub enum Kind {
     InternetGateway,
     Subnet,
     RouteTable,
+    VpcEndpoint,
     ElasticIp,
     NatGateway,
     SecurityGroup,

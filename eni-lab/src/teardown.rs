@@ -249,11 +249,12 @@ pub fn kind_label(kind: Kind) -> String {
     serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_else(|| format!("{kind:?}"))
 }
 
-const EC2_KINDS: [Kind; 7] = [
+const EC2_KINDS: [Kind; 8] = [
     Kind::Vpc,
     Kind::InternetGateway,
     Kind::Subnet,
     Kind::RouteTable,
+    Kind::VpcEndpoint,
     Kind::ElasticIp,
     Kind::NatGateway,
     Kind::SecurityGroup,
@@ -303,6 +304,14 @@ async fn describe_ec2(ec2: &aws_sdk_ec2::Client, kind: Kind, filters: Vec<Filter
             let out = ec2.describe_addresses().set_filters(filters).send().await.map_err(ApiError::from_sdk)?;
             out.addresses().iter().map(|a| item(a.allocation_id(), tags(a.tags()))).collect()
         }
+        Kind::VpcEndpoint => {
+            let out = ec2.describe_vpc_endpoints().set_filters(filters).send().await.map_err(ApiError::from_sdk)?;
+            out.vpc_endpoints()
+                .iter()
+                .filter(|e| !endpoint_gone(e.state()))
+                .map(|e| item(e.vpc_endpoint_id(), tags(e.tags())))
+                .collect()
+        }
         Kind::AgentRuntime | Kind::IamRole | Kind::EcrRepository => unreachable!("not an EC2 kind"),
     };
     Ok(found)
@@ -318,6 +327,7 @@ fn id_filter(kind: Kind, id: &str) -> Filter {
         Kind::NatGateway => "nat-gateway-id",
         Kind::RouteTable => "route-table-id",
         Kind::ElasticIp => "allocation-id",
+        Kind::VpcEndpoint => "vpc-endpoint-id",
         Kind::AgentRuntime | Kind::IamRole | Kind::EcrRepository => unreachable!("not an EC2 kind"),
     };
     Filter::builder().name(name).values(id).build()
@@ -513,6 +523,7 @@ async fn delete(clients: &Clients, kind: Kind, id: &str) -> Attempt {
             outcome(ec2.release_address().allocation_id(id).send().await.map(drop).map_err(ApiError::from_sdk))
         }
         Kind::NatGateway => delete_nat_gateway(ec2, id).await,
+        Kind::VpcEndpoint => delete_vpc_endpoint(ec2, id).await,
         Kind::RouteTable => outcome(delete_route_table(ec2, id).await),
         Kind::InternetGateway => outcome(delete_internet_gateway(ec2, id).await),
         Kind::IamRole => outcome(delete_role(&clients.iam, id).await),
@@ -542,6 +553,41 @@ async fn delete_nat_gateway(ec2: &aws_sdk_ec2::Client, id: &str) -> Attempt {
         Some(NatGatewayState::Deleting) => Attempt::InProgress("NAT gateway still deleting".into()),
         Some(_) => match ec2.delete_nat_gateway().nat_gateway_id(id).send().await.map_err(ApiError::from_sdk) {
             Ok(_) => Attempt::InProgress("NAT gateway deleting".into()),
+            Err(error) if error.is_not_found() => Attempt::Deleted,
+            Err(error) => Attempt::Refused(error),
+        },
+    }
+}
+
+/// Whether a VPC endpoint in `state` is gone. EC2 writes endpoint states in lower case, outside the
+/// model's capitalised enum, so both spellings are read.
+fn endpoint_gone(state: Option<&aws_sdk_ec2::types::State>) -> bool {
+    state.is_some_and(|s| s.as_str().eq_ignore_ascii_case("deleted"))
+}
+
+/// Deletes a VPC endpoint: a gateway one goes at once; an interface one is `deleting` for a while
+/// (its ENIs hold the subnets until it is gone), like a NAT gateway.
+async fn delete_vpc_endpoint(ec2: &aws_sdk_ec2::Client, id: &str) -> Attempt {
+    let described = ec2.describe_vpc_endpoints().vpc_endpoint_ids(id).send().await.map_err(ApiError::from_sdk);
+    let state = match described {
+        Ok(out) => out.vpc_endpoints().first().and_then(|e| e.state().map(|s| s.as_str().to_ascii_lowercase())),
+        Err(error) if error.is_not_found() => return Attempt::Deleted,
+        Err(error) => return Attempt::Refused(error),
+    };
+    match state.as_deref() {
+        None | Some("deleted") => Attempt::Deleted,
+        Some("deleting") => Attempt::InProgress("VPC endpoint still deleting".into()),
+        Some(_) => match ec2.delete_vpc_endpoints().vpc_endpoint_ids(id).send().await.map_err(ApiError::from_sdk) {
+            Ok(out) => match out.unsuccessful().first().and_then(|u| u.error()) {
+                Some(e) if e.code() == Some("InvalidVpcEndpointId.NotFound") => Attempt::Deleted,
+                Some(e) => Attempt::Refused(ApiError {
+                    code: e.code().unwrap_or("Unknown").into(),
+                    message: e.message().unwrap_or_default().into(),
+                    transport: false,
+                    status: None,
+                }),
+                None => Attempt::InProgress("VPC endpoint deleting".into()),
+            },
             Err(error) if error.is_not_found() => Attempt::Deleted,
             Err(error) => Attempt::Refused(error),
         },
@@ -596,10 +642,11 @@ async fn delete_role(iam: &aws_sdk_iam::Client, name: &str) -> Result<(), ApiErr
 }
 
 /// The order of deletion after the runtimes (the reverse of [`Kind`]'s order).
-const AFTER_RUNTIMES: [Kind; 9] = [
+const AFTER_RUNTIMES: [Kind; 10] = [
     Kind::SecurityGroup,
     Kind::NatGateway,
     Kind::ElasticIp,
+    Kind::VpcEndpoint,
     Kind::RouteTable,
     Kind::Subnet,
     Kind::InternetGateway,

@@ -23,6 +23,7 @@ pub const EC2_READ: &[&str] = &[
     "ec2:DescribeAddresses",
     "ec2:DescribeInternetGateways",
     "ec2:DescribeRouteTables",
+    "ec2:DescribeVpcEndpoints",
     "ec2:DescribeTags",
 ];
 
@@ -34,6 +35,7 @@ pub const EC2_CREATE: &[&str] = &[
     "ec2:AllocateAddress",
     "ec2:CreateNatGateway",
     "ec2:CreateRouteTable",
+    "ec2:CreateVpcEndpoint",
     "ec2:CreateSecurityGroup",
 ];
 
@@ -49,6 +51,7 @@ pub const EC2_CHANGE_TAGGED: &[&str] = &[
     "ec2:RevokeSecurityGroupEgress",
     "ec2:RevokeSecurityGroupIngress",
     "ec2:DeleteSecurityGroup",
+    "ec2:DeleteVpcEndpoints",
     "ec2:DeleteRouteTable",
     "ec2:DeleteSubnet",
     "ec2:DeleteNatGateway",

@@ -360,6 +360,9 @@ async fn network_tagged_by_run(local: &SdkConfig, run_id: &str) -> BTreeMap<&'st
     let nat = ec2.describe_nat_gateways().filter(filter()).send().await.unwrap();
     let live = |n: &&aws_sdk_ec2::types::NatGateway| n.state().is_some_and(|s| s.as_str() != "deleted");
     counts.insert("NAT gateways", nat.nat_gateways().iter().filter(live).count());
+    let endpoints = ec2.describe_vpc_endpoints().filters(filter()).send().await.unwrap();
+    let live = |e: &&aws_sdk_ec2::types::VpcEndpoint| e.state().is_some_and(|s| s.as_str() != "deleted");
+    counts.insert("VPC endpoints", endpoints.vpc_endpoints().iter().filter(live).count());
     let groups = ec2.describe_security_groups().filters(filter()).send().await.unwrap();
     counts.insert("security groups", groups.security_groups().len());
     counts.insert("runtimes", runtimes_tagged(local, run_id).await);
@@ -368,7 +371,8 @@ async fn network_tagged_by_run(local: &SdkConfig, run_id: &str) -> BTreeMap<&'st
 
 /// The real-account path as a whole, with a new VPC like the report's: deploy --aws builds the
 /// network (VPC, internet gateway, 2 public and 2 private subnets, an Elastic IP, a NAT gateway it
-/// waits for with the SDK's waiter, 2 route tables with their routes and associations), the security
+/// waits for with the SDK's waiter, 2 route tables with their routes and associations, an S3 gateway
+/// endpoint on the private table), the security
 /// group and the runtimes, all in agentcore-local (only IAM, ECR and STS in moto); destroy --aws then
 /// leaves nothing with the run's tag.
 #[tokio::test(flavor = "multi_thread")]
@@ -389,6 +393,7 @@ async fn deploy_aws_builds_the_reports_network_in_agentcore_local_and_destroy_aw
         ("route tables", 2),
         ("addresses", 1),
         ("NAT gateways", 1),
+        ("VPC endpoints", 1),
         ("security groups", 1),
         ("runtimes", 2),
     ]
@@ -398,9 +403,27 @@ async fn deploy_aws_builds_the_reports_network_in_agentcore_local_and_destroy_aw
     let ec2 = aws_sdk_ec2::Client::new(&local_sdk);
     let nat = ec2.describe_nat_gateways().send().await.unwrap();
     assert_eq!(nat.nat_gateways()[0].state().map(|s| s.as_str()), Some("available"));
+    // The S3 gateway endpoint routes the private subnets' S3 traffic (ECR's image layers).
+    let endpoint = ec2.describe_vpc_endpoints().send().await.unwrap();
+    let endpoint = &endpoint.vpc_endpoints()[0];
+    assert_eq!(endpoint.service_name(), Some("com.amazonaws.us-east-1.s3"));
+    let table = endpoint.route_table_ids()[0].clone();
+    let tables = ec2.describe_route_tables().route_table_ids(&table).send().await.unwrap();
+    let routes = tables.route_tables()[0].routes();
+    assert!(routes.iter().any(|r| r.nat_gateway_id().is_some()), "the endpoint is on the private table: {routes:?}");
+    assert!(routes.iter().any(|r| r.gateway_id() == endpoint.vpc_endpoint_id()), "{routes:?}");
     let state = state_of(&runs, &run_id);
     let recorded = kinds(&state);
-    for kind in ["vpc", "internet-gateway", "subnet", "elastic-ip", "nat-gateway", "route-table", "security-group"] {
+    for kind in [
+        "vpc",
+        "internet-gateway",
+        "subnet",
+        "elastic-ip",
+        "nat-gateway",
+        "route-table",
+        "vpc-endpoint",
+        "security-group",
+    ] {
         assert!(recorded.iter().any(|k| k == kind), "{kind} in the state file: {recorded:?}");
     }
 

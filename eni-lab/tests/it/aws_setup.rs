@@ -158,7 +158,8 @@ async fn aws_setup_creates_the_reports_network_and_the_execution_role_all_tagged
             Kind::ElasticIp,
             Kind::NatGateway,
             Kind::RouteTable,
-            Kind::RouteTable
+            Kind::RouteTable,
+            Kind::VpcEndpoint
         ]
     );
     assert!(state.resources.iter().any(|r| r.id == vpc_id));
@@ -189,11 +190,12 @@ async fn plan_lists_every_call_and_makes_no_mutating_call() {
         "ec2:CreateRouteTable",
         "ec2:CreateRoute",
         "ec2:AssociateRouteTable",
+        "ec2:CreateVpcEndpoint",
     ] {
         assert!(operations.contains(&expected), "{expected} not planned:\n{text}");
     }
     assert_eq!(operations.iter().filter(|o| **o == "ec2:CreateSubnet").count(), 4);
-    assert_eq!(operations.len(), 19, "{text}");
+    assert_eq!(operations.len(), 20, "{text}");
     assert!(
         planned.iter().any(|l| l.contains("AvailabilityZoneId=use1-az") && l.contains("CidrBlock=10.0.2.0/24")),
         "{text}"
