@@ -52,7 +52,7 @@ use crate::config::Config;
 use crate::context::{RequestContext, route_both};
 use crate::error::AwsError;
 use crate::state::{DEFAULT_ENDPOINT, Pending, RegionState, Runtime, RuntimeStatus, RuntimeVersion, Transition};
-use crate::{eni, ids};
+use crate::{eni, faults, ids};
 
 /// Adds the control-plane routes to `router`.
 pub fn routes(router: Router<Arc<AppState>>) -> Router<Arc<AppState>> {
@@ -90,6 +90,18 @@ fn apply_network(region: &mut RegionState, runtime_id: &str, now: SystemTime, co
         }
     }
     eni::reconcile(region, now, config);
+}
+
+/// When an outcome fault for `operation` hits ([`faults::roll_outcome`]), the transition `runtime`
+/// just scheduled ends in the operation's failed status instead (CREATE_FAILED, UPDATE_FAILED,
+/// DELETE_FAILED) at the same time.
+fn fail_if_injected(runtime: &mut Runtime, config: &Config, operation: &str) {
+    let Some(pending) = runtime.pending.as_mut() else { return };
+    if faults::roll_outcome(&config.faults, operation)
+        && let Some((_, failed)) = faults::OUTCOMES.iter().find(|(op, _)| *op == operation)
+    {
+        pending.transition = Transition::Fail(*failed);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -139,6 +151,7 @@ async fn create_agent_runtime(
     };
     region.runtimes.insert(id.clone(), runtime);
     apply_network(region, &id, now, config, RuntimeStatus::CreateFailed);
+    fail_if_injected(region.runtimes.get_mut(&id).expect("inserted"), config, "CreateAgentRuntime");
     let runtime = &region.runtimes[&id];
     let response = json!({
         "agentRuntimeArn": arn,
@@ -221,7 +234,8 @@ async fn update_agent_runtime(
     }
     let spec = validate::update(&body, region)?;
     let runtime = region.runtimes.get_mut(&id).expect("looked up above");
-    if matches!(runtime.status, RuntimeStatus::Creating | RuntimeStatus::Updating | RuntimeStatus::Deleting) {
+    let busy = [RuntimeStatus::Creating, RuntimeStatus::Updating, RuntimeStatus::Deleting, RuntimeStatus::DeleteFailed];
+    if busy.contains(&runtime.status) {
         return Err(AwsError::conflict(format!(
             "Agent runtime {id} cannot be updated while its status is {}",
             runtime.status.as_str()
@@ -233,6 +247,7 @@ async fn update_agent_runtime(
     runtime.last_updated_at = now;
     apply_network(region, &id, now, config, RuntimeStatus::UpdateFailed);
     let runtime = region.runtimes.get_mut(&id).expect("still there");
+    fail_if_injected(runtime, config, "UpdateAgentRuntime");
     let response = json!({
         "agentRuntimeArn": runtime.arn,
         "agentRuntimeId": runtime.id,
@@ -274,6 +289,7 @@ async fn delete_agent_runtime(
         runtime.status = RuntimeStatus::Deleting;
         runtime.last_updated_at = now;
         runtime.pending = Some(Pending { at: now + config.status_delay, transition: Transition::Gone });
+        fail_if_injected(runtime, config, "DeleteAgentRuntime");
     }
     let answer = json!({
         "status": "DELETING",

@@ -11,7 +11,13 @@
 //! * `PROBABILITY`: 0–1, drawn independently for each request.
 //!
 //! Faults apply after authentication (an unsigned request still gets the signature error) and
-//! before the operation runs, so an injected fault never changes state. The error has the
+//! before the operation runs, so an injected fault never changes state.
+//!
+//! **Outcome faults.** `ERRORCODE` may instead be a failed status, for the control-plane operation
+//! that leads to it: `CreateAgentRuntime:CREATE_FAILED`, `UpdateAgentRuntime:UPDATE_FAILED`,
+//! `DeleteAgentRuntime:DELETE_FAILED`. The request is then accepted as usual, and when the fault hits,
+//! the asynchronous work it started ends in that status (with a `failureReason`) instead of READY or
+//! gone: the way to see a runtime `DELETE_FAILED`, which AWS reports but never documents a cause for. The error has the
 //! service's own shape: EC2's XML `<Response><Errors>…` or restJson1's `x-amzn-ErrorType` + JSON.
 
 use std::fmt;
@@ -20,6 +26,7 @@ use std::str::FromStr;
 use axum::http::{Method, StatusCode};
 
 use crate::error::AwsError;
+use crate::state::RuntimeStatus;
 
 /// The service a fault applies to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -62,6 +69,13 @@ pub struct InvalidFault {
     pub reason: String,
 }
 
+/// The outcome faults: (operation, the failed status its asynchronous work ends in).
+pub const OUTCOMES: [(&str, RuntimeStatus); 3] = [
+    ("CreateAgentRuntime", RuntimeStatus::CreateFailed),
+    ("UpdateAgentRuntime", RuntimeStatus::UpdateFailed),
+    ("DeleteAgentRuntime", RuntimeStatus::DeleteFailed),
+];
+
 impl FromStr for Fault {
     type Err = InvalidFault;
 
@@ -88,6 +102,16 @@ impl FromStr for Fault {
         if !is_name(code) {
             return Err(invalid("ERRORCODE must be an error code like RequestLimitExceeded"));
         }
+        if code.ends_with("_FAILED") {
+            let fits = service == FaultService::Control
+                && OUTCOMES.iter().any(|(op, status)| op == operation && status.as_str() == *code);
+            if !fits {
+                return Err(invalid(
+                    "a failed status is an outcome of one operation: control:CreateAgentRuntime:CREATE_FAILED, \
+                     control:UpdateAgentRuntime:UPDATE_FAILED or control:DeleteAgentRuntime:DELETE_FAILED",
+                ));
+            }
+        }
         let probability: f64 = probability.parse().map_err(|_| invalid("PROBABILITY must be a number"))?;
         if !(0.0..=1.0).contains(&probability) {
             return Err(invalid("PROBABILITY must be between 0 and 1"));
@@ -105,6 +129,11 @@ impl fmt::Display for Fault {
 impl Fault {
     fn matches(&self, service: FaultService, operation: &str) -> bool {
         self.service == service && (self.operation == "*" || self.operation == operation)
+    }
+
+    /// Whether this fault chooses an outcome (a failed status) rather than an error answer.
+    pub fn is_outcome(&self) -> bool {
+        self.code.ends_with("_FAILED")
     }
 
     /// The error this fault answers with.
@@ -151,7 +180,18 @@ pub fn status_for(service: FaultService, code: &str) -> StatusCode {
 
 /// The first fault among `faults` that matches and whose dice roll hits.
 pub fn roll(faults: &[Fault], service: FaultService, operation: &str) -> Option<AwsError> {
-    faults.iter().find(|f| f.matches(service, operation) && fastrand::f64() < f.probability).map(Fault::error)
+    faults
+        .iter()
+        .find(|f| !f.is_outcome() && f.matches(service, operation) && fastrand::f64() < f.probability)
+        .map(Fault::error)
+}
+
+/// Whether an outcome fault for the control-plane `operation` hits: its asynchronous work is then
+/// to end in the operation's failed status ([`OUTCOMES`]).
+pub fn roll_outcome(faults: &[Fault], operation: &str) -> bool {
+    faults
+        .iter()
+        .any(|f| f.is_outcome() && f.matches(FaultService::Control, operation) && fastrand::f64() < f.probability)
 }
 
 /// The service and operation name of a request, as fault rules name them. `None` for paths that
@@ -244,6 +284,30 @@ mod tests {
             assert_eq!(op(method, path, None, ""), Some((FaultService::Control, name.into())), "{path}");
         }
         assert_eq!(op(Method::GET, "/_local/state", None, ""), None);
+    }
+
+    #[test]
+    fn outcome_faults_belong_to_their_operation_and_never_answer_an_error() {
+        let delete: Fault = "control:DeleteAgentRuntime:DELETE_FAILED:1".parse().unwrap();
+        assert!(delete.is_outcome());
+        let faults = std::slice::from_ref(&delete);
+        assert!(roll(faults, FaultService::Control, "DeleteAgentRuntime").is_none(), "the request is accepted");
+        assert!(roll_outcome(faults, "DeleteAgentRuntime"));
+        assert!(!roll_outcome(faults, "CreateAgentRuntime"));
+        let error: Fault = "control:DeleteAgentRuntime:ConflictException:1".parse().unwrap();
+        assert!(!roll_outcome(std::slice::from_ref(&error), "DeleteAgentRuntime"), "an error is no outcome");
+        for (operation, status) in OUTCOMES {
+            let text = format!("control:{operation}:{}:0.5", status.as_str());
+            assert!(text.parse::<Fault>().is_ok(), "{text}");
+        }
+        for bad in [
+            "control:CreateAgentRuntime:DELETE_FAILED:1",
+            "control:*:DELETE_FAILED:1",
+            "ec2:DeleteVpc:DELETE_FAILED:1",
+            "data:InvokeAgentRuntime:CREATE_FAILED:1",
+        ] {
+            assert!(bad.parse::<Fault>().is_err(), "{bad}");
+        }
     }
 
     #[test]

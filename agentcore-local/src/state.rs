@@ -717,6 +717,9 @@ pub enum RuntimeStatus {
     UpdateFailed,
     Ready,
     Deleting,
+    /// The deletion failed (only through an outcome fault, [`crate::faults`]): the runtime stays,
+    /// with its ENIs, until a DeleteAgentRuntime succeeds.
+    DeleteFailed,
 }
 
 impl RuntimeStatus {
@@ -728,6 +731,7 @@ impl RuntimeStatus {
             Self::UpdateFailed => "UPDATE_FAILED",
             Self::Ready => "READY",
             Self::Deleting => "DELETING",
+            Self::DeleteFailed => "DELETE_FAILED",
         }
     }
 }
@@ -767,6 +771,9 @@ pub enum Transition {
     Ready,
     /// DELETING → removed.
     Gone,
+    /// CREATING → CREATE_FAILED, UPDATING → UPDATE_FAILED or DELETING → DELETE_FAILED: the outcome
+    /// an outcome fault ([`crate::faults`]) chose when the request was accepted.
+    Fail(RuntimeStatus),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -824,7 +831,7 @@ impl Runtime {
             let endpoint = self.endpoints.get(name)?;
             endpoint.live_version.filter(|_| endpoint.status != RuntimeStatus::Deleting)
         };
-        Some(live.filter(|_| self.status != RuntimeStatus::Deleting))
+        Some(live.filter(|_| !matches!(self.status, RuntimeStatus::Deleting | RuntimeStatus::DeleteFailed)))
     }
 
     /// The endpoints that point at version `v` (live, or as the target of a change in flight):

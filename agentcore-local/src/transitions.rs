@@ -207,5 +207,27 @@ fn apply_runtime_transition(region: &mut RegionState, runtime_id: &str, at: Syst
             region.runtimes.remove(runtime_id);
             eni::reconcile(region, at, config);
         }
+        Transition::Fail(status) => {
+            runtime.status = status;
+            runtime.last_updated_at = at;
+            runtime.failure_reason = Some(format!(
+                "{} (injected by agentcore-local --fault)",
+                match status {
+                    RuntimeStatus::CreateFailed => "The agent runtime could not be created",
+                    RuntimeStatus::UpdateFailed => "The agent runtime could not be updated",
+                    _ => "The agent runtime could not be deleted",
+                }
+            ));
+            if status != RuntimeStatus::DeleteFailed
+                && let Some(v) = runtime.versions.last_mut()
+            {
+                v.status = status;
+            }
+            if status == RuntimeStatus::CreateFailed {
+                // A failed creation holds no network, as when its subnets lack addresses.
+                runtime.effective_vpc = None;
+                eni::reconcile(region, at, config);
+            }
+        }
     }
 }

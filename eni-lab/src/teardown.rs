@@ -36,6 +36,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use aws_config::SdkConfig;
+use aws_sdk_bedrockagentcorecontrol::types::AgentRuntimeStatus;
 use aws_sdk_ec2::types::{Filter, NatGatewayState};
 
 use crate::error::ApiError;
@@ -641,6 +642,10 @@ async fn delete_role(iam: &aws_sdk_iam::Client, name: &str) -> Result<(), ApiErr
     iam.delete_role().role_name(name).send().await.map(drop).map_err(ApiError::from_sdk)
 }
 
+/// How many times teardown asks again for a runtime whose deletion ended `DELETE_FAILED` before it
+/// leaves it for `destroy --resume`.
+pub const DELETE_FAILED_RETRIES: u32 = 2;
+
 /// The order of deletion after the runtimes (the reverse of [`Kind`]'s order).
 const AFTER_RUNTIMES: [Kind; 10] = [
     Kind::SecurityGroup,
@@ -818,6 +823,8 @@ impl Teardown<'_> {
             }
         }
         let progress = spinner(format!("waiting for {} agent runtime(s) to be deleted", pending.len()));
+        // DeleteAgentRuntime calls made again for runtimes that ended DELETE_FAILED, by id.
+        let mut retries: BTreeMap<String, u32> = BTreeMap::new();
         loop {
             let mut still = Vec::new();
             for runtime in pending {
@@ -831,6 +838,27 @@ impl Teardown<'_> {
                     .map_err(ApiError::from_sdk)
                 {
                     Err(error) if error.is_not_found() => self.mark_deleted(&runtime)?,
+                    Ok(out) if out.status() == &AgentRuntimeStatus::DeleteFailed => {
+                        // AWS gave up on this deletion: ask again a few times, then leave the
+                        // runtime (and what its ENIs hold) to `destroy --resume` instead of
+                        // waiting out the deadline for something that is not moving.
+                        let tries = retries.entry(runtime.id.clone()).or_default();
+                        let reason = out.failure_reason().unwrap_or("no failureReason given");
+                        if *tries >= DELETE_FAILED_RETRIES {
+                            let why = format!("DELETE_FAILED after {} deletion attempts: {reason}", *tries + 1);
+                            self.reasons.insert((runtime.kind, runtime.id.clone()), why);
+                            continue;
+                        }
+                        *tries += 1;
+                        tracing::warn!(id = %runtime.id, %reason, "agent runtime DELETE_FAILED; deleting it again");
+                        match delete(&self.clients, Kind::AgentRuntime, &runtime.id).await {
+                            Attempt::Refused(error) => self.refused(&runtime, &error),
+                            _ => {
+                                last_delete = Some(Instant::now());
+                                still.push(runtime);
+                            }
+                        }
+                    }
                     Ok(out) => {
                         let why = format!("still {} (deleted at the service's pace)", out.status().as_str());
                         self.reasons.insert((runtime.kind, runtime.id.clone()), why);
@@ -932,7 +960,10 @@ impl Teardown<'_> {
         let last_delete = self.delete_runtimes().await?;
         // At once: refused while the ENIs linger (that refusal is part of what verify checks).
         self.attempt(Kind::SecurityGroup).await?;
-        if !self.targets(Kind::SecurityGroup).is_empty() {
+        // A runtime still there (DELETE_FAILED, or refused) keeps its ENIs: waiting for them would
+        // only run out the deadline.
+        let runtimes_left = !self.targets(Kind::AgentRuntime).is_empty();
+        if !self.targets(Kind::SecurityGroup).is_empty() && !runtimes_left {
             self.wait_for_enis(last_delete.unwrap_or(self.started)).await;
         }
         let progress = spinner("deleting the network, role and repository".into());

@@ -82,6 +82,7 @@ fn default_endpoint(runtime: &Runtime) -> Value {
         RuntimeStatus::Creating => RuntimeStatus::Creating,
         RuntimeStatus::Updating => RuntimeStatus::Updating,
         RuntimeStatus::Deleting => RuntimeStatus::Deleting,
+        RuntimeStatus::DeleteFailed => RuntimeStatus::DeleteFailed,
         RuntimeStatus::Ready | RuntimeStatus::UpdateFailed => RuntimeStatus::Ready,
     };
     let mut endpoint = json!({

@@ -381,3 +381,74 @@ async fn update_and_get_of_unknown_runtimes() {
     let got = lab.control.get_agent_runtime().agent_runtime_id(&id).send().await.unwrap();
     assert_eq!(got.network_configuration().unwrap().network_mode(), &NetworkMode::Public);
 }
+
+/// `--fault control:DeleteAgentRuntime:DELETE_FAILED:1`: the deletion is accepted, then ends
+/// DELETE_FAILED with a reason; the runtime, its ENIs and its network stay, it serves nothing and
+/// cannot be updated, and a later DeleteAgentRuntime starts the deletion again.
+#[tokio::test]
+async fn an_outcome_fault_ends_a_deletion_delete_failed_and_the_runtime_keeps_its_enis() {
+    let faults = vec!["control:DeleteAgentRuntime:DELETE_FAILED:1".parse().unwrap()];
+    let lab = Lab::start(agentcore_local::Config { faults, ..crate::support::manual_config() }).await;
+    let net = lab.network().await;
+    let id = lab.runtime("fails_to_go", &net.subnets, &net.security_groups).await;
+    lab.advance(STATUS_DELAY);
+    lab.delete(&id).await;
+    assert_eq!(lab.status(&id).await, "DELETING");
+    lab.advance(STATUS_DELAY);
+    let got = lab.control.get_agent_runtime().agent_runtime_id(&id).send().await.unwrap();
+    assert_eq!(got.status(), &AgentRuntimeStatus::DeleteFailed);
+    assert!(got.failure_reason().is_some_and(|r| r.contains("could not be deleted")), "{got:?}");
+    assert_eq!(lab.managed_enis(&net.vpc).await.len(), 2, "the ENIs stay with the runtime");
+    let listed = lab.control.list_agent_runtimes().send().await.unwrap();
+    assert_eq!(listed.agent_runtimes()[0].status(), &AgentRuntimeStatus::DeleteFailed);
+    let default =
+        lab.control.get_agent_runtime_endpoint().agent_runtime_id(&id).endpoint_name("DEFAULT").send().await.unwrap();
+    assert_eq!(default.status(), &aws_sdk_bedrockagentcorecontrol::types::AgentRuntimeEndpointStatus::DeleteFailed);
+    let err = lab
+        .control
+        .update_agent_runtime()
+        .agent_runtime_id(&id)
+        .agent_runtime_artifact(container())
+        .role_arn(ROLE_ARN)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err).0, "ConflictException");
+    let err = lab.ec2.delete_security_group().group_id(&net.security_groups[0]).send().await.unwrap_err();
+    assert_eq!(code(&err).0, "DependencyViolation", "the group is still the runtime's");
+    // Deleting again starts over (and, the fault being certain, fails again).
+    lab.delete(&id).await;
+    assert_eq!(lab.status(&id).await, "DELETING");
+    lab.advance(STATUS_DELAY);
+    assert_eq!(lab.status(&id).await, "DELETE_FAILED");
+}
+
+/// Outcome faults for creation and update end them CREATE_FAILED (no network held) and
+/// UPDATE_FAILED, with a reason.
+#[tokio::test]
+async fn outcome_faults_end_creation_and_update_failed() {
+    let faults = vec![
+        "control:CreateAgentRuntime:CREATE_FAILED:1".parse().unwrap(),
+        "control:UpdateAgentRuntime:UPDATE_FAILED:1".parse().unwrap(),
+    ];
+    let lab = Lab::start(agentcore_local::Config { faults, ..crate::support::manual_config() }).await;
+    let net = lab.network().await;
+    let id = lab.runtime("fails_to_be", &net.subnets, &net.security_groups).await;
+    assert_eq!(lab.status(&id).await, "CREATING");
+    lab.advance(STATUS_DELAY);
+    let got = lab.control.get_agent_runtime().agent_runtime_id(&id).send().await.unwrap();
+    assert_eq!(got.status(), &AgentRuntimeStatus::CreateFailed);
+    assert!(got.failure_reason().is_some_and(|r| r.contains("could not be created")), "{got:?}");
+    let public = lab.create_runtime("public_one").send().await.unwrap().agent_runtime_id().to_string();
+    lab.advance(STATUS_DELAY);
+    lab.control
+        .update_agent_runtime()
+        .agent_runtime_id(&public)
+        .agent_runtime_artifact(container())
+        .role_arn(ROLE_ARN)
+        .send()
+        .await
+        .unwrap();
+    lab.advance(STATUS_DELAY);
+    assert_eq!(lab.status(&public).await, "UPDATE_FAILED");
+}

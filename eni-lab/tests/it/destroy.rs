@@ -664,3 +664,38 @@ async fn destroy_after_a_sigkilled_verify_leaves_nothing_and_twice_is_clean() {
     assert_eq!(again.status.code(), Some(0));
     assert!(stdout(&again).contains("nothing to destroy"), "{}", stdout(&again));
 }
+
+/// A runtime whose deletion AWS gives up on (DELETE_FAILED, injected with an outcome fault) is
+/// deleted again a few times, then left for `destroy --resume` with the reason, instead of holding
+/// destroy until its `--wait` runs out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runtime_that_ends_delete_failed_is_retried_then_reported_without_waiting_out_the_deadline() {
+    let handle = emulator(agentcore_local::Config {
+        clock: agentcore_local::Clock::scaled(60.0).unwrap(),
+        status_delay: Duration::from_secs(6),
+        eni_linger: Duration::from_secs(60),
+        faults: vec!["control:DeleteAgentRuntime:DELETE_FAILED:1".parse().unwrap()],
+        ..Default::default()
+    })
+    .await;
+    let url = handle.endpoint_url();
+    let sdk = sdk_config(&url).await;
+    let runs_dir = scratch("destroy-delete-failed");
+    let f = fixture(&sdk, &url, &runs_dir).await;
+    // A 10-minute wait: finishing within the bound below shows destroy did not sit it out.
+    let mut destroy = tokio::process::Command::from(eni_lab(&runs_dir));
+    destroy.args(["destroy", "--wait", "10m", "--poll", "100ms"]).kill_on_drop(true);
+    let output = tokio::time::timeout(Duration::from_secs(240), destroy.output()).await;
+    let output = output.expect("destroy came back before its wait ran out").unwrap();
+    assert_eq!(output.status.code(), Some(eni_lab::destroy::EXIT_LEFT));
+    let text = stdout(&output);
+    let attempts = eni_lab::teardown::DELETE_FAILED_RETRIES + 1;
+    assert!(text.contains(&format!("DELETE_FAILED after {attempts} deletion attempts")), "{text}");
+    assert!(text.contains("could not be deleted"), "AWS's failureReason is shown: {text}");
+    let control = control::Client::new(&sdk);
+    let listed = control.list_agent_runtimes().send().await.unwrap();
+    let ours: Vec<_> = listed.agent_runtimes().iter().filter(|r| r.agent_runtime_id() != f.lookalike_runtime).collect();
+    assert_eq!(ours.len(), 3, "the run's runtimes are still there");
+    assert!(ours.iter().all(|r| r.status().as_str() == "DELETE_FAILED"), "{ours:?}");
+    assert!(!read_state(&runs_dir, &f.run).finished);
+}
