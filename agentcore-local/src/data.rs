@@ -53,6 +53,8 @@ pub const SESSION_ID_HEADER: &str = "x-amzn-bedrock-agentcore-runtime-session-id
 pub const REQUEST_ID_HEADER: &str = "x-amzn-bedrock-agentcore-runtime-request-id";
 /// Largest InvokeAgentRuntime payload (100 MB).
 pub const MAX_PAYLOAD_BYTES: usize = 100_000_000;
+// A command's output is bounded by the same figure (see `command::MAX_OUTPUT_BYTES`).
+const _: () = assert!(command::MAX_OUTPUT_BYTES == MAX_PAYLOAD_BYTES);
 /// Prefix of the custom headers AgentCore passes to the container.
 pub const CUSTOM_HEADER_PREFIX: &str = "x-amzn-bedrock-agentcore-runtime-custom-";
 

@@ -44,8 +44,9 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 /// The range of `timeout` in seconds: "Minimum is 1 second. Maximum is 3600 seconds." (the model).
 pub const TIMEOUT_RANGE_SECS: std::ops::RangeInclusive<i64> = 1..=3600;
 /// Most output bytes (stdout and stderr together) one command streams back. AWS states no figure;
-/// this is AgentCore's other data-plane size limit, InvokeAgentRuntime's 100 MB payload.
-pub const MAX_OUTPUT_BYTES: usize = super::MAX_PAYLOAD_BYTES;
+/// this is AgentCore's other data-plane size limit, InvokeAgentRuntime's 100 MB payload
+/// (`data::MAX_PAYLOAD_BYTES`, which checks that they agree).
+pub const MAX_OUTPUT_BYTES: usize = 100_000_000;
 /// How long output still in the pipes is read once the command's process has exited.
 pub const OUTPUT_DRAIN: Duration = Duration::from_millis(100);
 /// How long past the timeout a client that stopped reading is waited for before the command is
