@@ -139,6 +139,9 @@ pub struct Config {
     pub agent_start_timeout: Duration,
     /// Wall-clock time between SIGTERM and SIGKILL when a microVM is terminated.
     pub agent_stop_grace: Duration,
+    /// Whether InvokeAgentRuntimeCommand may run the shell commands clients send (as this user, on
+    /// this machine). Off by default: without it the operation answers `AccessDeniedException`.
+    pub allow_commands: bool,
     /// Injected faults (`--fault`).
     pub faults: Vec<Fault>,
     /// HTTP/1 connections that do not finish sending a request's headers within this time are
@@ -174,6 +177,7 @@ impl Default for Config {
             invoke_tps: None,
             agent_start_timeout: DEFAULT_AGENT_START_TIMEOUT,
             agent_stop_grace: DEFAULT_AGENT_STOP_GRACE,
+            allow_commands: false,
             faults: Vec::new(),
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,

@@ -1,18 +1,26 @@
-//! The AgentCore data plane (`bedrock-agentcore`, restJson1): InvokeAgentRuntime and
-//! StopRuntimeSession, with real agent processes as microVMs ([`sessions`], [`agent`]).
+//! The AgentCore data plane (`bedrock-agentcore`, restJson1): InvokeAgentRuntime, GetAgentCard,
+//! InvokeAgentRuntimeCommand and StopRuntimeSession, with real agent processes as microVMs
+//! ([`sessions`], [`agent`]).
 //!
 //! | Operation | Route |
 //! |---|---|
 //! | InvokeAgentRuntime | `POST /runtimes/{agentRuntimeArn}/invocations?qualifier&accountId` |
+//! | GetAgentCard | `GET /runtimes/{agentRuntimeArn}/invocations/.well-known/agent-card.json?qualifier` |
+//! | InvokeAgentRuntimeCommand | `POST /runtimes/{agentRuntimeArn}/commands?qualifier&accountId` |
 //! | StopRuntimeSession | `POST /runtimes/{agentRuntimeArn}/stopruntimesession?qualifier` |
 //!
 //! `{agentRuntimeArn}` is the percent-encoded ARN, or the runtime id with `accountId`. The
 //! `qualifier` names an endpoint (`DEFAULT` when absent) and the call goes to that endpoint's live
 //! version: `DEFAULT` keeps serving its live version while the runtime updates; an unknown endpoint
-//! is a `ResourceNotFoundException`. The invocation body and the allowed headers go to the
-//! session's process (`POST /invocations`); its answer streams back unbuffered, chunk by chunk.
+//! is a `ResourceNotFoundException`. Every call but StopRuntimeSession enters its session (starting
+//! its microVM on the first call, within the quota) the same way ([`enter_session`]). The
+//! invocation body and the allowed headers go to the session's process (`POST /invocations`),
+//! GetAgentCard asks it for `GET /.well-known/agent-card.json`; either answer streams back
+//! unbuffered, chunk by chunk. InvokeAgentRuntimeCommand runs a shell command beside the agent
+//! ([`command`]), only with `Config::allow_commands`.
 
 pub mod agent;
+pub mod command;
 pub mod sessions;
 pub mod throttle;
 
@@ -20,14 +28,19 @@ use std::sync::Arc;
 
 use axum::Extension;
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
+use dummy_agent::AGENT_CARD_PATH;
 use futures_util::StreamExt;
 
 pub use agent::AgentCommand;
 pub use sessions::{EndReason, RuntimeInfo, SessionKey, Sessions};
+
+use self::agent::Process;
+use self::sessions::{InFlight, Session};
 
 use crate::app_state::AppState;
 use crate::context::{RequestContext, route_both};
@@ -40,6 +53,8 @@ pub const SESSION_ID_HEADER: &str = "x-amzn-bedrock-agentcore-runtime-session-id
 pub const REQUEST_ID_HEADER: &str = "x-amzn-bedrock-agentcore-runtime-request-id";
 /// Largest InvokeAgentRuntime payload (100 MB).
 pub const MAX_PAYLOAD_BYTES: usize = 100_000_000;
+// A command's output is bounded by the same figure (see `command::MAX_OUTPUT_BYTES`).
+const _: () = assert!(command::MAX_OUTPUT_BYTES == MAX_PAYLOAD_BYTES);
 /// Prefix of the custom headers AgentCore passes to the container.
 pub const CUSTOM_HEADER_PREFIX: &str = "x-amzn-bedrock-agentcore-runtime-custom-";
 
@@ -60,6 +75,10 @@ const FORWARDED_REQUEST_HEADERS: &[&str] = &[
     "mcp-name",
 ];
 
+/// The tracing headers a call carries, echoed in InvokeAgentRuntimeCommand's answer (its model
+/// lists them among the response's headers).
+const TRACE_HEADERS: &[&str] = &["x-amzn-trace-id", "traceparent", "tracestate", "baggage"];
+
 /// Response headers passed back from the container (the session id is always set).
 const FORWARDED_RESPONSE_HEADERS: &[&str] = &[
     "content-type",
@@ -78,6 +97,8 @@ pub fn routes(router: axum::Router<Arc<AppState>>) -> axum::Router<Arc<AppState>
     // gives AWS's ValidationException instead of axum's 2 MB default.
     let invoke = post(invoke_agent_runtime).layer(DefaultBodyLimit::disable());
     let router = route_both(router, "/runtimes/{id}/invocations", invoke);
+    let router = route_both(router, "/runtimes/{id}/invocations/.well-known/agent-card.json", get(get_agent_card));
+    let router = route_both(router, "/runtimes/{id}/commands", post(invoke_agent_runtime_command));
     route_both(router, "/runtimes/{id}/stopruntimesession", post(stop_runtime_session))
 }
 
@@ -90,14 +111,33 @@ struct DataQuery {
 
 type Result<T, E = AwsError> = std::result::Result<T, E>;
 
+/// What every data-plane handler reads from its request: the shared state, the request context,
+/// the runtime the path names (`{agentRuntimeArn}`), the query and the headers.
+struct DataCall {
+    state: Arc<AppState>,
+    ctx: RequestContext,
+    target: String,
+    query: DataQuery,
+    headers: HeaderMap,
+}
+
+impl FromRequestParts<Arc<AppState>> for DataCall {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Response> {
+        let Extension(ctx) =
+            Extension::<RequestContext>::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?;
+        let Path(target) =
+            Path::<String>::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?;
+        let Query(query) =
+            Query::<DataQuery>::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?;
+        Ok(Self { state: state.clone(), ctx, target, query, headers: parts.headers.clone() })
+    }
+}
+
 /// The runtime a data-plane call addresses, checked against the world.
-fn resolve_runtime(
-    state: &AppState,
-    ctx: &RequestContext,
-    target: &str,
-    query: &DataQuery,
-    for_invoke: bool,
-) -> Result<(String, RuntimeInfo)> {
+fn resolve_runtime(call: &DataCall, for_invoke: bool) -> Result<(String, RuntimeInfo)> {
+    let DataCall { state, ctx, target, query, .. } = call;
     let config = &state.config;
     let not_found = || AwsError::not_found(format!("Agent runtime {target} not found"));
     let runtime_id = if let Some(rest) = target.strip_prefix("arn:") {
@@ -208,51 +248,62 @@ fn payload_too_large(len: usize) -> AwsError {
     }
 }
 
-async fn invoke_agent_runtime(
-    State(state): State<Arc<AppState>>,
-    Extension(ctx): Extension<RequestContext>,
-    Path(target): Path<String>,
-    Query(query): Query<DataQuery>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response> {
-    let sessions = &state.sessions;
+/// A call admitted to its session: in flight on it (until [`Self::in_flight`] drops), with the
+/// session's started process.
+struct Entered {
+    session_id: String,
+    session: Arc<Session>,
+    in_flight: InFlight,
+    process: Process,
+}
+
+/// What InvokeAgentRuntime, GetAgentCard and InvokeAgentRuntimeCommand share: `--invoke-tps`, the
+/// session id (a new one when absent, as the SDKs fill the idempotency token), the runtime and
+/// qualifier, then the session (entered in flight, a new one within the quota) and its process.
+async fn enter_session(call: &DataCall) -> Result<Entered> {
+    let sessions = &call.state.sessions;
     sessions.throttle()?;
-    let session_id = session_id(&headers, false)?;
-    if body.len() > MAX_PAYLOAD_BYTES {
-        return Err(payload_too_large(body.len()));
-    }
-    let (runtime_id, info) = resolve_runtime(&state, &ctx, &target, &query, true)?;
-    let key = SessionKey { region: ctx.caller.region.clone(), runtime_id, session_id: session_id.clone() };
+    let session_id = session_id(&call.headers, false)?;
+    let (runtime_id, info) = resolve_runtime(call, true)?;
+    let key = SessionKey { region: call.ctx.caller.region.clone(), runtime_id, session_id: session_id.clone() };
     // In flight from the moment it enters (a session is not idle while its first call waits for
     // the start, and the reaper never ends a session with a call in flight).
     let (session, in_flight) = sessions.enter(key, &info).await?;
     let process = sessions.process(&session).await?;
+    Ok(Entered { session_id, session, in_flight, process })
+}
 
+/// The headers of the call the agent gets ([`FORWARDED_REQUEST_HEADERS`], custom ones), plus the
+/// session id and the call's request id.
+fn agent_headers(call: &DataCall, session_id: &str) -> reqwest::header::HeaderMap {
     let mut forwarded = reqwest::header::HeaderMap::new();
-    for (name, value) in &headers {
+    for (name, value) in &call.headers {
         let name_str = name.as_str();
         if FORWARDED_REQUEST_HEADERS.contains(&name_str) || name_str.starts_with(CUSTOM_HEADER_PREFIX) {
             forwarded.append(name.clone(), value.clone());
         }
     }
-    forwarded.insert(SESSION_ID_HEADER, header_value(&session_id));
-    forwarded.insert(REQUEST_ID_HEADER, header_value(&ctx.request_id));
-    let answer = sessions
-        .client
-        .post(format!("http://127.0.0.1:{}/invocations", process.port))
-        .headers(forwarded)
-        .body(body)
-        .send()
-        .await;
-    let answer = match answer {
+    forwarded.insert(SESSION_ID_HEADER, header_value(session_id));
+    forwarded.insert(REQUEST_ID_HEADER, header_value(&call.ctx.request_id));
+    forwarded
+}
+
+/// Sends `request` to the session's agent: its 2xx answer, or 424 `RuntimeClientError` when the
+/// agent cannot be reached (`what` names the route in the message) or answers anything else.
+async fn ask_agent(
+    sessions: &Sessions,
+    entered: &Entered,
+    request: reqwest::RequestBuilder,
+    what: &str,
+) -> Result<reqwest::Response> {
+    let (session, pid) = (&entered.session_id, entered.process.pid);
+    let answer = match request.send().await {
         Ok(answer) => answer,
         Err(error) => {
-            tracing::warn!(session = %session_id, pid = process.pid, %error, "could not reach the agent");
+            tracing::warn!(%session, pid, %error, "could not reach the agent");
             sessions.count_agent_error();
             return Err(sessions::runtime_client_error(format!(
-                "Runtime connection failed: the agent process (pid {}) did not answer POST /invocations",
-                process.pid
+                "Runtime connection failed: the agent process (pid {pid}) did not answer {what}"
             )));
         }
     };
@@ -261,42 +312,121 @@ async fn invoke_agent_runtime(
         sessions.count_agent_error();
         let code = status.as_u16();
         let detail = answer.bytes().await.unwrap_or_default();
-        tracing::info!(session = %session_id, status = code, body = %String::from_utf8_lossy(&detail[..detail.len().min(512)]), "agent answered an error");
+        tracing::info!(%session, status = code, body = %String::from_utf8_lossy(&detail[..detail.len().min(512)]), "agent answered an error");
         return Err(sessions::runtime_client_error(format!(
             "Received error ({code}) from runtime. Please check your CloudWatch logs for more information."
         )));
     }
-    let mut response = Response::builder().status(StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::OK));
+    Ok(answer)
+}
+
+/// The agent's `answer` streamed back unbuffered with its status, the
+/// [`FORWARDED_RESPONSE_HEADERS`] and the session id; `content_type` replaces the agent's (else
+/// `application/octet-stream` when it gave none). The call stays in flight until the last chunk.
+fn stream_back(answer: reqwest::Response, entered: Entered, content_type: Option<&'static str>) -> Response {
+    let mut response =
+        Response::builder().status(StatusCode::from_u16(answer.status().as_u16()).unwrap_or(StatusCode::OK));
     let out = response.headers_mut().expect("a fresh builder");
     for name in FORWARDED_RESPONSE_HEADERS {
         if let Some(value) = answer.headers().get(*name) {
             out.insert(HeaderName::from_static(name), value.clone());
         }
     }
-    out.insert(SESSION_ID_HEADER, header_value(&session_id));
-    if !out.contains_key(header::CONTENT_TYPE) {
+    out.insert(SESSION_ID_HEADER, header_value(&entered.session_id));
+    if let Some(content_type) = content_type {
+        out.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    } else if !out.contains_key(header::CONTENT_TYPE) {
         out.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
     }
     // The in-flight guard lives as long as the body stream: activity ends with the last chunk.
+    let in_flight = entered.in_flight;
     let stream = answer.bytes_stream().map(move |chunk| {
         let _still_in_flight = &in_flight;
         chunk
     });
-    Ok(response.body(Body::from_stream(stream)).expect("valid response parts"))
+    response.body(Body::from_stream(stream)).expect("valid response parts")
 }
 
-async fn stop_runtime_session(
-    State(state): State<Arc<AppState>>,
-    Extension(ctx): Extension<RequestContext>,
-    Path(target): Path<String>,
-    Query(query): Query<DataQuery>,
-    headers: HeaderMap,
-) -> Result<Response> {
-    let sessions = &state.sessions;
+async fn invoke_agent_runtime(call: DataCall, body: Bytes) -> Result<Response> {
+    if body.len() > MAX_PAYLOAD_BYTES {
+        return Err(payload_too_large(body.len()));
+    }
+    let entered = enter_session(&call).await?;
+    let sessions = &call.state.sessions;
+    let request = sessions
+        .client
+        .post(format!("http://127.0.0.1:{}/invocations", entered.process.port))
+        .headers(agent_headers(&call, &entered.session_id))
+        .body(body);
+    let answer = ask_agent(sessions, &entered, request, "POST /invocations").await?;
+    Ok(stream_back(answer, entered, None))
+}
+
+/// GetAgentCard: the session's agent's `GET /.well-known/agent-card.json`, answered as the
+/// `agentCard` document payload (JSON).
+async fn get_agent_card(call: DataCall) -> Result<Response> {
+    let entered = enter_session(&call).await?;
+    let sessions = &call.state.sessions;
+    let request = sessions
+        .client
+        .get(format!("http://127.0.0.1:{}{AGENT_CARD_PATH}", entered.process.port))
+        .headers(agent_headers(&call, &entered.session_id));
+    let answer = ask_agent(sessions, &entered, request, &format!("GET {AGENT_CARD_PATH}")).await?;
+    Ok(stream_back(answer, entered, Some("application/json")))
+}
+
+/// The answer to InvokeAgentRuntimeCommand without `--allow-commands`.
+fn commands_disabled() -> AwsError {
+    AwsError::new(
+        StatusCode::FORBIDDEN,
+        "AccessDeniedException",
+        "InvokeAgentRuntimeCommand is disabled in this emulator: it runs the shell commands clients send, as the \
+         user running agentcore-local, on this machine. Start agentcore-local with --allow-commands \
+         (Config::allow_commands) to enable it.",
+    )
+}
+
+/// InvokeAgentRuntimeCommand: `sh -c COMMAND` beside the session's agent, its output as an event
+/// stream ([`command`]).
+async fn invoke_agent_runtime_command(call: DataCall, body: Bytes) -> Result<Response> {
+    if !call.state.config.allow_commands {
+        return Err(commands_disabled());
+    }
+    let request = command::parse_request(&body)?;
+    let entered = enter_session(&call).await?;
+    let child = agent::spawn_shell(&request.command, entered.process.port)
+        .await
+        .map_err(|e| sessions::runtime_client_error(format!("cannot start `sh -c` for the command: {e}")))?;
+    tracing::debug!(session = %entered.session_id, pid = child.id(), "command started");
+    let (sender, mut receiver) = tokio::sync::mpsc::channel(16);
+    let limits = command::Limits { timeout: request.timeout, max_output: command::MAX_OUTPUT_BYTES };
+    let Entered { session_id, session, in_flight, .. } = entered;
+    tokio::spawn(async move {
+        // The command is the session's activity while it runs.
+        let _in_flight = in_flight;
+        command::run(child, limits, session.ended(), sender).await;
+    });
+    let mut response = Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, command::EVENT_STREAM_CONTENT_TYPE)
+        .header(SESSION_ID_HEADER, header_value(&session_id));
+    for name in TRACE_HEADERS {
+        if let Some(value) = call.headers.get(*name) {
+            response = response.header(*name, value.clone());
+        }
+    }
+    let frames = futures_util::stream::poll_fn(move |cx| {
+        receiver.poll_recv(cx).map(|frame| frame.map(Ok::<_, std::convert::Infallible>))
+    });
+    Ok(response.body(Body::from_stream(frames)).expect("valid response parts"))
+}
+
+async fn stop_runtime_session(call: DataCall) -> Result<Response> {
+    let sessions = &call.state.sessions;
     sessions.throttle()?;
-    let session_id = session_id(&headers, true)?;
-    let (runtime_id, _) = resolve_runtime(&state, &ctx, &target, &query, false)?;
-    let key = SessionKey { region: ctx.caller.region.clone(), runtime_id, session_id: session_id.clone() };
+    let session_id = session_id(&call.headers, true)?;
+    let (runtime_id, _) = resolve_runtime(&call, false)?;
+    let key = SessionKey { region: call.ctx.caller.region.clone(), runtime_id, session_id: session_id.clone() };
     let session = sessions.find(&key).ok_or_else(|| {
         AwsError::not_found(format!("Session {session_id} not found for agent runtime {}", key.runtime_id))
     })?;

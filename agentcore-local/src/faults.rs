@@ -3,7 +3,8 @@
 //! * `SERVICE`: `ec2`, `bedrock-agentcore-control` (alias `control`) or `bedrock-agentcore`
 //!   (alias `data`, the data plane).
 //! * `OPERATION`: the API operation name as AWS spells it (`DescribeNetworkInterfaces`,
-//!   `CreateAgentRuntime`, `InvokeAgentRuntime`, …), or `*` for every operation of the service.
+//!   `CreateAgentRuntime`, `InvokeAgentRuntime`, `GetAgentCard`, `InvokeAgentRuntimeCommand`, …),
+//!   or `*` for every operation of the service.
 //! * `ERRORCODE`: the error code to answer with (`RequestLimitExceeded`, `InternalError`,
 //!   `ThrottlingException`, …). The HTTP status is the one AWS uses for that code (see
 //!   [`status_for`]); codes it does not know get 400 (500 when they contain `Internal`, 503 when
@@ -35,7 +36,8 @@ pub enum FaultService {
     Ec2,
     /// `bedrock-agentcore-control`.
     Control,
-    /// `bedrock-agentcore` (InvokeAgentRuntime, StopRuntimeSession).
+    /// `bedrock-agentcore` (InvokeAgentRuntime, GetAgentCard, InvokeAgentRuntimeCommand,
+    /// StopRuntimeSession).
     Data,
 }
 
@@ -209,6 +211,10 @@ pub fn operation(method: &Method, path: &str, query: Option<&str>, body: &[u8]) 
         (_, ["runtimes", _, "stopruntimesession"]) => {
             return Some((FaultService::Data, "StopRuntimeSession".into()));
         }
+        (_, ["runtimes", _, "invocations", ".well-known", "agent-card.json"]) => {
+            return Some((FaultService::Data, "GetAgentCard".into()));
+        }
+        (_, ["runtimes", _, "commands"]) => return Some((FaultService::Data, "InvokeAgentRuntimeCommand".into())),
         (&Method::PUT, ["runtimes"]) => "CreateAgentRuntime",
         (&Method::POST, ["runtimes"]) => "ListAgentRuntimes",
         (&Method::GET, ["runtimes", _]) => "GetAgentRuntime",
@@ -269,10 +275,17 @@ mod tests {
             op(Method::DELETE, "/runtimes/a-1", None, ""),
             Some((FaultService::Control, "DeleteAgentRuntime".into()))
         );
-        assert_eq!(
-            op(Method::POST, "/runtimes/arn%3Aaws%3Ax%2Fy/invocations", None, ""),
-            Some((FaultService::Data, "InvokeAgentRuntime".into()))
-        );
+        let data_plane = [
+            (Method::POST, "/runtimes/arn%3Aaws%3Ax%2Fy/invocations", "InvokeAgentRuntime"),
+            (Method::GET, "/runtimes/arn%3Aaws%3Ax%2Fy/invocations/.well-known/agent-card.json", "GetAgentCard"),
+            (Method::GET, "/runtimes/a-1/invocations/.well-known/agent-card.json/", "GetAgentCard"),
+            (Method::POST, "/runtimes/arn%3Aaws%3Ax%2Fy/commands", "InvokeAgentRuntimeCommand"),
+            (Method::POST, "/runtimes/a-1/commands/", "InvokeAgentRuntimeCommand"),
+            (Method::POST, "/runtimes/a-1/stopruntimesession", "StopRuntimeSession"),
+        ];
+        for (method, path, name) in data_plane {
+            assert_eq!(op(method, path, None, ""), Some((FaultService::Data, name.into())), "{path}");
+        }
         let endpoints = [
             (Method::PUT, "/runtimes/a-1/runtime-endpoints", "CreateAgentRuntimeEndpoint"),
             (Method::POST, "/runtimes/a-1/runtime-endpoints/", "ListAgentRuntimeEndpoints"),

@@ -175,6 +175,12 @@ pub async fn start(config: Config) -> Result<Handle, StartError> {
         Err(why) => tracing::warn!("no agent command: InvokeAgentRuntime will answer RuntimeClientError ({why})"),
     }
     warn_if_exposed(addr, &state.config.auth);
+    if state.config.allow_commands {
+        tracing::warn!(
+            "InvokeAgentRuntimeCommand is enabled (--allow-commands): every caller that can sign requests runs shell \
+             commands on this machine as this user"
+        );
+    }
     let reaper = tokio::spawn(data::sessions::reaper(Arc::downgrade(&state.sessions)));
     let router = app(state.clone());
     let limits = serve::Limits { header_read_timeout: state.config.header_read_timeout };

@@ -19,7 +19,7 @@ use agentcore_local::{AgentCommand, Auth, Clock, Config, EniPolicy, Fault};
 /// Security: keep it on loopback and keep authentication on. Every route, `/_local/*` included,
 /// needs a SigV4 signature made with `--credentials`; `--no-auth` or a non-loopback `--listen`
 /// lets others create resources, wipe the state and run or end agent processes as this user (a
-/// warning is logged at start-up).
+/// warning is logged at start-up). `--allow-commands` lets signed requests run shell commands.
 #[derive(Debug, Parser)]
 #[command(name = "agentcore-local", version, about, long_about)]
 struct Cli {
@@ -92,6 +92,12 @@ struct Cli {
     /// Wall-clock time between SIGTERM and SIGKILL when a microVM ends.
     #[arg(long, default_value = "2s", value_parser = duration_flag::parse)]
     agent_stop_grace: Duration,
+    /// Let InvokeAgentRuntimeCommand run the shell commands clients send (`sh -c COMMAND` beside
+    /// the session's agent). WARNING: whoever can sign requests (or anyone, with --no-auth or a
+    /// non-loopback --listen) then runs commands as this user. Off: the operation answers
+    /// AccessDeniedException.
+    #[arg(long)]
+    allow_commands: bool,
     /// Inject errors: SERVICE:OPERATION:ERRORCODE:PROBABILITY, e.g.
     /// `ec2:DescribeNetworkInterfaces:RequestLimitExceeded:0.2` (SERVICE: ec2, control, data;
     /// OPERATION may be `*`). Repeatable.
@@ -163,6 +169,7 @@ fn config(cli: Cli) -> anyhow::Result<Config> {
         invoke_tps: cli.invoke_tps,
         agent_start_timeout: cli.agent_start_timeout,
         agent_stop_grace: cli.agent_stop_grace,
+        allow_commands: cli.allow_commands,
         faults: cli.faults,
         header_read_timeout: cli.header_read_timeout,
         body_read_timeout: cli.body_read_timeout,
@@ -270,6 +277,8 @@ mod tests {
         assert_eq!(cli(&["--vpc-endpoint-delay", "0s"]).unwrap().vpc_endpoint_delay, Duration::ZERO);
         assert_eq!(defaults.agentcore_eni_operator, None);
         assert!(!defaults.no_default_vpc && cli(&["--no-default-vpc"]).unwrap().no_default_vpc);
+        assert!(!config(cli(&[]).unwrap()).unwrap().allow_commands, "commands are opt-in");
+        assert!(config(cli(&["--allow-commands"]).unwrap()).unwrap().allow_commands);
         for bad in ["", "8 parsecs", "-1s"] {
             let error = cli(&[&format!("--eni-linger={bad}")]).unwrap_err().to_string();
             assert!(error.contains(duration_flag::GRAMMAR), "{bad:?}: {error}");

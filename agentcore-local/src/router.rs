@@ -2,8 +2,9 @@
 //!
 //! * `POST /` (or `GET /?Action=…`): EC2 query protocol ([`crate::ec2`]), signing name `ec2`;
 //! * `/runtimes…`: the AgentCore control plane ([`crate::control`]) and data plane
-//!   ([`crate::data`]: `/runtimes/{arn}/invocations`, `/runtimes/{arn}/stopruntimesession`), signing
-//!   name `bedrock-agentcore`;
+//!   ([`crate::data`]: `/runtimes/{arn}/invocations`, `…/invocations/.well-known/agent-card.json`,
+//!   `/runtimes/{arn}/commands`, `/runtimes/{arn}/stopruntimesession`), signing name
+//!   `bedrock-agentcore`;
 //! * `/_local/state`, `/_local/reset`: emulator-only introspection, signed like the AgentCore routes
 //!   (signing name `bedrock-agentcore`, the emulator's own credentials) unless auth is disabled.
 //!
@@ -69,7 +70,8 @@ pub const EC2_BODY_LIMIT: usize = 1024 * 1024;
 /// (255,000 characters), a description of ≤ 4,096, 50 tags of ≤ 128 + ≤ 256, 16 + 16 ids, a role ARN
 /// of ≤ 2,048 and a container URI of ≤ 1,024: under 280,000 characters, so under 1.2 MB even if
 /// every one is a 4-byte UTF-8 character, and under 1.7 MB if every one is a 6-byte `\uXXXX`
-/// JSON escape.
+/// JSON escape. The data plane's other bodies fit too: InvokeAgentRuntimeCommand's command of ≤ 65,536
+/// characters is under 800 KB even written as 12-byte surrogate-pair escapes.
 pub const CONTROL_BODY_LIMIT: usize = 2 * 1024 * 1024;
 
 /// Largest InvokeAgentRuntime payload: AgentCore's 100 MB (`payload` ≤ 100,000,000 bytes in the
@@ -515,7 +517,13 @@ mod tests {
         for path in ["/runtimes/arn%3Aaws%3Ax/invocations", "/runtimes/id/invocations/"] {
             assert_eq!(body_limit(path), INVOKE_BODY_LIMIT, "{path}");
         }
-        for path in ["/runtimes//invocations", "/runtimes/a/b/invocations", "/runtimes/invocations"] {
+        for path in [
+            "/runtimes//invocations",
+            "/runtimes/a/b/invocations",
+            "/runtimes/invocations",
+            "/runtimes/a/invocations/.well-known/agent-card.json",
+            "/runtimes/a/commands",
+        ] {
             assert_eq!(body_limit(path), CONTROL_BODY_LIMIT, "{path}");
         }
     }

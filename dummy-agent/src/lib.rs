@@ -1,13 +1,15 @@
 //! A tiny agent on the Amazon Bedrock AgentCore Runtime HTTP contract.
 //!
 //! It replaces the FastAPI echo agent of the seed experiment: `POST /invocations` answers
-//! `{"echo": <the request object>}`, `GET /ping` answers the contract's health document. Test knobs
+//! `{"echo": <the request object>}`, `GET /ping` answers the contract's health document and
+//! `GET /.well-known/agent-card.json` an A2A agent card describing the echo. Test knobs
 //! live in one reserved key of the payload, `{"_dummy": {"sleep_ms": 200, "stream": 5, "status": 503}}`
 //! (each member optional; see [`Knobs`]); without it the agent is a pure echo.
 //!
 //! [`app`] builds the [`Router`] (for embedding, and for `tower::ServiceExt::oneshot` tests);
 //! [`serve`] runs it with a bounded graceful shutdown. The `dummy-agent` binary wraps both.
 
+mod card;
 mod error;
 mod health;
 mod invocations;
@@ -24,6 +26,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 
+pub use card::{A2A_PROTOCOL_VERSION, AGENT_CARD_PATH, card};
 pub use health::{Clock, system_clock};
 pub use invocations::{KNOBS_KEY, Knobs};
 
@@ -54,13 +57,15 @@ impl std::fmt::Debug for Config {
     }
 }
 
-/// The agent: `GET /ping`, `POST /invocations`, JSON errors for everything else.
+/// The agent: `GET /ping`, `POST /invocations`, `GET /.well-known/agent-card.json`, JSON errors for
+/// everything else.
 pub fn app(config: Config) -> Router {
     let health = std::sync::Arc::new(health::Health::new(config.clock));
     let state = state::AppState { health, body_limit: config.body_limit };
     let routes = Router::new()
         .route("/ping", get(health::ping))
         .route("/invocations", post(invocations::invoke))
+        .route(AGENT_CARD_PATH, get(card::agent_card))
         .with_state(state);
     with_contract_layers(routes)
 }

@@ -1,5 +1,6 @@
 //! The request shapes of the control plane's runtime operations, as the service model (botocore
-//! `bedrock-agentcore-control` 1.44.8) has them, and one walker that checks a JSON body against them.
+//! `bedrock-agentcore-control` 1.44.8) has them, and one walker that checks a JSON body against them
+//! (the data plane's InvokeAgentRuntimeCommand body goes through it too, `crate::data::command`).
 //!
 //! A [`Shape`] says what a member is (string, integer, boolean, list, map, structure or union) and
 //! which constraints the model puts on it: required members, lengths, value ranges, enums and
@@ -13,7 +14,7 @@ use serde_json::{Map, Value};
 
 /// Field failures collected over one request: (member path, value as shown, constraint).
 #[derive(Default)]
-pub(super) struct Failures(pub(super) Vec<(String, Option<String>, String)>);
+pub struct Failures(pub(super) Vec<(String, Option<String>, String)>);
 
 impl Failures {
     /// Records that the member at `field` (holding `value`, `None` when absent) breaks `constraint`.
@@ -26,7 +27,7 @@ impl Failures {
     }
 
     /// `Ok` without failures; otherwise one `ValidationException` listing each distinct failure once.
-    pub(super) fn into_result(self) -> Result<(), crate::error::AwsError> {
+    pub fn into_result(self) -> Result<(), crate::error::AwsError> {
         let mut distinct: Vec<(String, Option<String>, String)> = Vec::new();
         for failure in self.0 {
             if !distinct.contains(&failure) {
@@ -114,7 +115,7 @@ fn collection_length(min: usize, max: Option<usize>) -> String {
 
 /// Checks `value` against `shape` at member path `path`, adding each failure to `f`; returns the
 /// value with unknown members and `null`s left out.
-pub(super) fn check(shape: &Shape, value: &Value, path: &str, f: &mut Failures) -> Value {
+pub fn check(shape: &Shape, value: &Value, path: &str, f: &mut Failures) -> Value {
     match shape {
         Shape::String { min, max, values, pattern } => {
             let Some(s) = value.as_str() else {

@@ -190,6 +190,24 @@ fn die_with_parent(command: &mut Command) {
 #[cfg(not(target_os = "linux"))]
 fn die_with_parent(_command: &mut Command) {}
 
+/// `program args` as a process of the session whose agent listens on `port`: the environment and
+/// working directory every process of a session gets (this process's, plus `PORT`, `HOST` and
+/// [`dummy_agent::PARENT_PID_ENV`]), no stdin, a process group of its own, killed on drop and
+/// (Linux) when this process dies.
+fn session_command(program: impl AsRef<std::ffi::OsStr>, args: &[&str], port: u16) -> Command {
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .env("PORT", port.to_string())
+        .env("HOST", "127.0.0.1")
+        .env(dummy_agent::PARENT_PID_ENV, std::process::id().to_string())
+        .stdin(Stdio::null())
+        .process_group(0)
+        .kill_on_drop(true);
+    die_with_parent(&mut command);
+    command
+}
+
 /// Starts `command` on a free loopback port, forked on the spawner thread with the parent-death
 /// signal set (see the module docs). `label` names it in the logs.
 pub async fn spawn(command: &AgentCommand, label: &str) -> std::io::Result<Process> {
@@ -199,18 +217,9 @@ pub async fn spawn(command: &AgentCommand, label: &str) -> std::io::Result<Proce
     } else {
         Stdio::null()
     };
-    let mut os_command = Command::new(&command.program);
-    os_command
-        .args(&command.args)
-        .env("PORT", port.to_string())
-        .env("HOST", "127.0.0.1")
-        .env(dummy_agent::PARENT_PID_ENV, std::process::id().to_string())
-        .stdin(Stdio::null())
-        .stdout(stdout)
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
-    die_with_parent(&mut os_command);
+    let args: Vec<&str> = command.args.iter().map(String::as_str).collect();
+    let mut os_command = session_command(&command.program, &args, port);
+    os_command.stdout(stdout).stderr(Stdio::piped());
     let mut child = spawn_on_spawner_thread(os_command).await?;
     let pid = child.id().expect("a just-spawned child has a pid");
     if let Some(out) = child.stdout.take() {
@@ -228,6 +237,21 @@ pub async fn spawn(command: &AgentCommand, label: &str) -> std::io::Result<Proce
         let _ = exited.send(Some(status));
     });
     Ok(Process { pid, port, exit })
+}
+
+/// Starts `sh -c LINE` beside the agent of a session (listening on `port`), with the same
+/// environment and working directory as that agent and in a process group of its own (see
+/// [`session_command`]); stdout and stderr are piped. The caller must signal the group only while
+/// the child is unreaped ([`may_signal_group`]).
+pub async fn spawn_shell(line: &str, port: u16) -> std::io::Result<Child> {
+    let mut command = session_command("sh", &["-c", line], port);
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    spawn_on_spawner_thread(command).await
+}
+
+/// SIGKILL to the process group `pid` leads; the caller guarantees the leader is not reaped yet.
+pub fn kill_group(pid: u32) {
+    signal_group(pid, Signal::SIGKILL);
 }
 
 async fn forward_lines(stream: impl AsyncRead + Unpin, label: String, pid: u32, is_stderr: bool) {

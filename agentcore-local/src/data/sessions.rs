@@ -35,7 +35,7 @@ use std::time::{Duration, Instant, SystemTime};
 use axum::http::StatusCode;
 use nix::sys::signal::Signal;
 use serde_json::{Value, json};
-use tokio::sync::{Notify, OnceCell};
+use tokio::sync::{Notify, OnceCell, watch};
 
 use super::agent::{self, AgentCommand, Process, StartFailure};
 use super::throttle::InvokeRate;
@@ -106,6 +106,8 @@ pub struct Session {
     /// The start, shared by concurrent first calls.
     started: OnceCell<Result<Process, AwsError>>,
     state: Mutex<SessionState>,
+    /// `true` once the session has ended: what runs beside its agent (commands) stops then.
+    ended: watch::Sender<bool>,
 }
 
 #[derive(Debug)]
@@ -140,6 +142,19 @@ impl Session {
 
     fn lifetime_deadline(&self) -> SystemTime {
         self.started_at + self.runtime.max_lifetime
+    }
+
+    /// Marks the session ended (with its state locked) and tells whoever waits in [`Self::ended`].
+    fn mark_ended(&self, state: &mut SessionState) {
+        state.ended = true;
+        self.ended.send_replace(true);
+    }
+
+    /// Resolves once the session has ended (at once if it already has).
+    pub async fn ended(&self) {
+        let mut ended = self.ended.subscribe();
+        // The sender lives as long as `self`, so this only returns once the flag is set.
+        let _ = ended.wait_for(|ended| *ended).await;
     }
 }
 
@@ -293,6 +308,7 @@ impl Sessions {
             started_at: now,
             generation: self.generation.fetch_add(1, Ordering::Relaxed),
             started: OnceCell::new(),
+            ended: watch::Sender::new(false),
             state: Mutex::new(SessionState {
                 ended: false,
                 process: None,
@@ -421,7 +437,7 @@ impl Sessions {
         };
         let process = {
             let mut state = session.lock();
-            state.ended = true;
+            session.mark_ended(&mut state);
             state.process.take()
         };
         self.finish_ending(session, process, reason, removed);
@@ -443,7 +459,7 @@ impl Sessions {
                 return false;
             }
             count_end(&mut table.counters, reason);
-            state.ended = true;
+            session.mark_ended(&mut state);
             state.process.take()
         };
         self.finish_ending(session, process, reason, true);
@@ -510,7 +526,7 @@ impl Sessions {
         let all: Vec<Arc<Session>> = self.table().live.drain().map(|(_, s)| s).collect();
         for session in all {
             let mut state = session.lock();
-            state.ended = true;
+            session.mark_ended(&mut state);
             if let Some(process) = state.process.take() {
                 process.signal_group(Signal::SIGKILL);
             }

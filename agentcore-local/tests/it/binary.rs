@@ -73,9 +73,10 @@ async fn exposure_is_warned_about_in_help_and_at_start_up() {
     let help = String::from_utf8_lossy(&help.stdout);
     assert!(help.contains("WARNING: a non-loopback address"), "{help}");
     assert!(help.contains("WARNING: then any local process"), "{help}");
+    assert!(help.contains("--allow-commands") && help.contains("runs commands as this user"), "{help}");
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_agentcore-local"))
-        .args(["--listen", "127.0.0.1:0", "--no-auth"])
+        .args(["--listen", "127.0.0.1:0", "--no-auth", "--allow-commands"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
@@ -83,8 +84,11 @@ async fn exposure_is_warned_about_in_help_and_at_start_up() {
         .expect("the binary starts");
     let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
     let warned = tokio::time::timeout(Duration::from_secs(30), async {
+        let (mut auth, mut commands) = (false, false);
         while let Some(line) = stderr.next_line().await.unwrap() {
-            if line.contains("WARN") && line.contains("authentication is disabled") {
+            auth |= line.contains("WARN") && line.contains("authentication is disabled");
+            commands |= line.contains("WARN") && line.contains("InvokeAgentRuntimeCommand is enabled");
+            if auth && commands {
                 return true;
             }
         }

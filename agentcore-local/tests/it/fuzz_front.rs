@@ -339,7 +339,7 @@ proptest! {
             hostile_text().prop_map(|t| encode(&format!("arn:{t}:bedrock-agentcore:{t}:{t}:runtime/{t}"), false)),
         ],
         query in hostile_query(),
-        operation in prop::sample::select(vec!["invocations", "stopruntimesession", "invocations/"]),
+        operation in prop::sample::select(vec!["invocations", "stopruntimesession", "invocations/", "commands"]),
         session in prop::option::of("[a-zA-Z0-9-]{0,300}"),
         payload in prop::collection::vec(any::<u8>(), 0..64),
     ) {

@@ -1,9 +1,11 @@
 //! Integration tests: the unmodified AWS SDK for Rust (through `aws-config` and an endpoint URL)
 //! against an in-process emulator, plus the binary itself.
 
+mod agent_card;
 mod agent_lifetime;
 mod auth;
 mod binary;
+mod commands;
 mod control;
 mod data;
 mod ec2;

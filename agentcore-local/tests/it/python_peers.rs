@@ -342,6 +342,58 @@ fn boto3_invokes_concurrently_through_dummy_agent_microvms() {
 }
 
 #[test]
+fn boto3_gets_the_agent_card_and_runs_commands() {
+    let venv = venv();
+    let agent = format!("'{}' agent", env!("CARGO_BIN_EXE_agentcore-local"));
+    let server = start_agentcore_local_with("boto3-commands", &["--allow-commands", "--agent-cmd", &agent]);
+    let seen = run_script(&venv, "boto3_commands.py", &server);
+    let session = "boto3-commands-session-00000000000000";
+    assert_eq!(seen["card"]["session"], session, "{seen:#}");
+    assert_eq!(seen["card"]["status"], 200, "{seen:#}");
+    assert_eq!(seen["card"]["card"]["name"], "dummy-agent", "{seen:#}");
+    assert_eq!(seen["card"]["card"]["skills"][0]["id"], "echo", "{seen:#}");
+    for run in ["command", "timed_out"] {
+        assert_eq!(seen[run]["content_type"], "application/vnd.amazon.eventstream", "{seen:#}");
+        assert_eq!(seen[run]["session"], session, "{seen:#}");
+        assert_eq!(seen[run]["events"][0], json!({"contentStart": {}}), "{seen:#}");
+    }
+    let events = seen["command"]["events"].as_array().unwrap();
+    let text = |member: &str| -> String { events.iter().filter_map(|e| e["contentDelta"][member].as_str()).collect() };
+    assert_eq!((text("stdout"), text("stderr")), ("hi\n".to_string(), "err\n".to_string()), "{seen:#}");
+    assert_eq!(events.last().unwrap(), &json!({"contentStop": {"exitCode": 3, "status": "COMPLETED"}}));
+    let timed_out = seen["timed_out"]["events"].as_array().unwrap();
+    assert_eq!(timed_out.last().unwrap(), &json!({"contentStop": {"exitCode": -1, "status": "TIMED_OUT"}}));
+}
+
+/// `config` with `tests/py/busy_agent.py` (the venv's Python, standard library only) as the agent:
+/// `/ping` always `HealthyBusy`, `POST` echoes, any other `GET` 404.
+fn with_busy_agent(config: agentcore_local::Config) -> agentcore_local::Config {
+    let busy_agent = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/busy_agent.py");
+    let python = venv().join("bin").join("python");
+    let agent = agentcore_local::AgentCommand::new(&python, [busy_agent.display().to_string()]);
+    agentcore_local::Config { agent_command: Some(agent), ..config }
+}
+
+#[tokio::test]
+async fn get_agent_card_of_an_agent_without_a_card_is_a_runtime_client_error() {
+    use crate::data::{DataLab, data_config, sid};
+    use crate::support::{code, http_status};
+    let t = DataLab::start(with_busy_agent(data_config())).await;
+    let arn = t.ready_runtime("cardless_agent", 900, 28_800).await;
+    let err =
+        t.data.get_agent_card().agent_runtime_arn(&arn).runtime_session_id(sid("cardless")).send().await.unwrap_err();
+    assert_eq!(http_status(&err), 424);
+    assert_eq!(
+        code(err.as_service_error().unwrap()),
+        (
+            "RuntimeClientError".into(),
+            "Received error (404) from runtime. Please check your CloudWatch logs for more information.".into()
+        )
+    );
+    assert_eq!(t.counter("agentErrors"), 1);
+}
+
+#[test]
 fn the_reports_fastapi_agent_runs_as_agent_cmd() {
     let venv = venv();
     let app_dir = scratch_dir().join("seed-fastapi");
@@ -360,14 +412,7 @@ fn the_reports_fastapi_agent_runs_as_agent_cmd() {
 #[tokio::test]
 async fn a_healthy_busy_agent_is_never_reaped_as_idle() {
     use crate::data::{DataLab, fast_config, sid};
-    let venv = venv();
-    let busy_agent = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/busy_agent.py");
-    let python = venv.join("bin").join("python");
-    let config = agentcore_local::Config {
-        agent_command: Some(agentcore_local::AgentCommand::new(&python, [busy_agent.display().to_string()])),
-        ..fast_config()
-    };
-    let t = DataLab::start(config).await;
+    let t = DataLab::start(with_busy_agent(fast_config())).await;
     // Idle timeout 60 s = 60 ms of wall time on this clock.
     let arn = t.ready_runtime("busy_agent", 60, 28_800).await;
     let session = sid("healthy-busy");
@@ -397,7 +442,10 @@ const KNOWN_GAPS: &[KnownGap] = &[];
 #[test]
 fn served_operations_conform_to_the_botocore_service_models() {
     let venv = venv();
-    let server = start_agentcore_local("model-conformance");
+    // InvokeAgentRuntimeCommand is served only with --allow-commands; the built-in agent (never a
+    // stale dummy-agent binary next to the emulator) answers GetAgentCard.
+    let agent = format!("'{}' agent", env!("CARGO_BIN_EXE_agentcore-local"));
+    let server = start_agentcore_local_with("model-conformance", &["--allow-commands", "--agent-cmd", &agent]);
     let report = run_script(&venv, "model_conformance.py", &server);
     let table = report["coverage_table"].as_str().expect("coverage_table");
     println!("{table}");

@@ -18,10 +18,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.exceptions import ClientError
 
-from peers_common import client, emit, endpoint_from_argv, wait_until
-
-CONTAINER_URI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/agent:latest"
-ROLE_ARN = "arn:aws:iam::123456789012:role/AgentRole"
+from peers_common import client, emit, endpoint_from_argv, ready_public_runtime
 
 
 def session_id(i):
@@ -42,14 +39,7 @@ def main():
     endpoint = endpoint_from_argv()
     control = client("bedrock-agentcore-control", endpoint)
     data = client("bedrock-agentcore", endpoint)
-    arn = control.create_agent_runtime(
-        agentRuntimeName="boto3_invoke",
-        agentRuntimeArtifact={"containerConfiguration": {"containerUri": CONTAINER_URI}},
-        roleArn=ROLE_ARN,
-        networkConfiguration={"networkMode": "PUBLIC"},
-    )["agentRuntimeArn"]
-    runtime_id = arn.split("/")[-1]
-    wait_until("READY", lambda: control.get_agent_runtime(agentRuntimeId=runtime_id)["status"] == "READY")
+    arn = ready_public_runtime(control, "boto3_invoke")
 
     def invoke(call):
         session, n = call

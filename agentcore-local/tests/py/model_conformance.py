@@ -15,7 +15,8 @@ asks the endpoint which of their operations it serves; nothing here lists the em
    and length bounds, and ids of a runtime the script creates first (CreateAgentRuntime is itself one of
    the calls). botocore parses the answer; its HTTP status must be the operation's modeled `responseCode`
    and every member the output shape requires must be present, recursively, with the modeled type (so
-   must every member that is present). A served EC2 action that succeeds without parameters gets the same
+   must every member that is present; an event stream is read to its end, and each event must be one
+   member of its union, checked the same way). A served EC2 action that succeeds without parameters gets the same
    output check.
 3. Errors. Where the operation models them: an unknown id (in the URI) must answer
    `ResourceNotFoundException`, a broken input (a required member left out, or a value outside its
@@ -46,6 +47,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
+from botocore.eventstream import EventStream
 from botocore.exceptions import ClientError
 from botocore.httpsession import URLLib3Session
 from botocore.response import StreamingBody
@@ -258,15 +260,30 @@ def type_matches(shape, value):
     return True
 
 
+def event_stream_problems(shape, events, path):
+    """Problems of an event stream read to its end (`events`, see `call`): each event must be one
+    member of the stream's union, holding a valid value of that member's shape."""
+    if not isinstance(events, list):
+        return [f"{path}: expected the events of a stream, got {type(events).__name__}"]
+    problems = []
+    for event in events:
+        if not isinstance(event, dict) or len(event) != 1 or next(iter(event)) not in shape.members:
+            problems.append(f"{path}: an event that is not exactly one of {sorted(shape.members)}")
+            continue
+        name, value = next(iter(event.items()))
+        problems += output_problems(shape.members[name], value, f"{path}.{name}")
+    return problems
+
+
 def output_problems(shape, value, path):
     """Required members missing, or values of the wrong type, in the parsed `value` of `shape`."""
+    if shape.type_name == "structure" and shape.serialization.get("eventstream"):
+        return event_stream_problems(shape, value, path)
     if not type_matches(shape, value):
         return [f"{path or 'output'}: expected {shape.type_name}, got {type(value).__name__}"]
     problems = []
     kind = shape.type_name
     if kind == "structure" and not getattr(shape, "is_document_type", False):
-        if shape.serialization.get("eventstream"):
-            return []
         for member in shape.required_members:
             if member not in value:
                 problems.append(f"required member {path + '.' if path else ''}{member} missing")
@@ -402,7 +419,8 @@ def client_for(session, service, endpoint, validate):
 
 
 def call(client, operation, params):
-    """(response, None) or (None, (status, code)); a streaming body is read to the end."""
+    """(response, None) or (None, (status, code)); a streaming body is read to the end, an event
+    stream into the list of its events."""
     try:
         response = getattr(client, xform_name(operation.name))(**params)
     except ClientError as e:
@@ -410,6 +428,8 @@ def call(client, operation, params):
     for key, value in list(response.items()):
         if isinstance(value, StreamingBody):
             response[key] = value.read()
+        elif isinstance(value, EventStream):
+            response[key] = list(value)
     return response, None
 
 

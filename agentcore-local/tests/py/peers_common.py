@@ -13,6 +13,9 @@ import time
 import boto3
 from botocore.config import Config
 
+CONTAINER_URI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/agent:latest"
+ROLE_ARN = "arn:aws:iam::123456789012:role/AgentRole"
+
 
 def endpoint_from_argv():
     if len(sys.argv) != 2 or not sys.argv[1].startswith("http://127.0.0.1:"):
@@ -39,6 +42,19 @@ def wait_until(what, probe, timeout_s=20.0, interval_s=0.05):
             return last
         time.sleep(interval_s)
     raise AssertionError(f"timed out after {timeout_s}s waiting for {what}; last value: {last!r}")
+
+
+def ready_public_runtime(control, name):
+    """Creates a PUBLIC runtime called `name`, waits until it is READY and returns its ARN."""
+    arn = control.create_agent_runtime(
+        agentRuntimeName=name,
+        agentRuntimeArtifact={"containerConfiguration": {"containerUri": CONTAINER_URI}},
+        roleArn=ROLE_ARN,
+        networkConfiguration={"networkMode": "PUBLIC"},
+    )["agentRuntimeArn"]
+    runtime_id = arn.split("/")[-1]
+    wait_until("READY", lambda: control.get_agent_runtime(agentRuntimeId=runtime_id)["status"] == "READY")
+    return arn
 
 
 def emit(result):

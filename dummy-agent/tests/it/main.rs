@@ -1,5 +1,6 @@
 //! dummy-agent integration tests: `oneshot` tests of the router, then real sockets and the binary.
 
+mod card;
 mod dockerfile;
 mod errors;
 mod invocations;
