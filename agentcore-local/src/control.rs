@@ -63,6 +63,11 @@ pub fn routes(router: Router<Arc<AppState>>) -> Router<Arc<AppState>> {
         put(update_agent_runtime).get(get_agent_runtime).delete(delete_agent_runtime),
     );
     let router = route_both(router, "/runtimes/{id}/versions", post(list_agent_runtime_versions));
+    let router = route_both(
+        router,
+        "/capacity-providers/{id}/runtime-versions",
+        post(list_agent_runtime_versions_by_capacity_provider),
+    );
     let router = endpoints::routes(router);
     tags::routes(router)
 }
@@ -352,6 +357,41 @@ async fn list_agent_runtimes(
     runtimes.sort_by_key(|r| r.seq);
     let (page, next) = page(runtimes, &query)?;
     let items: Vec<Value> = page.into_iter().map(|r| summary(r, r.current_version(), true)).collect();
+    Ok(list_response("agentRuntimes", items, next))
+}
+
+/// ListAgentRuntimeVersionsByCapacityProvider: every version, of every runtime in the region,
+/// whose `capacityProviderConfiguration` names the capacity provider `id` (newest runtimes' first,
+/// each runtime's newest version first). Capacity providers themselves are not emulated, so an id
+/// nothing names lists nothing (the model gives this operation no ResourceNotFoundException).
+async fn list_agent_runtime_versions_by_capacity_provider(
+    State(state): State<Arc<AppState>>,
+    Extension(ctx): Extension<RequestContext>,
+    Path(id): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Result<Response> {
+    validate::capacity_provider_id(&id)?;
+    let suffix = format!(":capacity-provider/{id}");
+    let (mut world, _) = state.world();
+    let region = world.region(&ctx.caller.region);
+    let mut runtimes: Vec<&Runtime> = region.runtimes.values().collect();
+    runtimes.sort_by_key(|r| std::cmp::Reverse(r.seq));
+    let uses_provider = |v: &RuntimeVersion| {
+        let arn = v.spec.document.get("capacityProviderConfiguration").and_then(|c| c.get("capacityProviderArn"));
+        arn.and_then(Value::as_str).is_some_and(|a| a.ends_with(&suffix))
+    };
+    let versions: Vec<(&Runtime, &RuntimeVersion)> = runtimes
+        .into_iter()
+        .flat_map(|r| r.versions.iter().rev().filter(|v| uses_provider(v)).map(move |v| (r, v)))
+        .collect();
+    let (page, next) = page(versions, &query)?;
+    let items: Vec<Value> = page
+        .into_iter()
+        .map(|(r, v)| {
+            let status = if v.version == r.current_version().version { r.status } else { v.status };
+            json!({ "agentRuntimeArn": r.arn, "agentRuntimeVersion": v.version.to_string(), "status": status })
+        })
+        .collect();
     Ok(list_response("agentRuntimes", items, next))
 }
 

@@ -221,6 +221,7 @@ pub fn operation(method: &Method, path: &str, query: Option<&str>, body: &[u8]) 
         (&Method::PUT, ["runtimes", _]) => "UpdateAgentRuntime",
         (&Method::DELETE, ["runtimes", _]) => "DeleteAgentRuntime",
         (_, ["runtimes", _, "versions"]) => "ListAgentRuntimeVersions",
+        (_, ["capacity-providers", _, "runtime-versions"]) => "ListAgentRuntimeVersionsByCapacityProvider",
         (&Method::PUT, ["runtimes", _, "runtime-endpoints"]) => "CreateAgentRuntimeEndpoint",
         (_, ["runtimes", _, "runtime-endpoints"]) => "ListAgentRuntimeEndpoints",
         (&Method::GET, ["runtimes", _, "runtime-endpoints", _]) => "GetAgentRuntimeEndpoint",

@@ -170,6 +170,18 @@ pub fn runtime_id(id: &str) -> Result<()> {
     f.into_result()
 }
 
+/// Checks a `capacityProviderId` path label against the model's pattern.
+pub fn capacity_provider_id(id: &str) -> Result<()> {
+    // A runtime id's shape with a name of at most 48 characters (59 in all).
+    if is_runtime_id(id) && id.len() <= 59 {
+        return Ok(());
+    }
+    let mut f = Failures::default();
+    let expected = "[a-zA-Z][a-zA-Z0-9_]{0,47}-[a-zA-Z0-9]{10}";
+    f.add("capacityProviderId", Some(&Value::String(id.to_string())), pattern(expected));
+    f.into_result()
+}
+
 /// Checks an `endpointName` path label against the model's pattern.
 pub fn endpoint_name(name: &str) -> Result<()> {
     if is_name(name) {

@@ -452,3 +452,66 @@ async fn outcome_faults_end_creation_and_update_failed() {
     lab.advance(STATUS_DELAY);
     assert_eq!(lab.status(&public).await, "UPDATE_FAILED");
 }
+
+/// ListAgentRuntimeVersionsByCapacityProvider lists the versions whose capacityProviderConfiguration
+/// names the provider, newest first; an id nothing names lists nothing; a malformed id is refused.
+#[tokio::test]
+async fn versions_are_listed_by_the_capacity_provider_they_name() {
+    use aws_sdk_bedrockagentcorecontrol::types::CapacityProviderConfiguration;
+    let lab = Lab::manual().await;
+    let provider = |id: &str| {
+        CapacityProviderConfiguration::builder()
+            .capacity_provider_arn(format!("arn:aws:bedrock-agentcore:us-east-1:123456789012:capacity-provider/{id}"))
+            .build()
+    };
+    let on_a = lab
+        .create_runtime("on_a")
+        .capacity_provider_configuration(provider("fleet_a-0123456789"))
+        .send()
+        .await
+        .unwrap()
+        .agent_runtime_id()
+        .to_string();
+    lab.create_runtime("on_b").capacity_provider_configuration(provider("fleet_b-0123456789")).send().await.unwrap();
+    lab.create_runtime("on_none").send().await.unwrap();
+    lab.advance(STATUS_DELAY);
+    lab.control
+        .update_agent_runtime()
+        .agent_runtime_id(&on_a)
+        .agent_runtime_artifact(container())
+        .role_arn(ROLE_ARN)
+        .capacity_provider_configuration(provider("fleet_a-0123456789"))
+        .send()
+        .await
+        .unwrap();
+    let listed = lab
+        .control
+        .list_agent_runtime_versions_by_capacity_provider()
+        .capacity_provider_id("fleet_a-0123456789")
+        .send()
+        .await
+        .unwrap();
+    let versions: Vec<(&str, &str, &str)> = listed
+        .agent_runtimes()
+        .iter()
+        .map(|v| (v.agent_runtime_arn(), v.agent_runtime_version(), v.status().as_str()))
+        .collect();
+    let arn = format!("arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/{on_a}");
+    assert_eq!(versions, [(arn.as_str(), "2", "UPDATING"), (arn.as_str(), "1", "READY")]);
+    let none = lab
+        .control
+        .list_agent_runtime_versions_by_capacity_provider()
+        .capacity_provider_id("fleet_c-0123456789")
+        .send()
+        .await
+        .unwrap();
+    assert!(none.agent_runtimes().is_empty());
+    let err = lab
+        .control
+        .list_agent_runtime_versions_by_capacity_provider()
+        .capacity_provider_id("not a provider")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err).0, "ValidationException");
+}
