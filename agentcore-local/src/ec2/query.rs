@@ -67,9 +67,18 @@ impl Params {
             let Some(rest) = k.strip_prefix(&prefix) else {
                 continue;
             };
-            let (index, tail) = rest.split_once('.').unwrap_or((rest, ""));
+            let (index, tail) = match rest.split_once('.') {
+                // `Filter.1.` would be placed where `Filter.1` is: not a parameter of its own.
+                Some((_, "")) => return Err(unknown_parameter(k)),
+                Some(split) => split,
+                None => (rest, ""),
+            };
             let index = member_index(index).ok_or_else(|| unknown_parameter(k))?;
-            by_index.entry(index).or_default().0.insert(tail.to_string(), v.clone());
+            let member = by_index.entry(index).or_default();
+            // `Filter.01.Name` beside `Filter.1.Name`: one would silently replace the other.
+            if member.0.insert(tail.to_string(), v.clone()).is_some() {
+                return Err(unknown_parameter(k));
+            }
         }
         Ok(by_index.into_values().collect())
     }
@@ -464,6 +473,11 @@ mod tests {
             "Filter.x.Name=x",
             "Filter.0.Name=x",
             "Filter..Name=x",
+            // The same parameter twice (one would replace the other), and a trailing dot.
+            "Filter.01.Name=vpc-id&Filter.1.Name=subnet-id&Filter.1.Value.1=v",
+            "Filter.1.Value.1=a&Filter.1.Value.01=b&Filter.1.Name=vpc-id",
+            "Filter.1.Name=vpc-id&Filter.1.Value.1=v&Filter.1.=x",
+            "Filter.4294967295=&Filter.4294967295.=.",
         ] {
             let p = Params::parse(form.as_bytes()).unwrap();
             let err = filters(&p, &["vpc-id"]).unwrap_err();
