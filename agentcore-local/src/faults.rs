@@ -148,7 +148,12 @@ impl Fault {
             "InternalServerException" => "Internal server error".into(),
             code => format!("{code} (injected by agentcore-local --fault)"),
         };
-        AwsError::new(status_for(self.service, &self.code), self.code.clone(), message)
+        let mut error = AwsError::new(status_for(self.service, &self.code), self.code.clone(), message);
+        if self.service != FaultService::Ec2 && self.code == "ValidationException" {
+            // The model requires a reason; an injected failure names no field.
+            error.reason = Some("CannotParse");
+        }
+        error
     }
 }
 
@@ -255,6 +260,8 @@ mod tests {
         assert_eq!(f.service, FaultService::Data);
         assert_eq!(f.error().status, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(f.to_string(), "bedrock-agentcore:*:InternalServerException:1");
+        let f: Fault = "control:GetAgentRuntime:ValidationException:1".parse().unwrap();
+        assert_eq!(f.error().reason, Some("CannotParse"), "the model requires a ValidationException's reason");
         for bad in ["ec2:X:Y", "s3:X:Y:0.5", "ec2:X:Y:1.5", "ec2:X:Y:abc", "ec2::Y:0.1", "ec2:X:Y:0.1:extra"] {
             assert!(bad.parse::<Fault>().is_err(), "{bad}");
         }

@@ -74,6 +74,11 @@ pub fn start_moto(venv: &Path, log_dir: &Path) -> Server {
 /// AWS config and credentials files (written to `scratch/empty-aws-config`), no instance metadata.
 /// Panics with the script's stderr and the server's log when it fails or prints no JSON.
 pub fn run_script(venv: &Path, script: &Path, server: &Server, scratch: &Path) -> Value {
+    run_script_with(venv, script, server, scratch, &[])
+}
+
+/// [`run_script`] with more environment variables for the script.
+pub fn run_script_with(venv: &Path, script: &Path, server: &Server, scratch: &Path, env: &[(&str, &str)]) -> Value {
     let empty = scratch.join("empty-aws-config");
     std::fs::write(&empty, "").expect("write the empty AWS config");
     let mut command = Command::new(venv.join("bin").join("python"));
@@ -86,7 +91,8 @@ pub fn run_script(venv: &Path, script: &Path, server: &Server, scratch: &Path) -
         .env("AWS_SHARED_CREDENTIALS_FILE", &empty)
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("NO_PROXY", "127.0.0.1,localhost")
-        .env("PYTHONDONTWRITEBYTECODE", "1");
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .envs(env.iter().copied());
     let output = command.output().expect("run the venv's python");
     let name = script.file_name().map_or_else(|| script.display().to_string(), |n| n.to_string_lossy().into_owned());
     let stderr = String::from_utf8_lossy(&output.stderr);

@@ -446,8 +446,24 @@ fn served_operations_conform_to_the_botocore_service_models() {
     // stale dummy-agent binary next to the emulator) answers GetAgentCard.
     let agent = format!("'{}' agent", env!("CARGO_BIN_EXE_agentcore-local"));
     let server = start_agentcore_local_with("model-conformance", &["--allow-commands", "--agent-cmd", &agent]);
-    let report = run_script(&venv, "model_conformance.py", &server);
+    // Step 4 of the script starts emulators of its own, one per round of injected errors.
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/model_conformance.py");
+    let bin = [("AGENTCORE_LOCAL_BIN", env!("CARGO_BIN_EXE_agentcore-local"))];
+    let report = test_support::python::run_script_with(&venv, &script, &server, &scratch_dir(), &bin);
     let table = report["coverage_table"].as_str().expect("coverage_table");
+    // Every error every served AgentCore operation models was answered, injected, as the model
+    // writes it; the README quotes the count.
+    let (answered, modeled) = (&report["modeled_errors"]["answered"], &report["modeled_errors"]["modeled"]);
+    let agentcore_served: u64 = ["bedrock-agentcore-control", "bedrock-agentcore"]
+        .iter()
+        .map(|s| report["services"][s]["served"].as_u64().expect("served"))
+        .sum();
+    // Each AgentCore operation models at least 4 errors (access, throttling, internal, one more).
+    assert!(modeled.as_u64().is_some_and(|m| m >= 4 * agentcore_served), "{modeled} for {agentcore_served}");
+    assert_eq!(answered, modeled, "modeled errors answered as the model writes them");
+    let sentence = format!("all {modeled} errors the {agentcore_served} served AgentCore operations model");
+    let readme_text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    assert!(readme_text.contains(&sentence), "agentcore-local/README.md must say: {sentence}");
     println!("{table}");
     // The README quotes this table: it must be this run's.
     let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();

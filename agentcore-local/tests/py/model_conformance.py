@@ -23,19 +23,28 @@ asks the endpoint which of their operations it serves; nothing here lists the em
    pattern or bounds) `ValidationException`. Every error seen on the way, these and the probes of step 1,
    must be one the operation lists in `errors`, with the HTTP status of that error shape's
    `httpStatusCode`. An EC2 action must not answer a 5xx to a call without parameters.
+4. Every modeled error. When AGENTCORE_LOCAL_BIN names the emulator's binary, every error every served
+   AgentCore operation models is answered once more, injected: round k starts a fresh emulator with
+   `--fault SERVICE:OPERATION:ERROR:1` for each operation's k-th modeled error and calls each operation
+   with its minimal input. botocore must parse the error the model lists, with its modeled HTTP status,
+   its code and every member its error shape requires (a ValidationException's `reason`). This checks
+   how the emulator writes each error; steps 2 and 3 check when it chooses one. EC2's model lists no
+   errors.
 
 Prints one JSON document on stdout:
-{"services": {SERVICE: {"served": N, "in_model": M, "operations": {NAME: {"served", "ok", "problems"}}}},
- "coverage_table": MARKDOWN}
+{"services": {SERVICE: {"served": N, "in_model": M, "operations": {NAME: {"served", "ok", "problems",
+ "errors_answered"}}}}, "coverage_table": MARKDOWN, "modeled_errors": {"answered": N, "modeled": M}}
 and the coverage table on stderr. Problems are stable strings (no ids, no timestamps), so a test can
 list the known ones.
 """
 
 import datetime
 import json
+import os
 import re
 import socket
 import string
+import subprocess
 import sys
 import time
 import urllib.parse
@@ -554,7 +563,97 @@ def agentcore_conformance(session, endpoint):
     for service, operation in sorted(served, key=lambda s: (phase(s[1].name), s[1].name)):
         problems = check_operation(service, operation, clients, lenient, context)
         results[service][operation.name]["problems"] = dedupe(results[service][operation.name]["problems"] + problems)
-    return results
+    # Step 4 calls each operation with a minimal input built from the ids step 2 made (the injected
+    # fault answers before anything is looked up).
+    params_of = {}
+    for _, operation in served:
+        shape = operation.input_shape
+        try:
+            params = example(shape, None, context) if shape is not None else {}
+        except Unsupported:
+            continue
+        if shape is not None:
+            params.update({n: context[n] for n in shape.members if n in context and n not in params})
+        params_of[operation.name] = params
+    served = [(s, o) for s, o in served if o.name in params_of]
+    return results, modeled_error_conformance(session, served, params_of, results)
+
+
+# --- every modeled error (step 4) -----------------------------------------------------------------
+
+
+FAULT_SERVICE = {"bedrock-agentcore-control": "control", "bedrock-agentcore": "data"}
+
+
+def start_emulator(binary, faults):
+    """A fresh emulator with `faults` on a free loopback port: (process, endpoint URL)."""
+    args = [binary, "--listen", "127.0.0.1:0", "--no-default-vpc"]
+    for fault in faults:
+        args += ["--fault", fault]
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = process.stdout.readline().strip()
+    match = re.search(r"http://127\.0\.0\.1:[0-9]+", line)
+    if not match:
+        process.kill()
+        raise RuntimeError(f"the emulator did not start: {line!r}")
+    return process, match.group(0)
+
+
+def error_member_problems(error_shape, response):
+    """The members `error_shape` requires that botocore did not find in the parsed error."""
+    problems = []
+    for name in error_shape.required_members:
+        if name.lower() == "message":
+            present = bool(response.get("Error", {}).get("Message") or response.get("message"))
+        else:
+            present = name in response or name in response.get("Error", {})
+        if not present:
+            problems.append(f"injected {error_shape.name}: required member {name} missing")
+    return problems
+
+
+def injected_error(client, operation, params, error_shape):
+    """Calls `operation` with the emulator told to fail it with `error_shape`: its problems."""
+    try:
+        response = getattr(client, xform_name(operation.name))(**params)
+        for value in response.values():
+            if isinstance(value, EventStream):
+                list(value)
+        return [f"injected {error_shape.name}: the call succeeded"]
+    except ClientError as e:
+        status = e.response["ResponseMetadata"]["HTTPStatusCode"]
+        code = e.response["Error"]["Code"]
+        if code != error_shape.name:
+            return [f"injected {error_shape.name}: answered {code} ({status})"]
+        return error_problems(operation, status, code, "injected") + error_member_problems(error_shape, e.response)
+
+
+def modeled_error_conformance(session, served, params_of, results):
+    """Step 4: each served operation's modeled errors, injected one round at a time."""
+    binary = os.environ.get("AGENTCORE_LOCAL_BIN")
+    if not binary:
+        return None
+    errors = {(s, o.name): sorted(o.error_shapes, key=lambda e: e.name) for s, o in served}
+    rounds = max((len(e) for e in errors.values()), default=0)
+    answered = modeled = 0
+    for k in range(rounds):
+        this_round = [(s, o, errors[(s, o.name)][k]) for s, o in served if k < len(errors[(s, o.name)])]
+        faults = [f"{FAULT_SERVICE[s]}:{o.name}:{e.name}:1" for s, o, e in this_round]
+        process, endpoint = start_emulator(binary, faults)
+        try:
+            clients = {s: client_for(session, s, endpoint, False) for s in AGENTCORE_SERVICES}
+            for service, operation, error_shape in this_round:
+                modeled += 1
+                problems = injected_error(clients[service], operation, params_of[operation.name], error_shape)
+                record = results[service][operation.name]
+                record["problems"] = dedupe(record["problems"] + problems)
+                if not problems:
+                    answered += 1
+                    record["errors_answered"] = record.get("errors_answered", []) + [error_shape.name]
+        finally:
+            process.kill()
+            process.wait()
+    return {"answered": answered, "modeled": modeled}
 
 
 # --- EC2 ---------------------------------------------------------------------------------------------
@@ -615,7 +714,7 @@ def coverage_table(services, botocore_version):
 def main():
     endpoint = endpoint_from_argv()
     session = botocore.session.get_session()
-    results = agentcore_conformance(session, endpoint)
+    results, modeled_errors = agentcore_conformance(session, endpoint)
     results[EC2] = ec2_conformance(session, endpoint)
     services = {
         name: summarise(operations, len(session.get_service_model(name).operation_names))
@@ -623,7 +722,7 @@ def main():
     }
     table = coverage_table(services, botocore.__version__)
     sys.stderr.write(table)
-    emit({"services": services, "coverage_table": table})
+    emit({"services": services, "coverage_table": table, "modeled_errors": modeled_errors})
 
 
 if __name__ == "__main__":
