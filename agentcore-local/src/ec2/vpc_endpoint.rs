@@ -306,12 +306,10 @@ pub(super) fn modify_vpc_endpoint(op: &mut Op<'_>) -> Result<String, AwsError> {
     let (add_tables, remove_tables) = (op.params.list("AddRouteTableId")?, op.params.list("RemoveRouteTableId")?);
     let (add_subnets, remove_subnets) = (op.params.list("AddSubnetId")?, op.params.list("RemoveSubnetId")?);
     let (add_groups, remove_groups) = (op.params.list("AddSecurityGroupId")?, op.params.list("RemoveSecurityGroupId")?);
+    let interface_changes = [&add_subnets, &remove_subnets, &add_groups, &remove_groups];
     let wrong_type = match endpoint.endpoint_type {
-        VpcEndpointType::Gateway => {
-            !(add_subnets.is_empty() && remove_subnets.is_empty())
-                || !(add_groups.is_empty() && remove_groups.is_empty())
-        }
-        VpcEndpointType::Interface => !(add_tables.is_empty() && remove_tables.is_empty()),
+        VpcEndpointType::Gateway => interface_changes.iter().any(|list| !list.is_empty()),
+        VpcEndpointType::Interface => !add_tables.is_empty() || !remove_tables.is_empty(),
     };
     if wrong_type {
         return Err(AwsError::ec2(
@@ -350,7 +348,7 @@ pub(super) fn modify_vpc_endpoint(op: &mut Op<'_>) -> Result<String, AwsError> {
         // Checks are done: change the ENIs.
         op.region
             .network_interfaces
-            .retain(|_, n| !(n.service_resource() == Some(id.as_str()) && !changed.subnet_ids.contains(&n.subnet_id)));
+            .retain(|_, n| n.service_resource() != Some(id.as_str()) || changed.subnet_ids.contains(&n.subnet_id));
         for n in op.region.network_interfaces.values_mut().filter(|n| n.service_resource() == Some(id.as_str())) {
             n.groups = changed.group_ids.clone();
         }
