@@ -111,22 +111,15 @@ fn create(region: &mut RegionState, key: EniKey, at: SystemTime, config: &Config
     let subnet =
         region.subnet(&key.subnet_id).ok_or_else(|| format!("subnet {} does not exist", key.subnet_id))?.clone();
     let ip = allocate_ip(region, &subnet).ok_or_else(|| format!("subnet {} has no free IP address", subnet.id))?;
-    let id = ids::ec2_id("eni");
-    let seq = region.next_seq();
+    let groups = key.security_groups.clone();
+    let managed = ManagedEni { key, attachment_id: ids::ec2_id("ela-attach"), linger_until: None };
     let eni = NetworkInterface {
-        id: id.clone(),
-        subnet_id: subnet.id.clone(),
-        vpc_id: subnet.vpc_id.clone(),
-        zone: subnet.zone,
-        groups: key.security_groups.clone(),
-        private_ip: ip,
-        mac: ids::mac_address(),
-        description: String::new(),
         tags: BTreeMap::from([(MANAGED_TAG_KEY.to_string(), "true".to_string())]),
         created_at: at,
-        seq,
-        owner: EniOwner::AgentCore(ManagedEni { key, attachment_id: ids::ec2_id("ela-attach"), linger_until: None }),
+        seq: region.next_seq(),
+        ..NetworkInterface::new(&subnet, groups, ip, String::new(), EniOwner::AgentCore(managed))
     };
+    let id = eni.id.clone();
     tracing::debug!(eni = %id, subnet = %eni.subnet_id, ip = %ip, account = %config.account_id, "created managed ENI");
     region.network_interfaces.insert(id, eni);
     Ok(())

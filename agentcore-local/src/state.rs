@@ -602,6 +602,24 @@ pub struct NetworkInterface {
 }
 
 impl NetworkInterface {
+    /// A new ENI in `subnet` at `ip` (a fresh id and MAC address), not yet in the region.
+    pub fn new(subnet: &Subnet, groups: Vec<String>, ip: Ipv4Addr, description: String, owner: EniOwner) -> Self {
+        Self {
+            id: ids::ec2_id("eni"),
+            subnet_id: subnet.id.clone(),
+            vpc_id: subnet.vpc_id.clone(),
+            zone: subnet.zone,
+            groups,
+            private_ip: ip,
+            mac: ids::mac_address(),
+            description,
+            tags: BTreeMap::new(),
+            created_at: SystemTime::UNIX_EPOCH,
+            seq: 0,
+            owner,
+        }
+    }
+
     /// The AgentCore part of an ENI the AgentCore mechanism manages.
     pub fn agentcore(&self) -> Option<&ManagedEni> {
         match &self.owner {

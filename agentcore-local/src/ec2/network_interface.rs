@@ -24,19 +24,12 @@ pub(super) fn create_network_interface(op: &mut Op<'_>) -> Result<String, AwsErr
     let groups = security_groups_for(op, &subnet)?;
     let ip = private_ip_for(op, &subnet)?;
     let tags = tag_specifications(op.params, "network-interface")?;
+    let description = op.params.get("Description").unwrap_or_default().to_string();
     let eni = NetworkInterface {
-        id: ids::ec2_id("eni"),
-        subnet_id: subnet.id.clone(),
-        vpc_id: subnet.vpc_id.clone(),
-        zone: subnet.zone,
-        groups,
-        private_ip: ip,
-        mac: ids::mac_address(),
-        description: op.params.get("Description").unwrap_or_default().to_string(),
         tags,
         created_at: op.now,
         seq: op.region.next_seq(),
-        owner: EniOwner::Account,
+        ..NetworkInterface::new(&subnet, groups, ip, description, EniOwner::Account)
     };
     let token = op.params.get("ClientToken");
     let out = xml::response("CreateNetworkInterface", op.request_id, |x| {
@@ -291,18 +284,9 @@ pub(super) fn add_service_eni(
 ) -> Option<String> {
     let ip = eni::allocate_ip(op.region, subnet)?;
     let eni = NetworkInterface {
-        id: ids::ec2_id("eni"),
-        subnet_id: subnet.id.clone(),
-        vpc_id: subnet.vpc_id.clone(),
-        zone: subnet.zone,
-        groups,
-        private_ip: ip,
-        mac: ids::mac_address(),
-        description,
-        tags: Default::default(),
         created_at: op.now,
         seq: op.region.next_seq(),
-        owner,
+        ..NetworkInterface::new(subnet, groups, ip, description, owner)
     };
     let id = eni.id.clone();
     op.region.network_interfaces.insert(id.clone(), eni);
