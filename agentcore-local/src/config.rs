@@ -121,6 +121,9 @@ pub struct Config {
     /// `IncludeManagedResources`). `None`, the default: they are not managed resources, since AWS
     /// does not say they are (facts sheet, Unknowns 2).
     pub agentcore_eni_operator: Option<String>,
+    /// How microVMs are kept apart: [`Isolation::Port`] here; the binary uses network namespaces
+    /// where the kernel allows them (`--isolation`).
+    pub isolation: Isolation,
     /// Whether every region starts with a default VPC as a real account's do (172.31.0.0/16, a
     /// default subnet per zone, an attached internet gateway). Off here, so an embedded emulator
     /// starts with empty regions; the command line turns it on unless `--no-default-vpc`.
@@ -170,6 +173,7 @@ impl Default for Config {
             vpc_endpoint_delay: DEFAULT_VPC_ENDPOINT_DELAY,
             eni_policy: EniPolicy::Shared,
             agentcore_eni_operator: None,
+            isolation: Isolation::Port,
             default_vpc: false,
             default_region: "us-east-1".into(),
             agent_command: None,
@@ -185,6 +189,20 @@ impl Default for Config {
             unverified_body_budget: DEFAULT_UNVERIFIED_BODY_BUDGET,
         }
     }
+}
+
+/// How microVMs are kept apart.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Isolation {
+    /// Every microVM shares this machine's network; its agent gets a free loopback port in `PORT`
+    /// (agents must read it).
+    #[default]
+    Port,
+    /// Every microVM in a user and network namespace of its own, where its agent listens on the
+    /// contract's port (8080, 8000, 9000 or `protocolConfiguration.port`) as on AWS; `shim` is the
+    /// `agentcore-local` binary whose hidden `netns-shim` subcommand relays to it
+    /// ([`crate::data::netns`]).
+    Netns { shim: std::path::PathBuf },
 }
 
 /// How ENIs are shared between runtimes.

@@ -21,6 +21,7 @@
 
 pub mod agent;
 pub mod command;
+pub mod netns;
 pub mod sessions;
 pub mod throttle;
 
@@ -180,11 +181,27 @@ fn resolve_runtime(call: &DataCall, for_invoke: bool) -> Result<(String, Runtime
     }
     let version = live.and_then(|v| runtime.version(v)).unwrap_or_else(|| runtime.current_version());
     let info = RuntimeInfo {
+        agent_port: contract_port(&version.spec.document),
         arn: runtime.arn.clone(),
         idle_timeout: std::time::Duration::from_secs(version.spec.idle_timeout_secs),
         max_lifetime: std::time::Duration::from_secs(version.spec.max_lifetime_secs),
     };
     Ok((runtime_id, info))
+}
+
+/// The port the runtime contract has the agent listen on: `protocolConfiguration.port` when given,
+/// else the protocol's (HTTP and AG-UI 8080, MCP 8000, A2A 9000; HTTP when no protocol is given).
+/// Only `--isolation netns` gives it to the agent (`--isolation port` gives a free port instead).
+pub fn contract_port(document: &serde_json::Map<String, serde_json::Value>) -> u16 {
+    let protocol = document.get("protocolConfiguration");
+    if let Some(port) = protocol.and_then(|p| p.get("port")).and_then(serde_json::Value::as_u64) {
+        return u16::try_from(port).unwrap_or(8080);
+    }
+    match protocol.and_then(|p| p.get("serverProtocol")).and_then(serde_json::Value::as_str) {
+        Some("MCP") => 8000,
+        Some("A2A") => 9000,
+        _ => 8080,
+    }
 }
 
 /// The answer to an invocation whose endpoint has no live version (the runtime or endpoint is

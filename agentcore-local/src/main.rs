@@ -8,7 +8,8 @@ use anyhow::{Context, bail};
 use clap::Parser;
 use clap::builder::TypedValueParser as _;
 
-use agentcore_local::{AgentCommand, Auth, Clock, Config, EniPolicy, Fault};
+use agentcore_local::data::netns;
+use agentcore_local::{AgentCommand, Auth, Clock, Config, EniPolicy, Fault, Isolation};
 
 /// Offline Amazon Bedrock AgentCore control plane + EC2 slice for the AWS SDKs, AWS CLI and boto3.
 ///
@@ -79,6 +80,14 @@ struct Cli {
     /// PATH, else this binary's built-in copy of it (`agentcore-local agent`).
     #[arg(long, value_name = "COMMAND")]
     agent_cmd: Option<String>,
+    /// How microVMs are kept apart. `netns`: each in a user and network namespace of its own,
+    /// where its agent listens on the contract's port (8080 HTTP/AG-UI, 8000 MCP, 9000 A2A, or
+    /// protocolConfiguration.port) exactly as on AWS, so agents that ignore PORT (the Python SDK's
+    /// `app.run()`, `uvicorn --port 8080`) work; no outbound network. `port`: all share this
+    /// machine's network and each agent must listen on the free port in PORT. `auto`: netns where
+    /// the kernel allows unprivileged namespaces, else port (saying why at start-up).
+    #[arg(long, value_enum, default_value_t = IsolationChoice::Auto)]
+    isolation: IsolationChoice,
     /// Live sessions (microVMs) allowed per region; more → ServiceQuotaExceededException.
     #[arg(long, default_value_t = agentcore_local::DEFAULT_MAX_VMS)]
     max_vms: u32,
@@ -125,6 +134,33 @@ struct Cli {
     command: Option<Sub>,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum IsolationChoice {
+    Auto,
+    Netns,
+    Port,
+}
+
+/// What `--isolation` comes to on this machine: network namespaces need this binary as their shim
+/// and a kernel that lets it make them (tried once, `netns-shim --probe`).
+fn isolation(choice: IsolationChoice) -> anyhow::Result<Isolation> {
+    if choice == IsolationChoice::Port {
+        return Ok(Isolation::Port);
+    }
+    let shim = std::env::current_exe().context("cannot find this executable, the network-namespace shim")?;
+    match (netns::probe(&shim), choice) {
+        (Ok(()), _) => Ok(Isolation::Netns { shim }),
+        (Err(why), IsolationChoice::Netns) => bail!("--isolation netns: {why}"),
+        (Err(why), _) => {
+            tracing::warn!(
+                "microVMs share this machine's network (--isolation port): {why}. Agents must listen on the \
+                 PORT they are given."
+            );
+            Ok(Isolation::Port)
+        }
+    }
+}
+
 #[derive(Debug, clap::Subcommand)]
 enum Sub {
     /// Serve the built-in dummy agent on HOST:PORT (what microVMs run when no dummy-agent binary
@@ -166,6 +202,8 @@ fn config(cli: Cli) -> anyhow::Result<Config> {
             })?,
         }),
         max_vms: cli.max_vms,
+        // Decided in `serve` (`isolation`), which may run a probe.
+        isolation: Isolation::Port,
         invoke_tps: cli.invoke_tps,
         agent_start_timeout: cli.agent_start_timeout,
         agent_stop_grace: cli.agent_stop_grace,
@@ -206,6 +244,14 @@ fn run_builtin_agent() -> anyhow::Result<()> {
 }
 
 fn main() -> anyhow::Result<()> {
+    // The network-namespace shim runs before anything can start a thread (see `data::netns`).
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == netns::SHIM_SUBCOMMAND) {
+        match netns::parse_shim_arguments(&args[2..]) {
+            Ok(shim) => netns::run_shim(shim),
+            Err(why) => anyhow::bail!("{} {}: {why}", args[0].to_string_lossy(), netns::SHIM_SUBCOMMAND),
+        }
+    }
     let cli = Cli::parse();
     if let Some(Sub::Agent) = cli.command {
         return run_builtin_agent();
@@ -220,7 +266,11 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "agentcore_local=info".into()),
         )
         .init();
-    let config = config(cli)?;
+    let choice = cli.isolation;
+    let mut config = config(cli)?;
+    // Not in `config`: the probe runs this binary (the unit tests' `config` calls must not).
+    config.isolation = isolation(choice)?;
+    tracing::info!(isolation = ?config.isolation, "microVM isolation");
     let handle = agentcore_local::start(config).await?;
     {
         let mut stdout = std::io::stdout().lock();

@@ -36,6 +36,8 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::watch;
 
+use crate::config::Isolation;
+
 /// The name of the default agent binary.
 pub const DEFAULT_AGENT_BINARY: &str = "dummy-agent";
 
@@ -209,16 +211,32 @@ fn session_command(program: impl AsRef<std::ffi::OsStr>, args: &[&str], port: u1
 }
 
 /// Starts `command` on a free loopback port, forked on the spawner thread with the parent-death
-/// signal set (see the module docs). `label` names it in the logs.
-pub async fn spawn(command: &AgentCommand, label: &str) -> std::io::Result<Process> {
+/// signal set (see the module docs). `label` names it in the logs. Under
+/// [`Isolation::Netns`] the process is the shim ([`super::netns`]), which listens on that port and
+/// starts the agent in a network namespace of its own, listening on `agent_port`.
+pub async fn spawn(
+    command: &AgentCommand,
+    label: &str,
+    isolation: &Isolation,
+    agent_port: u16,
+) -> std::io::Result<Process> {
     let port = free_port()?;
     let stdout = if tracing::enabled!(target: "agentcore_local::agent", tracing::Level::DEBUG) {
         Stdio::piped()
     } else {
         Stdio::null()
     };
-    let args: Vec<&str> = command.args.iter().map(String::as_str).collect();
-    let mut os_command = session_command(&command.program, &args, port);
+    let mut os_command = match isolation {
+        Isolation::Port => {
+            let args: Vec<&str> = command.args.iter().map(String::as_str).collect();
+            session_command(&command.program, &args, port)
+        }
+        Isolation::Netns { shim } => {
+            let mut os_command = session_command(shim, &[], port);
+            os_command.args(super::netns::shim_arguments(port, agent_port, &command.program, &command.args));
+            os_command
+        }
+    };
     os_command.stdout(stdout).stderr(Stdio::piped());
     let mut child = spawn_on_spawner_thread(os_command).await?;
     let pid = child.id().expect("a just-spawned child has a pid");

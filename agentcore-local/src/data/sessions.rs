@@ -41,6 +41,7 @@ use super::agent::{self, AgentCommand, Process, StartFailure};
 use super::throttle::InvokeRate;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::config::Isolation;
 use crate::error::AwsError;
 use crate::ids;
 
@@ -63,6 +64,8 @@ pub struct SessionKey {
 #[derive(Clone, Debug)]
 pub struct RuntimeInfo {
     pub arn: String,
+    /// The port the contract has the agent listen on ([`crate::data::contract_port`]).
+    pub agent_port: u16,
     pub idle_timeout: Duration,
     pub max_lifetime: Duration,
 }
@@ -211,6 +214,8 @@ impl Table {
 #[derive(Debug)]
 pub struct Sessions {
     agent: Result<AgentCommand, String>,
+    /// How microVMs are kept apart ([`crate::config::Isolation`]).
+    isolation: Isolation,
     pub(crate) client: reqwest::Client,
     clock: Clock,
     account_id: String,
@@ -244,6 +249,7 @@ impl Sessions {
             .expect("the HTTP client builds");
         Arc::new_cyclic(|me| Self {
             agent,
+            isolation: config.isolation.clone(),
             client,
             clock: config.clock.clone(),
             account_id: config.account_id.clone(),
@@ -345,7 +351,7 @@ impl Sessions {
         let mut attempt = 0;
         let (process, ping) = loop {
             attempt += 1;
-            let process = agent::spawn(command, &label)
+            let process = agent::spawn(command, &label, &self.isolation, session.runtime.agent_port)
                 .await
                 .map_err(|e| runtime_client_error(format!("cannot start the agent command `{command}`: {e}")))?;
             let ended = {
@@ -716,6 +722,7 @@ mod tests {
     fn one_minute_runtime() -> RuntimeInfo {
         RuntimeInfo {
             arn: "arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/rt-0123456789".into(),
+            agent_port: 8080,
             idle_timeout: Duration::from_secs(60),
             max_lifetime: Duration::from_secs(60),
         }

@@ -17,6 +17,7 @@ mod enis;
 mod front_door;
 mod fuzz_front;
 mod model;
+mod netns;
 mod orphans;
 mod python_peers;
 mod router;
