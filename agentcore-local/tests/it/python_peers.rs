@@ -399,14 +399,48 @@ fn the_reports_fastapi_agent_runs_as_agent_cmd() {
     let app_dir = scratch_dir().join("seed-fastapi");
     std::fs::create_dir_all(&app_dir).expect("create the app dir");
     std::fs::write(app_dir.join("app.py"), SEED_FASTAPI_APP).expect("write app.py");
-    // uvicorn reads no PORT variable: a shell passes the emulator's PORT and HOST on.
+    // The report's container command as it is (`uvicorn app:app --host 0.0.0.0 --port 8080`), every microVM
+    // in its own network namespace; only the app's directory is added, as the image's WORKDIR.
+    require_namespaces();
     let agent = format!(
-        "sh -c 'exec \"$0\" -m uvicorn app:app --host \"$HOST\" --port \"$PORT\" --app-dir \"$1\"' '{}' '{}'",
+        "'{}' -m uvicorn app:app --host 0.0.0.0 --port 8080 --app-dir '{}'",
         venv.join("bin").join("python").display(),
         app_dir.display()
     );
-    let server = start_agentcore_local_with("fastapi-agent", &["--max-vms", "4", "--agent-cmd", &agent]);
+    let flags = ["--isolation", "netns", "--max-vms", "4", "--agent-cmd", &agent];
+    let server = start_agentcore_local_with("fastapi-agent", &flags);
     assert_boto3_invocations(&run_script(&venv, "boto3_invoke.py", &server));
+}
+
+/// Fails, saying so, where the kernel refuses unprivileged namespaces (never skips).
+fn require_namespaces() {
+    if let Err(why) = agentcore_local::data::netns::probe(Path::new(env!("CARGO_BIN_EXE_agentcore-local"))) {
+        panic!("this test needs unprivileged user and network namespaces, which this machine refuses: {why}");
+    }
+}
+
+/// AWS's Python SDK agent, unmodified (`app.run()` on 8080, no PORT read), 20 sessions at once
+/// through boto3, JSON and streamed, each microVM in its own network namespace.
+#[test]
+fn the_python_sdk_agent_runs_unmodified_in_20_concurrent_sessions() {
+    require_namespaces();
+    let venv = venv();
+    let agent_file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/sdk_agent.py");
+    let agent = format!("'{}' '{}'", venv.join("bin").join("python").display(), agent_file.display());
+    let server = start_agentcore_local_with("sdk-agent", &["--isolation", "netns", "--agent-cmd", &agent]);
+    let summary = run_script(&venv, "boto3_sdk_agent.py", &server);
+    let sessions = summary["sessions"].as_array().expect("sessions");
+    assert_eq!(sessions.len(), 20, "{summary:#}");
+    for s in sessions {
+        let i = s["i"].as_u64().unwrap();
+        let expected = json!({"echo": {"prompt": format!("hello {i}")}, "port": "8080"});
+        assert_eq!(s["json"], expected, "{summary:#}");
+        if i % 4 == 0 {
+            let events: Vec<Value> = (0..3).map(|n| json!({"chunk": n, "of": 3})).collect();
+            assert_eq!(s["stream"]["events"], json!(events), "the generator's events, streamed: {summary:#}");
+            assert!(s["stream"]["content_type"].as_str().unwrap().starts_with("text/event-stream"), "{summary:#}");
+        }
+    }
 }
 
 #[tokio::test]
