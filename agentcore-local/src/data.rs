@@ -182,6 +182,8 @@ fn resolve_runtime(call: &DataCall, for_invoke: bool) -> Result<(String, Runtime
     let version = live.and_then(|v| runtime.version(v)).unwrap_or_else(|| runtime.current_version());
     let info = RuntimeInfo {
         agent_port: contract_port(&version.spec.document),
+        agent_path: contract_path(&version.spec.document),
+        header_allowlist: header_allowlist(&version.spec.document),
         arn: runtime.arn.clone(),
         idle_timeout: std::time::Duration::from_secs(version.spec.idle_timeout_secs),
         max_lifetime: std::time::Duration::from_secs(version.spec.max_lifetime_secs),
@@ -190,8 +192,9 @@ fn resolve_runtime(call: &DataCall, for_invoke: bool) -> Result<(String, Runtime
 }
 
 /// The port the runtime contract has the agent listen on: `protocolConfiguration.port` when given,
-/// else the protocol's (HTTP and AG-UI 8080, MCP 8000, A2A 9000; HTTP when no protocol is given).
-/// Only `--isolation netns` gives it to the agent (`--isolation port` gives a free port instead).
+/// else the protocol's (HTTP and AG-UI 8080, MCP 8000, A2A 9000; HTTP when no protocol is given),
+/// as the model documents `ProtocolConfiguration.port`. Only `--isolation netns` gives it to the
+/// agent (`--isolation port` gives a free port instead).
 pub fn contract_port(document: &serde_json::Map<String, serde_json::Value>) -> u16 {
     let protocol = document.get("protocolConfiguration");
     if let Some(port) = protocol.and_then(|p| p.get("port")).and_then(serde_json::Value::as_u64) {
@@ -202,6 +205,28 @@ pub fn contract_port(document: &serde_json::Map<String, serde_json::Value>) -> u
         Some("A2A") => 9000,
         _ => 8080,
     }
+}
+
+/// The path InvokeAgentRuntime posts to: `protocolConfiguration.path` when given, else the
+/// protocol's (`/invocations` for HTTP and AG-UI, `/mcp` for MCP, `/` for A2A), as the model
+/// documents `ProtocolConfiguration.path`.
+pub fn contract_path(document: &serde_json::Map<String, serde_json::Value>) -> String {
+    let protocol = document.get("protocolConfiguration");
+    if let Some(path) = protocol.and_then(|p| p.get("path")).and_then(serde_json::Value::as_str) {
+        return path.to_string();
+    }
+    match protocol.and_then(|p| p.get("serverProtocol")).and_then(serde_json::Value::as_str) {
+        Some("MCP") => "/mcp".into(),
+        Some("A2A") => "/".into(),
+        _ => "/invocations".into(),
+    }
+}
+
+/// The custom headers `requestHeaderConfiguration.requestHeaderAllowlist` lets through, lower-cased.
+fn header_allowlist(document: &serde_json::Map<String, serde_json::Value>) -> Vec<String> {
+    let list = document.get("requestHeaderConfiguration").and_then(|c| c.get("requestHeaderAllowlist"));
+    let names = list.and_then(serde_json::Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    names.iter().filter_map(serde_json::Value::as_str).map(str::to_ascii_lowercase).collect()
 }
 
 /// The answer to an invocation whose endpoint has no live version (the runtime or endpoint is
@@ -269,6 +294,8 @@ fn payload_too_large(len: usize) -> AwsError {
 /// session's started process.
 struct Entered {
     session_id: String,
+    /// The runtime version the call goes to, as the call resolved it.
+    runtime: RuntimeInfo,
     session: Arc<Session>,
     in_flight: InFlight,
     process: Process,
@@ -287,20 +314,23 @@ async fn enter_session(call: &DataCall) -> Result<Entered> {
     // the start, and the reaper never ends a session with a call in flight).
     let (session, in_flight) = sessions.enter(key, &info).await?;
     let process = sessions.process(&session).await?;
-    Ok(Entered { session_id, session, in_flight, process })
+    Ok(Entered { session_id, runtime: info, session, in_flight, process })
 }
 
-/// The headers of the call the agent gets ([`FORWARDED_REQUEST_HEADERS`], custom ones), plus the
-/// session id and the call's request id.
-fn agent_headers(call: &DataCall, session_id: &str) -> reqwest::header::HeaderMap {
+/// The headers of the call the agent gets ([`FORWARDED_REQUEST_HEADERS`], and custom ones the
+/// runtime's `requestHeaderAllowlist` names), plus the session id and the call's request id. Never
+/// `Authorization` (SigV4 here; AWS forwards it only to JWT agents), other `x-amz-*`/`x-amzn-*`.
+fn agent_headers(call: &DataCall, entered: &Entered) -> reqwest::header::HeaderMap {
     let mut forwarded = reqwest::header::HeaderMap::new();
     for (name, value) in &call.headers {
         let name_str = name.as_str();
-        if FORWARDED_REQUEST_HEADERS.contains(&name_str) || name_str.starts_with(CUSTOM_HEADER_PREFIX) {
+        let listed_custom = name_str.starts_with(CUSTOM_HEADER_PREFIX)
+            && entered.runtime.header_allowlist.iter().any(|allowed| allowed == name_str);
+        if FORWARDED_REQUEST_HEADERS.contains(&name_str) || listed_custom {
             forwarded.append(name.clone(), value.clone());
         }
     }
-    forwarded.insert(SESSION_ID_HEADER, header_value(session_id));
+    forwarded.insert(SESSION_ID_HEADER, header_value(&entered.session_id));
     forwarded.insert(REQUEST_ID_HEADER, header_value(&call.ctx.request_id));
     forwarded
 }
@@ -372,10 +402,10 @@ async fn invoke_agent_runtime(call: DataCall, body: Bytes) -> Result<Response> {
     let sessions = &call.state.sessions;
     let request = sessions
         .client
-        .post(format!("http://127.0.0.1:{}/invocations", entered.process.port))
-        .headers(agent_headers(&call, &entered.session_id))
+        .post(format!("http://127.0.0.1:{}{}", entered.process.port, entered.runtime.agent_path))
+        .headers(agent_headers(&call, &entered))
         .body(body);
-    let answer = ask_agent(sessions, &entered, request, "POST /invocations").await?;
+    let answer = ask_agent(sessions, &entered, request, &format!("POST {}", entered.runtime.agent_path)).await?;
     Ok(stream_back(answer, entered, None))
 }
 
@@ -387,7 +417,7 @@ async fn get_agent_card(call: DataCall) -> Result<Response> {
     let request = sessions
         .client
         .get(format!("http://127.0.0.1:{}{AGENT_CARD_PATH}", entered.process.port))
-        .headers(agent_headers(&call, &entered.session_id));
+        .headers(agent_headers(&call, &entered));
     let answer = ask_agent(sessions, &entered, request, &format!("GET {AGENT_CARD_PATH}")).await?;
     Ok(stream_back(answer, entered, Some("application/json")))
 }

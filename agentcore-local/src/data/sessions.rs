@@ -66,6 +66,10 @@ pub struct RuntimeInfo {
     pub arn: String,
     /// The port the contract has the agent listen on ([`crate::data::contract_port`]).
     pub agent_port: u16,
+    /// The path InvokeAgentRuntime posts to ([`crate::data::contract_path`]).
+    pub agent_path: String,
+    /// Custom headers the runtime lets through (`requestHeaderAllowlist`), lower-cased.
+    pub header_allowlist: Vec<String>,
     pub idle_timeout: Duration,
     pub max_lifetime: Duration,
 }
@@ -723,6 +727,8 @@ mod tests {
         RuntimeInfo {
             arn: "arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/rt-0123456789".into(),
             agent_port: 8080,
+            agent_path: "/invocations".into(),
+            header_allowlist: Vec::new(),
             idle_timeout: Duration::from_secs(60),
             max_lifetime: Duration::from_secs(60),
         }

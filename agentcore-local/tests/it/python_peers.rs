@@ -443,6 +443,68 @@ fn the_python_sdk_agent_runs_unmodified_in_20_concurrent_sessions() {
     }
 }
 
+/// What reaches the agent: a custom header only when `requestHeaderAllowlist` lists it, never
+/// `Authorization` or `x-amz-*`; the session id, the call's request id and trace headers always; and
+/// the path the protocol has (`/invocations`, `/mcp`, `/`, or `protocolConfiguration.path`).
+#[tokio::test]
+async fn the_agent_gets_the_allowed_headers_on_its_protocols_path() {
+    use aws_sdk_bedrockagentcorecontrol::types::{ProtocolConfiguration, RequestHeaderConfiguration, ServerProtocol};
+
+    use crate::data::{DataLab, data_config, sid};
+    let agent_file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/headers_agent.py");
+    let agent =
+        agentcore_local::AgentCommand::new(venv().join("bin").join("python"), [agent_file.display().to_string()]);
+    let t = DataLab::start(agentcore_local::Config { agent_command: Some(agent), ..data_config() }).await;
+    const LISTED: &str = "X-Amzn-Bedrock-AgentCore-Runtime-Custom-Tenant";
+    const UNLISTED: &str = "X-Amzn-Bedrock-AgentCore-Runtime-Custom-Other";
+    let cases = [
+        (ServerProtocol::Http, None, "/invocations"),
+        (ServerProtocol::Mcp, None, "/mcp"),
+        (ServerProtocol::A2A, None, "/"),
+        (ServerProtocol::Agui, Some("/agui"), "/agui"),
+    ];
+    for (n, (protocol, path, expected_path)) in cases.into_iter().enumerate() {
+        let mut protocol_configuration = ProtocolConfiguration::builder().server_protocol(protocol);
+        if let Some(path) = path {
+            protocol_configuration = protocol_configuration.path(path);
+        }
+        let out = t
+            .lab
+            .create_runtime(&format!("headers_{n}"))
+            .protocol_configuration(protocol_configuration.build().unwrap())
+            .request_header_configuration(RequestHeaderConfiguration::RequestHeaderAllowlist(vec![LISTED.into()]))
+            .send()
+            .await
+            .unwrap();
+        t.lab.advance(crate::support::STATUS_DELAY);
+        let session = sid(&format!("headers-{n}"));
+        let answer = t
+            .invoke(out.agent_runtime_arn(), &session, json!({}))
+            .trace_parent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+            .customize()
+            .mutate_request(|request| {
+                let headers = request.headers_mut();
+                headers.insert(LISTED, "acme");
+                headers.insert(UNLISTED, "nope");
+                headers.insert("X-Amz-Custom-Thing", "nope");
+            })
+            .send()
+            .await
+            .expect("InvokeAgentRuntime");
+        let body = answer.response.collect().await.unwrap().into_bytes();
+        let seen: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(seen["path"], expected_path, "{seen:#}");
+        let headers = &seen["headers"];
+        assert_eq!(headers[LISTED.to_ascii_lowercase()], "acme", "a listed custom header: {seen:#}");
+        assert!(headers.get(UNLISTED.to_ascii_lowercase()).is_none(), "an unlisted one: {seen:#}");
+        assert!(headers.get("x-amz-custom-thing").is_none() && headers.get("x-amz-date").is_none(), "{seen:#}");
+        assert!(headers.get("authorization").is_none(), "SigV4's Authorization never: {seen:#}");
+        assert_eq!(headers["x-amzn-bedrock-agentcore-runtime-session-id"], session.as_str(), "{seen:#}");
+        assert!(headers["x-amzn-bedrock-agentcore-runtime-request-id"].is_string(), "{seen:#}");
+        assert_eq!(headers["traceparent"], "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+    }
+}
+
 #[tokio::test]
 async fn a_healthy_busy_agent_is_never_reaped_as_idle() {
     use crate::data::{DataLab, fast_config, sid};
