@@ -8,12 +8,14 @@
 //! An in-process emulator (SigV4 on, as by default) with dummy-agent microVMs, driven through the
 //! Rust SDK (`aws-sdk-bedrockagentcore`) on loopback. Prints, as each is measured: warm-session
 //! invocations/s, new-session latency (process start to first answer, as the SDK sees it) p50/p99,
-//! and the memory of 500 live microVMs (sum of their `VmRSS`).
+//! and the memory of 500 live microVMs (sum of their `VmRSS`). With `--shim PATH` (the
+//! `agentcore-local` binary) every microVM runs in a network namespace of its own
+//! (`Isolation::Netns`): a microVM is then the relay shim and its agent, and both count.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use agentcore_local::{AgentCommand, Config};
+use agentcore_local::{AgentCommand, Config, Isolation};
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_bedrockagentcore::primitives::Blob;
@@ -26,6 +28,8 @@ struct Args {
     warm_sessions: usize,
     new_sessions: usize,
     live_vms: usize,
+    /// `--shim`: run every microVM in a network namespace through this binary's relay.
+    shim: Option<PathBuf>,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -36,6 +40,7 @@ fn args() -> anyhow::Result<Args> {
         warm_sessions: 4,
         new_sessions: 200,
         live_vms: 500,
+        shim: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -47,8 +52,9 @@ fn args() -> anyhow::Result<Args> {
             "--warm-sessions" => out.warm_sessions = value()?.parse()?,
             "--new-sessions" => out.new_sessions = value()?.parse()?,
             "--live-vms" => out.live_vms = value()?.parse()?,
+            "--shim" => out.shim = Some(std::fs::canonicalize(value()?)?),
             other => anyhow::bail!(
-                "unknown flag {other} (--agent PATH --duration DURATION --concurrency N --warm-sessions N --new-sessions N --live-vms N)"
+                "unknown flag {other} (--agent PATH --duration DURATION --concurrency N --warm-sessions N --new-sessions N --live-vms N --shim PATH)"
             ),
         }
     }
@@ -61,6 +67,13 @@ fn session_id(kind: &str, i: usize) -> String {
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// The `VmRSS` of `pid` and of its children (a netns microVM: the shim and its agent).
+fn microvm_rss_kib(pid: u64) -> Option<u64> {
+    let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+    let children: u64 = children.split_whitespace().filter_map(|c| c.parse().ok()).filter_map(vm_rss_kib).sum();
+    Some(vm_rss_kib(pid)? + children)
 }
 
 fn vm_rss_kib(pid: u64) -> Option<u64> {
@@ -83,6 +96,7 @@ async fn main() -> anyhow::Result<()> {
         status_delay: Duration::ZERO,
         max_vms: (args.live_vms + args.new_sessions + args.warm_sessions + 10) as u32,
         agent_command: Some(AgentCommand::new(std::fs::canonicalize(&args.agent)?, Vec::<String>::new())),
+        isolation: args.shim.clone().map_or(Isolation::Port, |shim| Isolation::Netns { shim }),
         ..Config::default()
     };
     let handle = agentcore_local::start(config).await?;
@@ -196,7 +210,7 @@ async fn main() -> anyhow::Result<()> {
     let state = handle.snapshot();
     let pids: Vec<u64> =
         state["dataPlane"]["sessions"].as_array().unwrap().iter().filter_map(|s| s["pid"].as_u64()).collect();
-    let rss: Vec<u64> = pids.iter().filter_map(|&p| vm_rss_kib(p)).collect();
+    let rss: Vec<u64> = pids.iter().filter_map(|&p| microvm_rss_kib(p)).collect();
     let total_kib: u64 = rss.iter().sum();
     let own = vm_rss_kib(std::process::id().into()).unwrap_or(0);
     println!(

@@ -4,11 +4,14 @@
 //! release mode (it needs the Rust SDK, which xtask does not link): an in-process emulator driven
 //! through `aws-sdk-bedrockagentcore` on loopback. It prints warm-session invocations/s (for
 //! `--duration` seconds at `--connections` concurrent calls), new-session latency p50/p99 (process
-//! start to first answer) and the summed `VmRSS` of 500 live microVMs. The figures go to stdout
-//! as measured and to `target/bench-emulator/results.txt`, and return as summary rows against the
+//! start to first answer) and the summed `VmRSS` of 500 live microVMs, once with microVMs sharing
+//! the machine's network (`--isolation port`) and once each in a network namespace of its own
+//! behind the release binary's relay (`--isolation netns`). The figures go to stdout as measured
+//! and to `target/bench-emulator/results-<isolation>.txt`, and return as summary rows against the
 //! issue's targets (≥ 5,000 warm invocations/s, new-session p50 ≤ 20 ms, ≤ 6 MB per microVM).
 
 use std::fs;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use anyhow::Context;
@@ -16,7 +19,7 @@ use anyhow::Context;
 use super::settings::Settings;
 use super::summary::{Better, Reference, Row};
 use crate::build;
-use crate::util::{cargo, project_root};
+use crate::util::{self, cargo, project_root};
 
 const BENCH: &str = "emulator";
 
@@ -24,6 +27,19 @@ pub fn run(args: &Settings) -> anyhow::Result<Vec<Row>> {
     let agent = build::release_dummy_agent(None)?;
     let out_dir = project_root().join("target").join("bench-emulator");
     fs::create_dir_all(&out_dir)?;
+    // The relay of `--isolation netns` is the release emulator binary's `netns-shim`.
+    util::run(cargo().args(["build", "--release", "--locked", "-p", "agentcore-local", "--bin", "agentcore-local"]))?;
+    let shim = agent.with_file_name("agentcore-local");
+    let mut rows = Vec::new();
+    for (isolation, shim) in [("port", None), ("netns", Some(&shim))] {
+        let output = run_once(args, &agent, shim, &out_dir.join(format!("results-{isolation}.txt")))?;
+        rows.extend(rows_of(&output, isolation));
+    }
+    Ok(rows)
+}
+
+/// One run of the example (microVMs in network namespaces through `shim` when given); its output.
+fn run_once(args: &Settings, agent: &Path, shim: Option<&PathBuf>, results_file: &Path) -> anyhow::Result<String> {
     let mut bench = cargo();
     bench
         .args(["run", "--release", "--locked", "-p", "agentcore-local", "--example", "emulator_bench", "--"])
@@ -34,6 +50,9 @@ pub fn run(args: &Settings) -> anyhow::Result<Vec<Row>> {
     if args.quick {
         bench.args(["--new-sessions", "20", "--live-vms", "50"]);
     }
+    if let Some(shim) = shim {
+        bench.arg("--shim").arg(shim);
+    }
     eprintln!("$ cargo run --release -p agentcore-local --example emulator_bench -- --agent {} …", agent.display());
     let mut child = bench.spawn().context("could not start the emulator benchmark")?;
     let mut results = String::new();
@@ -43,15 +62,16 @@ pub fn run(args: &Settings) -> anyhow::Result<Vec<Row>> {
         println!("{line}");
         results.push_str(&line);
         results.push('\n');
-        fs::write(out_dir.join("results.txt"), &results)?;
+        fs::write(results_file, &results)?;
     }
     let status = child.wait()?;
     anyhow::ensure!(status.success(), "the emulator benchmark failed ({status})");
-    Ok(rows(&results))
+    Ok(results)
 }
 
-/// The summary rows from the example's three lines; a line that is missing becomes a skipped row.
-fn rows(output: &str) -> Vec<Row> {
+/// The summary rows from the example's three lines, named for `isolation`; a line that is missing
+/// becomes a skipped row.
+fn rows_of(output: &str, isolation: &str) -> Vec<Row> {
     let line = |prefix: &str| output.lines().find(|l| l.contains(prefix)).unwrap_or_default();
     let number_after = |text: &str, key: &str| -> Option<f64> {
         let rest = &text[text.find(key)? + key.len()..];
@@ -68,21 +88,21 @@ fn rows(output: &str) -> Vec<Row> {
     let vms = live.split_whitespace().next().unwrap_or("?");
     vec![
         row(
-            "warm-session invocations/s through the Rust SDK (SigV4)",
+            &format!("warm-session invocations/s through the Rust SDK (SigV4), --isolation {isolation}"),
             "inv/s",
             Better::Higher,
             number_after(warm, "invocations/s:"),
             5_000.0,
         ),
         row(
-            "new-session latency p50 (process start to first answer)",
+            &format!("new-session latency p50 (process start to first answer), --isolation {isolation}"),
             "ms",
             Better::Lower,
             number_after(latency, "p50"),
             20.0,
         ),
         row(
-            &format!("VmRSS per live microVM ({vms} dummy-agents)"),
+            &format!("VmRSS per live microVM ({vms} dummy-agents), --isolation {isolation}"),
             "MB",
             Better::Lower,
             number_after(live, "MiB,").map(|mib| mib * 1.048_576),
@@ -102,7 +122,7 @@ mod tests {
 new-session latency (start to first answer): p50 4.6 ms, p99 8.3 ms, max 10.6 ms (200 sessions)
 500 live microVMs (started in 1.1 s): total VmRSS 2045.7 MiB, 4.09 MiB per microVM (max 4.21); emulator+bench process 40.5 MiB
 ";
-        let rows = rows(output);
+        let rows = rows_of(output, "port");
         let ours: Vec<f64> = rows
             .iter()
             .map(|r| match r.outcome {
@@ -118,7 +138,7 @@ new-session latency (start to first answer): p50 4.6 ms, p99 8.3 ms, max 10.6 ms
 
     #[test]
     fn a_missing_line_is_skipped() {
-        let rows = rows("warm-session invocations/s: 6000 (…)\n");
+        let rows = rows_of("warm-session invocations/s: 6000 (…)\n", "netns");
         assert_eq!(rows[0].verdict(), Verdict::Met);
         assert_eq!(rows[1].verdict(), Verdict::Skipped);
         assert_eq!(rows[2].verdict(), Verdict::Skipped);
