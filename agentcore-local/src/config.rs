@@ -34,6 +34,9 @@ pub const DEFAULT_VPC_ENDPOINT_DELAY: Duration = Duration::from_secs(60);
 /// How long a `deleted` VPC endpoint stays visible to DescribeVpcEndpoints: the same hour as a NAT
 /// gateway's (AWS states no figure for endpoints).
 pub const DELETED_VPC_ENDPOINT_VISIBILITY: Duration = DELETED_NAT_GATEWAY_VISIBILITY;
+/// The binary's default rate of new sessions per second: AgentCore's quota "new sessions per
+/// second", 25 per account, shared across endpoints (AgentCore quotas page; facts sheet, Quotas).
+pub const DEFAULT_NEW_SESSIONS_TPS: u32 = 25;
 /// Default active-session quota (`maxVms`): the report's account had 500.
 pub const DEFAULT_MAX_VMS: u32 = 500;
 /// Default start deadline of a microVM (AWS: "Please make sure that initialization completes in 60s").
@@ -138,6 +141,10 @@ pub struct Config {
     /// Data-plane calls (InvokeAgentRuntime, StopRuntimeSession) allowed per wall-clock second, a
     /// burst of up to N refilled evenly (GCRA, [`crate::data::throttle`]); `None`: unlimited.
     pub invoke_tps: Option<u32>,
+    /// New sessions (microVMs) allowed per wall-clock second, account-wide, the same way; more →
+    /// `ThrottlingException`. `None` here (unlimited); the binary's default is
+    /// [`DEFAULT_NEW_SESSIONS_TPS`].
+    pub new_sessions_tps: Option<u32>,
     /// Wall-clock time a new microVM gets to answer `GET /ping` with 200.
     pub agent_start_timeout: Duration,
     /// Wall-clock time between SIGTERM and SIGKILL when a microVM is terminated.
@@ -179,6 +186,7 @@ impl Default for Config {
             agent_command: None,
             max_vms: DEFAULT_MAX_VMS,
             invoke_tps: None,
+            new_sessions_tps: None,
             agent_start_timeout: DEFAULT_AGENT_START_TIMEOUT,
             agent_stop_grace: DEFAULT_AGENT_STOP_GRACE,
             allow_commands: false,

@@ -95,6 +95,11 @@ struct Cli {
     /// to N that refills evenly at N per second; more → ThrottlingException (default: unlimited).
     #[arg(long, value_name = "N")]
     invoke_tps: Option<u32>,
+    /// New sessions (microVMs) allowed per wall-clock second, account-wide, as a burst of up to N
+    /// refilled evenly; more → ThrottlingException. AWS's quota is 25 per second (adjustable); 0
+    /// turns the limit off.
+    #[arg(long, value_name = "N", default_value_t = agentcore_local::config::DEFAULT_NEW_SESSIONS_TPS)]
+    new_sessions_tps: u32,
     /// Wall-clock time a new microVM gets to answer GET /ping with 200 (then RuntimeClientError).
     #[arg(long, default_value = "60s", value_parser = duration_flag::parse)]
     agent_start_timeout: Duration,
@@ -205,6 +210,7 @@ fn config(cli: Cli) -> anyhow::Result<Config> {
         // Decided in `serve` (`isolation`), which may run a probe.
         isolation: Isolation::Port,
         invoke_tps: cli.invoke_tps,
+        new_sessions_tps: (cli.new_sessions_tps > 0).then_some(cli.new_sessions_tps),
         agent_start_timeout: cli.agent_start_timeout,
         agent_stop_grace: cli.agent_stop_grace,
         allow_commands: cli.allow_commands,

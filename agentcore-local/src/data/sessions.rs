@@ -101,6 +101,8 @@ pub struct Counters {
     pub invocations: u64,
     pub agent_errors: u64,
     pub throttled: u64,
+    /// New sessions refused by `--new-sessions-tps`.
+    pub new_sessions_throttled: u64,
 }
 
 /// One session (one microVM).
@@ -234,6 +236,8 @@ pub struct Sessions {
     wake: Notify,
     /// `--invoke-tps`; `None`: unlimited.
     invoke_rate: Option<InvokeRate>,
+    /// `--new-sessions-tps`; `None`: unlimited.
+    new_session_rate: Option<InvokeRate>,
     generation: AtomicU64,
     me: Weak<Sessions>,
 }
@@ -266,6 +270,7 @@ impl Sessions {
             reaping: tokio::sync::Mutex::new(()),
             wake: Notify::new(),
             invoke_rate: config.invoke_tps.map(InvokeRate::per_second),
+            new_session_rate: config.new_sessions_tps.map(InvokeRate::per_second),
             generation: AtomicU64::new(0),
             me: me.clone(),
         })
@@ -301,6 +306,10 @@ impl Sessions {
         if let Some(session) = table.live.get(&key).cloned() {
             let in_flight = self.begin(&session);
             return Ok((session, in_flight));
+        }
+        if self.new_session_rate.as_ref().is_some_and(|rate| !rate.admit()) {
+            table.counters.new_sessions_throttled += 1;
+            return Err(AwsError::new(StatusCode::TOO_MANY_REQUESTS, "ThrottlingException", "Rate exceeded"));
         }
         let live = table.live_by_region.get(&key.region).copied().unwrap_or(0);
         if live >= self.max_vms {

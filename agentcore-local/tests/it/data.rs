@@ -505,3 +505,29 @@ async fn sigterm_to_the_binary_leaves_no_microvm_behind() {
     assert!(status.success(), "{status}");
     wait_gone(&pids).await;
 }
+
+/// `new_sessions_tps` (the binary's `--new-sessions-tps`, AWS's 25 new sessions per second): new
+/// sessions beyond the rate are refused with ThrottlingException and start no microVM, while calls
+/// on sessions already live go on.
+#[tokio::test]
+async fn new_sessions_beyond_their_rate_are_throttled_and_live_ones_are_not() {
+    let t = DataLab::start(Config { new_sessions_tps: Some(1), ..data_config() }).await;
+    let arn = t.ready_runtime("new_session_rate", 900, 28_800).await;
+    let mut refused = 0;
+    for i in 0..8 {
+        if let Err(err) = t.invoke(&arn, &sid(&format!("new-{i}")), json!({})).send().await {
+            assert_eq!(
+                (http_status(&err), code(err.as_service_error().unwrap()).0),
+                (429, "ThrottlingException".into())
+            );
+            refused += 1;
+        }
+    }
+    // A burst of 1, then one a second: 8 new sessions within a few seconds see at least 4 refusals.
+    assert!(refused >= 4, "{refused} refused");
+    assert_eq!(t.counter("newSessionsThrottled"), refused);
+    assert_eq!(t.sessions().len() as u64, 8 - refused, "a refused session starts no microVM");
+    for _ in 0..5 {
+        t.echo(&arn, &sid("new-0"), json!({"again": true})).await;
+    }
+}
