@@ -331,7 +331,10 @@ fn agentcore_side_by_side(
     let address = SocketAddr::from(([127, 0, 0, 1], port));
     let _emulator = Running(
         Command::new(emulator)
-            .args(["--listen", &address.to_string(), "--status-delay", "0s", "--max-vms", "1000", "--agent-cmd"])
+            // Throughput, not quotas: no new-session rate (its default, AWS's 25/s, would refuse most of
+            // the 50 workers' first calls) and the machine's network for every microVM.
+            .args(["--listen", &address.to_string(), "--status-delay", "0s", "--max-vms", "1000"])
+            .args(["--new-sessions-tps", "0", "--isolation", "port", "--agent-cmd"])
             .arg(agent)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
