@@ -15,7 +15,8 @@
 //!
 //! The shim runs `unshare` before it starts any thread (a multithreaded process may not make a new
 //! user namespace), leads the session's process group (signals reach the agent too), sets the
-//! parent-death signal on the agent, and exits with the agent's status when the agent exits.
+//! parent-death signal on the agent, outlives SIGTERM so the agent can end gracefully, and exits with
+//! the agent's status when the agent exits.
 //! The namespace has no other interface: an agent has no outbound network (AWS gives it the VPC's
 //! through its ENIs; nothing here emulates that).
 
@@ -101,6 +102,7 @@ pub fn run_shim(args: Option<ShimArgs>) -> ! {
     if let Err(why) = enter_namespaces() {
         fail(&why);
     }
+    outlive_sigterm();
     let mut agent = Command::new(&args.program);
     agent.args(&args.args).env("PORT", args.agent_port.to_string()).env("HOST", "127.0.0.1").stdin(Stdio::null());
     die_with_parent(&mut agent);
@@ -211,6 +213,22 @@ fn loopback_up() -> std::io::Result<()> {
         libc::close(socket);
         result
     }
+}
+
+/// The emulator ends a session with SIGTERM to its process group, then SIGKILL after the grace.
+/// The shim must outlive the agent's graceful exit (its death would SIGKILL the agent at once, see
+/// [`die_with_parent`]): a handler that does nothing takes SIGTERM, and the shim exits when the agent
+/// does. A handler, not an ignored signal: exec resets handlers, so the agent gets SIGTERM as usual.
+#[allow(unsafe_code)]
+fn outlive_sigterm() {
+    extern "C" fn nothing(_: libc::c_int) {}
+    let action = nix::sys::signal::SigAction::new(
+        nix::sys::signal::SigHandler::Handler(nothing),
+        nix::sys::signal::SaFlags::SA_RESTART,
+        nix::sys::signal::SigSet::empty(),
+    );
+    // SAFETY: the handler does nothing, so it is async-signal-safe; no other handler is replaced.
+    let _ = unsafe { nix::sys::signal::sigaction(nix::sys::signal::Signal::SIGTERM, &action) };
 }
 
 /// The agent dies with the shim (`PR_SET_PDEATHSIG` = SIGKILL): the shim runs one thread when it

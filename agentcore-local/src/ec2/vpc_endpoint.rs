@@ -322,8 +322,8 @@ pub(super) fn modify_vpc_endpoint(op: &mut Op<'_>) -> Result<String, AwsError> {
     changed.route_table_ids = route_tables_for(op, &endpoint.vpc_id, &tables)?;
     if endpoint.endpoint_type == VpcEndpointType::Interface {
         let mut subnets: Vec<String> = changed.subnet_ids.iter().chain(&add_subnets).cloned().collect();
-        subnets.dedup();
-        subnets.retain(|s| !remove_subnets.contains(s));
+        let mut seen = BTreeSet::new();
+        subnets.retain(|s| seen.insert(s.clone()) && !remove_subnets.contains(s));
         changed.subnet_ids = subnets_for(op, &endpoint.vpc_id, &subnets)?;
         let mut groups: Vec<String> = changed.group_ids.iter().chain(&add_groups).cloned().collect();
         groups.retain(|g| !remove_groups.contains(g));

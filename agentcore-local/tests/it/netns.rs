@@ -94,3 +94,32 @@ async fn the_agent_port_follows_the_protocol_and_its_port() {
         assert_eq!(answer, json!({ "echo": { "p": expected } }), "{protocol:?} listens on {expected}");
     }
 }
+
+/// StopRuntimeSession's SIGTERM reaches the agent inside its namespace, and the relay waits for it
+/// to end gracefully instead of dying first (which would SIGKILL the agent at once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_session_ends_its_agent_gracefully() {
+    let mark = std::env::temp_dir().join(format!("agentcore-netns-graceful-{}", std::process::id()));
+    let _ = std::fs::remove_file(&mark);
+    let script = format!(
+        "trap 'echo graceful > {mark}; exit 0' TERM; '{bin}' agent & wait",
+        mark = mark.display(),
+        bin = env!("CARGO_BIN_EXE_agentcore-local")
+    );
+    let agent = AgentCommand::new("sh", ["-c", script.as_str()]);
+    let lab = DataLab::start(Config {
+        agent_stop_grace: Duration::from_secs(5),
+        ..config(Isolation::Netns { shim: shim() }, agent)
+    })
+    .await;
+    let arn = lab.ready_runtime("graceful", 900, 28_800).await;
+    lab.echo(&arn, &sid("graceful"), json!({})).await;
+    lab.data.stop_runtime_session().agent_runtime_arn(&arn).runtime_session_id(sid("graceful")).send().await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !mark.exists() {
+        assert!(std::time::Instant::now() < deadline, "the agent's SIGTERM trap never ran");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(std::fs::read_to_string(&mark).unwrap().trim(), "graceful");
+    let _ = std::fs::remove_file(&mark);
+}
