@@ -292,6 +292,7 @@ async fn delete_agent_runtime(
     let newly_deleting = runtime.status != RuntimeStatus::Deleting;
     if newly_deleting {
         runtime.status = RuntimeStatus::Deleting;
+        runtime.failure_reason = None;
         runtime.last_updated_at = now;
         runtime.pending = Some(Pending { at: now + config.status_delay, transition: Transition::Gone });
         fail_if_injected(runtime, config, "DeleteAgentRuntime");

@@ -849,7 +849,13 @@ impl Runtime {
             let endpoint = self.endpoints.get(name)?;
             endpoint.live_version.filter(|_| endpoint.status != RuntimeStatus::Deleting)
         };
-        Some(live.filter(|_| !matches!(self.status, RuntimeStatus::Deleting | RuntimeStatus::DeleteFailed)))
+        Some(live.filter(|_| !self.is_going()))
+    }
+
+    /// Whether the runtime is on its way out: DELETING, or DELETE_FAILED (it serves nothing and
+    /// takes no new endpoint or change until a deletion succeeds).
+    pub fn is_going(&self) -> bool {
+        matches!(self.status, RuntimeStatus::Deleting | RuntimeStatus::DeleteFailed)
     }
 
     /// The endpoints that point at version `v` (live, or as the target of a change in flight):

@@ -223,9 +223,11 @@ fn apply_runtime_transition(region: &mut RegionState, runtime_id: &str, at: Syst
             {
                 v.status = status;
             }
-            if status == RuntimeStatus::CreateFailed {
-                // A failed creation holds no network, as when its subnets lack addresses.
-                runtime.effective_vpc = None;
+            if matches!(status, RuntimeStatus::CreateFailed | RuntimeStatus::UpdateFailed) {
+                // A failed creation holds no network, and a failed update goes back to the network of
+                // the version still serving, as when the subnets lack addresses.
+                let live = runtime.live_version;
+                runtime.effective_vpc = runtime.version(live).and_then(|v| v.spec.vpc.clone());
                 eni::reconcile(region, at, config);
             }
         }

@@ -675,6 +675,9 @@ pub struct Teardown<'a> {
     reasons: HashMap<(Kind, String), String>,
     refused: HashSet<(Kind, String, String)>,
     enis_left: usize,
+    /// Runtimes this teardown asked to delete that are still there: DELETE_FAILED after its
+    /// retries, or refused. Their ENIs stay with them.
+    runtimes_stuck: usize,
 }
 
 impl Teardown<'_> {
@@ -819,7 +822,10 @@ impl Teardown<'_> {
                     pending.push(runtime);
                 }
                 Attempt::InProgress(_) => unreachable!("runtimes are waited for below"),
-                Attempt::Refused(error) => self.refused(&runtime, &error),
+                Attempt::Refused(error) => {
+                    self.refused(&runtime, &error);
+                    self.runtimes_stuck += 1;
+                }
             }
         }
         let progress = spinner(format!("waiting for {} agent runtime(s) to be deleted", pending.len()));
@@ -847,12 +853,16 @@ impl Teardown<'_> {
                         if *tries >= DELETE_FAILED_RETRIES {
                             let why = format!("DELETE_FAILED after {} deletion attempts: {reason}", *tries + 1);
                             self.reasons.insert((runtime.kind, runtime.id.clone()), why);
+                            self.runtimes_stuck += 1;
                             continue;
                         }
                         *tries += 1;
                         tracing::warn!(id = %runtime.id, %reason, "agent runtime DELETE_FAILED; deleting it again");
                         match delete(&self.clients, Kind::AgentRuntime, &runtime.id).await {
-                            Attempt::Refused(error) => self.refused(&runtime, &error),
+                            Attempt::Refused(error) => {
+                                self.refused(&runtime, &error);
+                                self.runtimes_stuck += 1;
+                            }
                             _ => {
                                 last_delete = Some(Instant::now());
                                 still.push(runtime);
@@ -960,10 +970,9 @@ impl Teardown<'_> {
         let last_delete = self.delete_runtimes().await?;
         // At once: refused while the ENIs linger (that refusal is part of what verify checks).
         self.attempt(Kind::SecurityGroup).await?;
-        // A runtime still there (DELETE_FAILED, or refused) keeps its ENIs: waiting for them would
-        // only run out the deadline.
-        let runtimes_left = !self.targets(Kind::AgentRuntime).is_empty();
-        if !self.targets(Kind::SecurityGroup).is_empty() && !runtimes_left {
+        // A runtime that will not go (DELETE_FAILED after its retries, or refused) keeps its ENIs:
+        // waiting for them would only run out the deadline.
+        if !self.targets(Kind::SecurityGroup).is_empty() && self.runtimes_stuck == 0 {
             self.wait_for_enis(last_delete.unwrap_or(self.started)).await;
         }
         let progress = spinner("deleting the network, role and repository".into());
@@ -1047,6 +1056,7 @@ pub async fn take_stock<'a>(
         reasons: HashMap::new(),
         refused: HashSet::new(),
         enis_left: 0,
+        runtimes_stuck: 0,
     };
     teardown.take_stock().await?;
     Ok(teardown)

@@ -109,9 +109,9 @@ fn default_endpoint(runtime: &Runtime) -> Value {
 }
 
 /// An endpoint made with CreateAgentRuntimeEndpoint as GetAgentRuntimeEndpoint shows it (DELETING
-/// while its runtime is).
+/// or DELETE_FAILED while its runtime is).
 fn custom_endpoint(runtime: &Runtime, endpoint: &Endpoint) -> Value {
-    let status = if runtime.status == RuntimeStatus::Deleting { RuntimeStatus::Deleting } else { endpoint.status };
+    let status = if runtime.is_going() { runtime.status } else { endpoint.status };
     let mut out = json!({
         "name": endpoint.name,
         "id": endpoint.id,
@@ -163,7 +163,7 @@ async fn create_agent_runtime_endpoint(
     }
     let checked = validate::endpoint(&body, true)?;
     let name = checked.name.expect("validated: required on create");
-    if runtime.status == RuntimeStatus::Deleting {
+    if runtime.is_going() {
         return Err(AwsError::conflict(format!("Agent runtime {id} is being deleted")));
     }
     if name == DEFAULT_ENDPOINT || runtime.endpoints.contains_key(&name) {
@@ -248,8 +248,8 @@ async fn update_agent_runtime_endpoint(
     }
     let checked = validate::endpoint(&body, false)?;
     let busy = [RuntimeStatus::Creating, RuntimeStatus::Updating, RuntimeStatus::Deleting];
-    if runtime.status == RuntimeStatus::Deleting || busy.contains(&endpoint.status) {
-        let status = if runtime.status == RuntimeStatus::Deleting { RuntimeStatus::Deleting } else { endpoint.status };
+    if runtime.is_going() || busy.contains(&endpoint.status) {
+        let status = if runtime.is_going() { runtime.status } else { endpoint.status };
         return Err(AwsError::conflict(format!(
             "Endpoint {name} of agent runtime {id} cannot be updated while its status is {}",
             status.as_str()

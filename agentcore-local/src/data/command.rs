@@ -326,6 +326,8 @@ pub async fn run(
         return;
     }
     tokio::pin!(session_ended);
+    // Resolves when the client is gone (the response body dropped), even while the command is silent.
+    let client = events.sender.clone();
     let mut exit_code: Option<i32> = None;
     let mut timed_out = false;
     let mut stopped = false;
@@ -358,6 +360,10 @@ pub async fn run(
             () = &mut session_ended, if exit_code.is_none() && !stopped => {
                 group.kill();
                 stopped = true;
+            },
+            () = client.closed(), if exit_code.is_none() => {
+                group.kill();
+                return;
             },
             () = tokio::time::sleep_until(drain_until), if exit_code.is_some() => break,
         }

@@ -117,7 +117,11 @@ pub fn run_shim(args: Option<ShimArgs>) -> ! {
         std::process::exit(code);
     });
     for incoming in listener.incoming() {
-        let Ok(outside) = incoming else { continue };
+        let Ok(outside) = incoming else {
+            // Out of descriptors, say: let connections close before the next try.
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            continue;
+        };
         let agent_port = args.agent_port;
         std::thread::spawn(move || relay(outside, agent_port));
     }

@@ -44,12 +44,13 @@ pub(super) fn create_nat_gateway(op: &mut Op<'_>) -> Result<String, AwsError> {
         tags,
         seq: op.region.next_seq(),
     };
-    let address = op.region.addresses.get_mut(&nat.allocation_id).expect("checked");
-    address.association_id = Some(ids::ec2_id("eipassoc"));
-    // The gateway's network interface in its subnet (no group: NAT gateways have none).
+    // The gateway's network interface in its subnet (no group: NAT gateways have none), first: the
+    // only step that can fail.
     let owner = EniOwner::NatGateway { nat_id: nat.id.clone(), attachment_id: ids::ec2_id("ela-attach") };
     let description = format!("Interface for NAT Gateway {}", nat.id);
     add_service_eni(op, &subnet, Vec::new(), description, owner).ok_or_else(|| no_free_address(&subnet.id))?;
+    let address = op.region.addresses.get_mut(&nat.allocation_id).expect("checked");
+    address.association_id = Some(ids::ec2_id("eipassoc"));
     let token = op.params.get("ClientToken");
     let out = xml::response("CreateNatGateway", op.request_id, |x| {
         if let Some(token) = token {

@@ -122,11 +122,12 @@ pub(super) fn create_vpc_endpoint(op: &mut Op<'_>) -> Result<String, AwsError> {
             let subnets = subnets_for(op, &vpc_id, &op.params.list("SubnetId")?)?;
             endpoint.group_ids = groups_for(op, &vpc_id, op.params.list("SecurityGroupId")?)?;
             endpoint.private_dns_enabled = private_dns(op, &vpc_id)?;
+            // Every subnet must have an address before any ENI is made: an error leaves nothing behind.
+            if let Some(full) = subnets.iter().find(|s| eni_free_count(op.region, s) == 0) {
+                return Err(no_free_address(full));
+            }
             for subnet_id in &subnets {
                 let subnet = op.region.subnets[subnet_id].clone();
-                if eni_free_count(op.region, subnet_id) == 0 {
-                    return Err(no_free_address(subnet_id));
-                }
                 let owner = EniOwner::VpcEndpoint { endpoint_id: id.clone(), attachment_id: ids::ec2_id("ela-attach") };
                 let description = format!("VPC Endpoint Interface {id}");
                 add_service_eni(op, &subnet, endpoint.group_ids.clone(), description, owner)

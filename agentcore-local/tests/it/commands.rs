@@ -214,3 +214,26 @@ proptest! {
         }
     }
 }
+
+/// A client that goes away while its command prints nothing: the command is killed at once, not
+/// left running until its timeout.
+#[tokio::test]
+async fn a_silent_command_is_killed_when_its_client_goes_away() {
+    let t = DataLab::start(commands_config()).await;
+    let arn = t.ready_runtime("left_agent", 900, 28_800).await;
+    let session = sid("left");
+    let mut out = command(&t, &arn, &session, "echo $$; exec sleep 300", None).send().await.unwrap();
+    let mut first_line = String::new();
+    let first = async {
+        while !first_line.ends_with('\n') {
+            let event = out.stream.recv().await.expect("events").expect("more events");
+            if let Some(delta) = event.as_chunk().expect("a chunk").content_delta() {
+                first_line.push_str(delta.stdout().unwrap_or_default());
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), first).await.expect("the command prints its pid");
+    let command_pid: u32 = first_line.trim().parse().expect("the shell's pid");
+    drop(out);
+    wait_gone(&[command_pid]).await;
+}

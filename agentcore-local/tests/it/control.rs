@@ -416,9 +416,12 @@ async fn an_outcome_fault_ends_a_deletion_delete_failed_and_the_runtime_keeps_it
     assert_eq!(code(&err).0, "ConflictException");
     let err = lab.ec2.delete_security_group().group_id(&net.security_groups[0]).send().await.unwrap_err();
     assert_eq!(code(&err).0, "DependencyViolation", "the group is still the runtime's");
+    let err = lab.control.create_agent_runtime_endpoint().agent_runtime_id(&id).name("later").send().await.unwrap_err();
+    assert_eq!(code(&err).0, "ConflictException", "no new endpoint on a DELETE_FAILED runtime");
     // Deleting again starts over (and, the fault being certain, fails again).
     lab.delete(&id).await;
-    assert_eq!(lab.status(&id).await, "DELETING");
+    let again = lab.control.get_agent_runtime().agent_runtime_id(&id).send().await.unwrap();
+    assert_eq!((again.status(), again.failure_reason()), (&AgentRuntimeStatus::Deleting, None));
     lab.advance(STATUS_DELAY);
     assert_eq!(lab.status(&id).await, "DELETE_FAILED");
 }

@@ -376,3 +376,32 @@ async fn hidden_managed_resources_show_only_when_included() {
         .unwrap_err();
     assert_eq!(code(&err).0, "InvalidParameterValue");
 }
+
+/// An interface endpoint whose second subnet has no free address is refused, and its first subnet
+/// gets no ENI: nothing is left behind.
+#[tokio::test]
+async fn an_interface_endpoint_refused_for_a_full_subnet_leaves_no_eni() {
+    let lab = Lab::manual().await;
+    let net = lab.network().await;
+    // A /28: 16 addresses, 5 reserved, 11 usable, all taken.
+    let full = lab.subnet(&net.vpc, "10.0.9.0/28", "use1-az2").await;
+    for _ in 0..11 {
+        lab.ec2.create_network_interface().subnet_id(&full).send().await.unwrap();
+    }
+    assert_eq!(free_ips(&lab, &full).await, 0);
+    let err = lab
+        .ec2
+        .create_vpc_endpoint()
+        .vpc_id(&net.vpc)
+        .vpc_endpoint_type(VpcEndpointType::Interface)
+        .service_name("com.amazonaws.us-east-1.sts")
+        .subnet_ids(&net.subnets[0])
+        .subnet_ids(&full)
+        .private_dns_enabled(false)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err).0, "InsufficientFreeAddressesInSubnet");
+    assert!(enis(&lab, &net.vpc, &[("subnet-id", &net.subnets[0])]).await.is_empty(), "no ENI left behind");
+    assert!(lab.ec2.describe_vpc_endpoints().send().await.unwrap().vpc_endpoints().is_empty());
+}
