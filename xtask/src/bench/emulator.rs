@@ -40,7 +40,7 @@ pub fn run(args: &Settings) -> anyhow::Result<Vec<Row>> {
         rows.extend(rows_of(&output, "netns"));
     } else {
         let why = String::from_utf8_lossy(&probe.stderr).trim().to_string();
-        rows.push(Row::skipped(BENCH, "--isolation netns", &format!("no network namespaces here: {why}")));
+        rows.push(Row::skipped(BENCH, "--isolation netns", format!("no network namespaces here: {why}")));
     }
     Ok(rows)
 }
@@ -51,7 +51,7 @@ fn run_once(args: &Settings, agent: &Path, shim: Option<&PathBuf>, results_file:
     bench
         .args(["run", "--release", "--locked", "-p", "agentcore-local", "--example", "emulator_bench", "--"])
         .arg("--agent")
-        .arg(&agent)
+        .arg(agent)
         .args(["--duration", &args.duration.to_string(), "--concurrency", &args.connections.to_string()])
         .stdout(Stdio::piped());
     if args.quick {
