@@ -213,6 +213,14 @@ async fn main() -> anyhow::Result<()> {
     let rss: Vec<u64> = pids.iter().filter_map(|&p| microvm_rss_kib(p)).collect();
     let total_kib: u64 = rss.iter().sum();
     let own = vm_rss_kib(std::process::id().into()).unwrap_or(0);
+    let counters = &state["dataPlane"]["counters"];
+    eprintln!(
+        "sessions listed {}, with a readable VmRSS {}; exited by themselves {}, failed to start {}",
+        pids.len(),
+        rss.len(),
+        counters["exitedByThemselves"],
+        counters["failedToStart"]
+    );
     println!(
         "{} live microVMs (started in {:.1} s): total VmRSS {:.1} MiB, {:.2} MiB per microVM (max {:.2}); emulator+bench process {:.1} MiB",
         rss.len(),

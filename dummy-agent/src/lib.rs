@@ -58,13 +58,17 @@ impl std::fmt::Debug for Config {
 }
 
 /// The agent: `GET /ping`, `POST /invocations`, `GET /.well-known/agent-card.json`, JSON errors for
-/// everything else.
+/// everything else. `POST /mcp` and `POST /` echo like `/invocations`: the paths AgentCore posts to
+/// for the MCP and A2A protocols, so one agent answers a runtime of any protocol (it speaks neither
+/// MCP nor A2A's JSON-RPC).
 pub fn app(config: Config) -> Router {
     let health = std::sync::Arc::new(health::Health::new(config.clock));
     let state = state::AppState { health, body_limit: config.body_limit };
     let routes = Router::new()
         .route("/ping", get(health::ping))
         .route("/invocations", post(invocations::invoke))
+        .route("/mcp", post(invocations::invoke))
+        .route("/", post(invocations::invoke))
         .route(AGENT_CARD_PATH, get(card::agent_card))
         .with_state(state);
     with_contract_layers(routes)

@@ -192,6 +192,26 @@ fn die_with_parent(command: &mut Command) {
 #[cfg(not(target_os = "linux"))]
 fn die_with_parent(_command: &mut Command) {}
 
+/// Lets the child of `command` inherit `listener` (its descriptor stays open across exec in the child
+/// only); returns the descriptor's number, which the child reads from its arguments.
+fn inherit(command: &mut Command, listener: &std::net::TcpListener) -> std::os::fd::RawFd {
+    use std::os::fd::AsRawFd;
+    let fd = listener.as_raw_fd();
+    // The crate denies unsafe code; this is an audited exception.
+    #[allow(unsafe_code)]
+    // SAFETY: the closure runs in the forked child before exec and makes one system call on a
+    // descriptor this process owns (and keeps open until the spawn returns); it allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::fcntl(fd, libc::F_SETFD, 0) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    fd
+}
+
 /// `program args` as a process of the session whose agent listens on `port`: the environment and
 /// working directory every process of a session gets (this process's, plus `PORT`, `HOST` and
 /// [`dummy_agent::PARENT_PID_ENV`]), no stdin, a process group of its own, killed on drop and
@@ -220,7 +240,17 @@ pub async fn spawn(
     isolation: &Isolation,
     agent_port: u16,
 ) -> std::io::Result<Process> {
-    let port = free_port()?;
+    // Under netns the listening socket is made here and handed to the shim, so no other session can
+    // take its port between the choice and the bind; an agent that binds `PORT` itself (port mode)
+    // gets a port that was free a moment ago.
+    let listener = match isolation {
+        Isolation::Netns { .. } => Some(std::net::TcpListener::bind(("127.0.0.1", 0))?),
+        Isolation::Port => None,
+    };
+    let port = match &listener {
+        Some(listener) => listener.local_addr()?.port(),
+        None => free_port()?,
+    };
     let stdout = if tracing::enabled!(target: "agentcore_local::agent", tracing::Level::DEBUG) {
         Stdio::piped()
     } else {
@@ -232,8 +262,10 @@ pub async fn spawn(
             session_command(&command.program, &args, port)
         }
         Isolation::Netns { shim } => {
+            let listener = listener.as_ref().expect("made above for netns");
             let mut os_command = session_command(shim, &[], port);
-            os_command.args(super::netns::shim_arguments(port, agent_port, &command.program, &command.args));
+            let fd = inherit(&mut os_command, listener);
+            os_command.args(super::netns::shim_arguments(fd, agent_port, &command.program, &command.args));
             os_command
         }
     };

@@ -3,8 +3,9 @@
 //! `protocolConfiguration.port`) as it does on AWS, where every microVM has its own network.
 //!
 //! **How.** The agent is started through a small relay process, the shim: `agentcore-local
-//! netns-shim --listen-port P --agent-port A -- PROGRAM ARGS…`. Still in the emulator's network,
-//! the shim binds `127.0.0.1:P`; then it moves itself into a new user and network namespace
+//! netns-shim --listen-fd FD --agent-port A -- PROGRAM ARGS…`. The emulator binds `127.0.0.1:P`
+//! and hands the listening socket down as descriptor FD (so no other session can take P in
+//! between); still in the emulator's network, the shim takes it over; then it moves itself into a new user and network namespace
 //! (`unshare(CLONE_NEWUSER | CLONE_NEWNET)`, unprivileged: the user namespace maps only the
 //! caller's own uid and gid onto themselves), brings the namespace's loopback up, and starts the
 //! agent there with `PORT=A`. The listening socket it bound before stays in the emulator's network,
@@ -33,8 +34,8 @@ pub const SHIM_SUBCOMMAND: &str = "netns-shim";
 /// The shim's arguments (after [`SHIM_SUBCOMMAND`]).
 #[derive(Debug, PartialEq, Eq)]
 pub struct ShimArgs {
-    /// The port to listen on, in the emulator's network.
-    pub listen_port: u16,
+    /// The listening socket the emulator handed down (bound in the emulator's network).
+    pub listen_fd: i32,
     /// The port the agent listens on in its own network.
     pub agent_port: u16,
     pub program: OsString,
@@ -42,11 +43,11 @@ pub struct ShimArgs {
 }
 
 /// The arguments that start `program args` through the shim (what follows the binary's path).
-pub fn shim_arguments(listen_port: u16, agent_port: u16, program: &Path, args: &[String]) -> Vec<OsString> {
+pub fn shim_arguments(listen_fd: i32, agent_port: u16, program: &Path, args: &[String]) -> Vec<OsString> {
     let mut out: Vec<OsString> = vec![
         SHIM_SUBCOMMAND.into(),
-        "--listen-port".into(),
-        listen_port.to_string().into(),
+        "--listen-fd".into(),
+        listen_fd.to_string().into(),
         "--agent-port".into(),
         agent_port.to_string().into(),
         "--".into(),
@@ -62,19 +63,19 @@ pub fn parse_shim_arguments(args: &[OsString]) -> Result<Option<ShimArgs>, Strin
         return Ok(None);
     }
     let text = |i: usize| args.get(i).and_then(|a| a.to_str()).ok_or("missing argument");
-    let port = |i: usize, flag: &str| -> Result<u16, String> {
+    let number = |i: usize, flag: &str| -> Result<u32, String> {
         if text(i)? != flag {
             return Err(format!("expected {flag}"));
         }
-        text(i + 1)?.parse().map_err(|_| format!("{flag} needs a port number"))
+        text(i + 1)?.parse().map_err(|_| format!("{flag} needs a number"))
     };
-    let listen_port = port(0, "--listen-port")?;
-    let agent_port = port(2, "--agent-port")?;
+    let listen_fd = i32::try_from(number(0, "--listen-fd")?).map_err(|_| "--listen-fd is too large")?;
+    let agent_port = u16::try_from(number(2, "--agent-port")?).map_err(|_| "--agent-port is not a port")?;
     if text(4)? != "--" {
         return Err("expected -- before the agent command".into());
     }
     let program = args.get(5).cloned().ok_or("missing the agent program")?;
-    Ok(Some(ShimArgs { listen_port, agent_port, program, args: args[6..].to_vec() }))
+    Ok(Some(ShimArgs { listen_fd, agent_port, program, args: args[6..].to_vec() }))
 }
 
 /// Whether this machine lets an unprivileged process make a user and network namespace: runs
@@ -97,8 +98,7 @@ pub fn run_shim(args: Option<ShimArgs>) -> ! {
             Err(why) => fail(&why),
         }
     };
-    let listener = TcpListener::bind(("127.0.0.1", args.listen_port))
-        .unwrap_or_else(|e| fail(&format!("cannot listen on 127.0.0.1:{}: {e}", args.listen_port)));
+    let listener = inherited_listener(args.listen_fd);
     if let Err(why) = enter_namespaces() {
         fail(&why);
     }
@@ -178,6 +178,19 @@ fn enter_namespaces() -> Result<(), String> {
 // system calls on values owned here, made while the process is single-threaded (the shim), or in a
 // forked child before exec (`die_with_parent`).
 
+/// The listening socket handed down as descriptor `fd`.
+#[allow(unsafe_code)]
+fn inherited_listener(fd: i32) -> TcpListener {
+    use std::os::fd::FromRawFd;
+    // SAFETY: only the emulator starts the shim, with `fd` a listening TCP socket it made for this
+    // shim alone (`data::agent::spawn`); nothing else in the shim owns it.
+    let listener = unsafe { TcpListener::from_raw_fd(fd) };
+    if listener.local_addr().is_err() {
+        fail(&format!("descriptor {fd} is not a listening socket"));
+    }
+    listener
+}
+
 #[allow(unsafe_code)]
 fn ids() -> (u32, u32) {
     // SAFETY: geteuid and getegid cannot fail and touch no memory of ours.
@@ -256,19 +269,19 @@ mod tests {
 
     #[test]
     fn shim_arguments_round_trip() {
-        let args = shim_arguments(4000, 8080, Path::new("/usr/bin/python3"), &["app.py".into(), "--x".into()]);
+        let args = shim_arguments(7, 8080, Path::new("/usr/bin/python3"), &["app.py".into(), "--x".into()]);
         let parsed = parse_shim_arguments(&args[1..]).unwrap().unwrap();
         assert_eq!(
             parsed,
             ShimArgs {
-                listen_port: 4000,
+                listen_fd: 7,
                 agent_port: 8080,
                 program: "/usr/bin/python3".into(),
                 args: vec!["app.py".into(), "--x".into()]
             }
         );
         assert_eq!(parse_shim_arguments(&["--probe".into()]).unwrap(), None);
-        for bad in [vec![], vec!["--listen-port", "x"], vec!["--listen-port", "1", "--agent-port", "2", "--"]] {
+        for bad in [vec![], vec!["--listen-fd", "x"], vec!["--listen-fd", "1", "--agent-port", "70000", "--", "p"]] {
             let bad: Vec<OsString> = bad.into_iter().map(OsString::from).collect();
             assert!(parse_shim_arguments(&bad).is_err(), "{bad:?}");
         }

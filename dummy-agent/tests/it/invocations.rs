@@ -180,3 +180,16 @@ async fn a_body_arriving_in_chunks_is_echoed_whole() {
     assert_eq!(answer.status, StatusCode::OK);
     assert_eq!(answer.json(), json!({"echo": {"prompt": "in pieces", "n": [1, 2, 3]}}));
 }
+
+#[tokio::test]
+async fn the_mcp_and_a2a_paths_echo_like_invocations() {
+    for path in ["/mcp", "/"] {
+        let request = Request::post(path)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(r#"{"prompt":"any protocol"}"#))
+            .unwrap();
+        let answer = send(&app(), request).await;
+        assert_eq!(answer.status, StatusCode::OK, "{path}");
+        assert_eq!(answer.json(), json!({"echo": {"prompt": "any protocol"}}), "{path}");
+    }
+}
