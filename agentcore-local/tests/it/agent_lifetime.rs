@@ -13,32 +13,46 @@ use crate::data::{DataLab, data_config, sid, wait_gone};
 use crate::support::{one_live_session, spawn_emulator};
 
 /// A SIGKILLed emulator runs no destructor; its agents still die (the parent-death signal set
-/// when they were forked). The agent here does not watch its parent: the built-in agent told to
+/// when they were forked), in both isolations: under netns the relay dies with the emulator and the
+/// agent with the relay. The agent here does not watch its parent: the built-in agent told to
 /// watch pid 1 (which never exits), behind `sh -c`, which writes the agent's pid to a file.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_custom_agent_dies_with_a_sigkilled_emulator() {
-    let dir = fresh_dir(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")), format!("pdeathsig-{}", std::process::id()));
-    let pid_file = dir.join("agent.pid");
-    let agent = format!(
-        "sh -c 'echo $$ > \"{}\"; AGENTCORE_LOCAL_PARENT_PID=1 exec \"{}\" agent'",
-        pid_file.display(),
-        env!("CARGO_BIN_EXE_agentcore-local")
-    );
-    let (mut emulator, url) =
-        spawn_emulator(&["--time-scale", "3600", "--status-delay", "0s", "--agent-cmd", &agent]).await;
-    let (session_pid, _) = one_live_session(&url, "pdeathsig_check", &sid("pdeathsig")).await;
-    let pid: u32 = std::fs::read_to_string(&pid_file).expect("the agent wrote its pid").trim().parse().unwrap();
-    assert_eq!(session_pid, pid, "the session's process");
-    assert!(!exited(pid));
+    for isolation in ["port", "netns"] {
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+        let dir = fresh_dir(dir, format!("pdeathsig-{isolation}-{}", std::process::id()));
+        let pid_file = dir.join("agent.pid");
+        let agent = format!(
+            "sh -c 'echo $$ > \"{}\"; AGENTCORE_LOCAL_PARENT_PID=1 exec \"{}\" agent'",
+            pid_file.display(),
+            env!("CARGO_BIN_EXE_agentcore-local")
+        );
+        let flags = ["--time-scale", "3600", "--status-delay", "0s", "--isolation", isolation, "--agent-cmd", &agent];
+        let (mut emulator, url) = spawn_emulator(&flags).await;
+        let (session_pid, _) = one_live_session(&url, "pdeathsig_check", &sid("pdeathsig")).await;
+        let pid: u32 = std::fs::read_to_string(&pid_file).expect("the agent wrote its pid").trim().parse().unwrap();
+        if isolation == "port" {
+            assert_eq!(session_pid, pid, "the session's process");
+        } else {
+            assert_eq!(parent_of(pid), Some(session_pid), "the session's process is the agent's relay");
+        }
+        assert!(!exited(pid));
 
-    emulator.start_kill().unwrap(); // SIGKILL
-    emulator.wait().await.unwrap();
-    let took = wait_all_exited(&[pid], Duration::from_secs(10))
-        .await
-        .unwrap_or_else(|_| panic!("agent {pid} still running 10 s after its emulator died"));
-    // Not its own parent watch (told to watch pid 1, which never goes): the parent-death signal.
-    assert!(took < Duration::from_secs(5), "gone only after {took:?}");
-    let _ = std::fs::remove_dir_all(&dir);
+        emulator.start_kill().unwrap(); // SIGKILL
+        emulator.wait().await.unwrap();
+        let took = wait_all_exited(&[pid], Duration::from_secs(10))
+            .await
+            .unwrap_or_else(|_| panic!("{isolation}: agent {pid} still running 10 s after its emulator died"));
+        // Not its own parent watch (told to watch pid 1, which never goes): the parent-death signal.
+        assert!(took < Duration::from_secs(5), "{isolation}: gone only after {took:?}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+/// The parent of process `pid` (`/proc/PID/stat`'s fourth field).
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// A call enters a session just before its idle timeout and lifetime pass: the reaper, due while
