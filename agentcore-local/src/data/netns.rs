@@ -183,8 +183,12 @@ fn enter_namespaces() -> Result<(), String> {
 fn inherited_listener(fd: i32) -> TcpListener {
     use std::os::fd::FromRawFd;
     // SAFETY: only the emulator starts the shim, with `fd` a listening TCP socket it made for this
-    // shim alone (`data::agent::spawn`); nothing else in the shim owns it.
-    let listener = unsafe { TcpListener::from_raw_fd(fd) };
+    // shim alone (`data::agent::spawn`); nothing else in the shim owns it. Close-on-exec again, so
+    // the agent does not inherit it (it would keep the port open after the shim is gone).
+    let listener = unsafe {
+        libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+        TcpListener::from_raw_fd(fd)
+    };
     if listener.local_addr().is_err() {
         fail(&format!("descriptor {fd} is not a listening socket"));
     }

@@ -121,17 +121,7 @@ async fn ending_the_session_kills_its_running_command() {
     let session = sid("stop");
     let mut out = command(&t, &arn, &session, "echo $$; exec sleep 30", None).send().await.unwrap();
     // The command's first line says it runs (and which pid it has).
-    let mut first_line = String::new();
-    let first = async {
-        while !first_line.ends_with('\n') {
-            let event = out.stream.recv().await.expect("events").expect("more events");
-            if let Some(delta) = event.as_chunk().expect("a chunk").content_delta() {
-                first_line.push_str(delta.stdout().unwrap_or_default());
-            }
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(30), first).await.expect("the command prints its pid");
-    let command_pid: u32 = first_line.trim().parse().expect("the shell's pid");
+    let command_pid = first_line_pid(&mut out).await;
     let agent = t.pid_of(&session).expect("the session's agent");
     t.data.stop_runtime_session().agent_runtime_arn(&arn).runtime_session_id(&session).send().await.unwrap();
     let ran = read_all(out).await;
@@ -223,6 +213,13 @@ async fn a_silent_command_is_killed_when_its_client_goes_away() {
     let arn = t.ready_runtime("left_agent", 900, 28_800).await;
     let session = sid("left");
     let mut out = command(&t, &arn, &session, "echo $$; exec sleep 300", None).send().await.unwrap();
+    let command_pid = first_line_pid(&mut out).await;
+    drop(out);
+    wait_gone(&[command_pid]).await;
+}
+
+/// The pid a command (`echo $$; …`) prints on its first line, read from its stream (bounded).
+async fn first_line_pid(out: &mut InvokeAgentRuntimeCommandOutput) -> u32 {
     let mut first_line = String::new();
     let first = async {
         while !first_line.ends_with('\n') {
@@ -233,7 +230,5 @@ async fn a_silent_command_is_killed_when_its_client_goes_away() {
         }
     };
     tokio::time::timeout(Duration::from_secs(30), first).await.expect("the command prints its pid");
-    let command_pid: u32 = first_line.trim().parse().expect("the shell's pid");
-    drop(out);
-    wait_gone(&[command_pid]).await;
+    first_line.trim().parse().expect("the shell's pid")
 }
