@@ -102,7 +102,7 @@ async fn the_default_limit_is_agentcores_100_mb() {
 
 #[tokio::test]
 async fn unknown_paths_are_json_404() {
-    for (method, path) in [("GET", "/"), ("POST", "/invoke"), ("GET", "/ping/")] {
+    for (method, path) in [("GET", "/nothing"), ("POST", "/invoke"), ("GET", "/ping/")] {
         let request = Request::builder().method(method).uri(path).body(Body::empty()).unwrap();
         let answer = send(&app(), request).await;
         assert_eq!(error_of(&answer, StatusCode::NOT_FOUND), "not found", "{method} {path}");
@@ -111,9 +111,12 @@ async fn unknown_paths_are_json_404() {
 
 #[tokio::test]
 async fn wrong_methods_are_json_405_with_allow() {
-    for (method, path, allow) in
-        [("GET", "/invocations", "POST"), ("POST", "/ping", "GET,HEAD"), ("DELETE", "/ping", "GET,HEAD")]
-    {
+    for (method, path, allow) in [
+        ("GET", "/invocations", "POST"),
+        ("GET", "/", "POST"),
+        ("POST", "/ping", "GET,HEAD"),
+        ("DELETE", "/ping", "GET,HEAD"),
+    ] {
         let request = Request::builder().method(method).uri(path).body(Body::empty()).unwrap();
         let answer = send(&app(), request).await;
         let error = error_of(&answer, StatusCode::METHOD_NOT_ALLOWED);
