@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
 use crate::data::agent::AgentCommand;
+pub use crate::data::agent::Isolation;
 use crate::faults::Fault;
 
 /// Default status delay (CREATING → READY, UPDATING → READY, DELETING → gone), in service time.
@@ -197,20 +198,6 @@ impl Default for Config {
             unverified_body_budget: DEFAULT_UNVERIFIED_BODY_BUDGET,
         }
     }
-}
-
-/// How microVMs are kept apart.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum Isolation {
-    /// Every microVM shares this machine's network; its agent gets a free loopback port in `PORT`
-    /// (agents must read it).
-    #[default]
-    Port,
-    /// Every microVM in a user and network namespace of its own, where its agent listens on the
-    /// contract's port (8080, 8000, 9000 or `protocolConfiguration.port`) as on AWS; `shim` is the
-    /// `agentcore-local` binary whose hidden `netns-shim` subcommand relays to it
-    /// ([`crate::data::netns`]).
-    Netns { shim: std::path::PathBuf },
 }
 
 /// How ENIs are shared between runtimes.

@@ -36,7 +36,19 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::watch;
 
-use crate::config::Isolation;
+/// How microVMs are kept apart.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Isolation {
+    /// Every microVM shares this machine's network; its agent gets a free loopback port in `PORT`
+    /// (agents must read it).
+    #[default]
+    Port,
+    /// Every microVM in a user and network namespace of its own, where its agent listens on the
+    /// contract's port (8080, 8000, 9000 or `protocolConfiguration.port`) as on AWS; `shim` is the
+    /// `agentcore-local` binary whose hidden `netns-shim` subcommand relays to it
+    /// ([`crate::data::netns`]).
+    Netns { shim: std::path::PathBuf },
+}
 
 /// The name of the default agent binary.
 pub const DEFAULT_AGENT_BINARY: &str = "dummy-agent";
