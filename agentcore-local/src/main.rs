@@ -277,6 +277,12 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
     // Not in `config`: the probe runs this binary (the unit tests' `config` calls must not).
     config.isolation = isolation(choice)?;
     tracing::info!(isolation = ?config.isolation, "microVM isolation");
+    if matches!(config.isolation, Isolation::Netns { .. }) {
+        tracing::info!(
+            "each microVM has a network of its own with only a loopback: agents that call out (to Bedrock models, \
+             say) need --isolation port"
+        );
+    }
     let handle = agentcore_local::start(config).await?;
     {
         let mut stdout = std::io::stdout().lock();
