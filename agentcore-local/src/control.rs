@@ -239,8 +239,7 @@ async fn update_agent_runtime(
     }
     let spec = validate::update(&body, region)?;
     let runtime = region.runtimes.get_mut(&id).expect("looked up above");
-    let busy = [RuntimeStatus::Creating, RuntimeStatus::Updating, RuntimeStatus::Deleting, RuntimeStatus::DeleteFailed];
-    if busy.contains(&runtime.status) {
+    if runtime.is_going() || matches!(runtime.status, RuntimeStatus::Creating | RuntimeStatus::Updating) {
         return Err(AwsError::conflict(format!(
             "Agent runtime {id} cannot be updated while its status is {}",
             runtime.status.as_str()

@@ -140,6 +140,31 @@ pub(super) fn check_id<T>(kind: &Kind, id: &str, map: &BTreeMap<String, T>) -> R
     if map.contains_key(id) { Ok(()) } else { Err(kind.not_found(id)) }
 }
 
+/// The security groups of something new in `vpc_id`, sorted and de-duplicated: `groups`, or the
+/// VPC's default group when none is given; each must exist and belong to the VPC. `other` names
+/// the other side in the error (`subnet subnet-…`, `VPC vpc-…`).
+pub(super) fn groups_in_vpc(
+    op: &Op<'_>,
+    vpc_id: &str,
+    mut groups: Vec<String>,
+    other: &str,
+) -> Result<Vec<String>, AwsError> {
+    if groups.is_empty() {
+        let default = op.region.security_groups.values().find(|g| g.vpc_id == vpc_id && g.is_default());
+        groups.extend(default.map(|g| g.id.clone()));
+    }
+    check_ids(&GROUP, &groups, &op.region.security_groups)?;
+    if let Some(foreign) = groups.iter().find(|g| op.region.security_groups[*g].vpc_id != vpc_id) {
+        return Err(AwsError::ec2(
+            "InvalidParameter",
+            format!("Security group {foreign} and {other} belong to different networks."),
+        ));
+    }
+    groups.sort();
+    groups.dedup();
+    Ok(groups)
+}
+
 /// `items` in creation order.
 pub(super) fn sorted_by_seq<'a, T>(items: impl Iterator<Item = &'a T>, seq: impl Fn(&T) -> u64) -> Vec<&'a T>
 where

@@ -3,7 +3,7 @@
 
 use std::net::Ipv4Addr;
 
-use super::context::{ENI, GROUP, Op, SUBNET, check_ids, return_true, sorted_by_seq, wanted_ids};
+use super::context::{ENI, Op, SUBNET, check_ids, groups_in_vpc, return_true, sorted_by_seq, wanted_ids};
 use super::query::{Params, filters, matches, paginate, tag_specifications};
 use super::xml;
 use crate::error::AwsError;
@@ -21,7 +21,8 @@ pub(super) fn create_network_interface(op: &mut Op<'_>) -> Result<String, AwsErr
     SUBNET.check(&subnet_id)?;
     let subnet = op.region.subnets.get(&subnet_id).ok_or_else(|| SUBNET.not_found(&subnet_id))?.clone();
     check_interface_type(op.params)?;
-    let groups = security_groups_for(op, &subnet)?;
+    let other = format!("subnet {}", subnet.id);
+    let groups = groups_in_vpc(op, &subnet.vpc_id, op.params.list("SecurityGroupId")?, &other)?;
     let ip = private_ip_for(op, &subnet)?;
     let tags = tag_specifications(op.params, "network-interface")?;
     let description = op.params.get("Description").unwrap_or_default().to_string();
@@ -70,33 +71,6 @@ fn check_interface_type(params: &Params) -> Result<(), AwsError> {
             ),
         )),
     }
-}
-
-/// The new ENI's security groups, sorted and de-duplicated: `SecurityGroupId.N`, or the VPC's
-/// default group; each must exist and belong to the subnet's VPC.
-fn security_groups_for(op: &Op<'_>, subnet: &Subnet) -> Result<Vec<String>, AwsError> {
-    let mut groups = op.params.list("SecurityGroupId")?;
-    if groups.is_empty() {
-        let default = op
-            .region
-            .security_groups
-            .values()
-            .find(|g| g.vpc_id == subnet.vpc_id && g.is_default())
-            .map(|g| g.id.clone());
-        groups.extend(default);
-    }
-    check_ids(&GROUP, &groups, &op.region.security_groups)?;
-    for g in &groups {
-        if op.region.security_groups[g].vpc_id != subnet.vpc_id {
-            return Err(AwsError::ec2(
-                "InvalidParameter",
-                format!("Security group {g} and subnet {} belong to different networks.", subnet.id),
-            ));
-        }
-    }
-    groups.sort();
-    groups.dedup();
-    Ok(groups)
 }
 
 /// The new ENI's private IP: `PrivateIpAddress` (inside the subnet's usable range and free), or

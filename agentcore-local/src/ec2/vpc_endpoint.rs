@@ -14,7 +14,8 @@
 use std::collections::BTreeSet;
 
 use super::context::{
-    GROUP, Op, ROUTE_TABLE, SUBNET, VPC, VPC_ENDPOINT, check_id, check_ids, described, sorted_by_seq, wanted_ids,
+    Op, ROUTE_TABLE, SUBNET, VPC, VPC_ENDPOINT, check_id, check_ids, described, groups_in_vpc, sorted_by_seq,
+    wanted_ids,
 };
 use super::network_interface::{add_service_eni, no_free_address};
 use super::query::{Params, filters, matches, tag_specifications};
@@ -120,18 +121,15 @@ pub(super) fn create_vpc_endpoint(op: &mut Op<'_>) -> Result<String, AwsError> {
         }
         VpcEndpointType::Interface => {
             let subnets = subnets_for(op, &vpc_id, &op.params.list("SubnetId")?)?;
-            endpoint.group_ids = groups_for(op, &vpc_id, op.params.list("SecurityGroupId")?)?;
+            let groups = op.params.list("SecurityGroupId")?;
+            endpoint.group_ids = groups_in_vpc(op, &vpc_id, groups, &format!("VPC {vpc_id}"))?;
             endpoint.private_dns_enabled = private_dns(op, &vpc_id)?;
             // Every subnet must have an address before any ENI is made: an error leaves nothing behind.
             if let Some(full) = subnets.iter().find(|s| eni_free_count(op.region, s) == 0) {
                 return Err(no_free_address(full));
             }
             for subnet_id in &subnets {
-                let subnet = op.region.subnets[subnet_id].clone();
-                let owner = EniOwner::VpcEndpoint { endpoint_id: id.clone(), attachment_id: ids::ec2_id("ela-attach") };
-                let description = format!("VPC Endpoint Interface {id}");
-                add_service_eni(op, &subnet, endpoint.group_ids.clone(), description, owner)
-                    .ok_or_else(|| no_free_address(subnet_id))?;
+                add_endpoint_eni(op, &id, subnet_id, &endpoint.group_ids)?;
             }
             endpoint.subnet_ids = subnets;
             endpoint.state = VpcEndpointState::Pending;
@@ -150,6 +148,16 @@ pub(super) fn create_vpc_endpoint(op: &mut Op<'_>) -> Result<String, AwsError> {
     }
     op.region.vpc_endpoints.insert(id, endpoint);
     Ok(out)
+}
+
+/// Adds interface endpoint `endpoint_id`'s ENI in `subnet_id`, with `groups`.
+fn add_endpoint_eni(op: &mut Op<'_>, endpoint_id: &str, subnet_id: &str, groups: &[String]) -> Result<(), AwsError> {
+    let subnet = op.region.subnets[subnet_id].clone();
+    let owner =
+        EniOwner::VpcEndpoint { endpoint_id: endpoint_id.to_string(), attachment_id: ids::ec2_id("ela-attach") };
+    let description = format!("VPC Endpoint Interface {endpoint_id}");
+    add_service_eni(op, &subnet, groups.to_vec(), description, owner).ok_or_else(|| no_free_address(subnet_id))?;
+    Ok(())
 }
 
 /// Free addresses of `subnet_id`.
@@ -211,25 +219,6 @@ fn subnets_for(op: &Op<'_>, vpc_id: &str, subnets: &[String]) -> Result<Vec<Stri
         }
     }
     Ok(subnets.to_vec())
-}
-
-/// An interface endpoint's security groups, sorted: the given ones (each of `vpc_id`) or the
-/// VPC's default group.
-fn groups_for(op: &Op<'_>, vpc_id: &str, mut groups: Vec<String>) -> Result<Vec<String>, AwsError> {
-    if groups.is_empty() {
-        let default = op.region.security_groups.values().find(|g| g.vpc_id == vpc_id && g.is_default());
-        groups.extend(default.map(|g| g.id.clone()));
-    }
-    check_ids(&GROUP, &groups, &op.region.security_groups)?;
-    if let Some(foreign) = groups.iter().find(|g| op.region.security_groups[*g].vpc_id != vpc_id) {
-        return Err(AwsError::ec2(
-            "InvalidParameter",
-            format!("Security group {foreign} and VPC {vpc_id} belong to different networks."),
-        ));
-    }
-    groups.sort();
-    groups.dedup();
-    Ok(groups)
 }
 
 /// `PrivateDnsEnabled` (true when absent): refused when the VPC lacks DNS support or hostnames.
@@ -334,7 +323,7 @@ pub(super) fn modify_vpc_endpoint(op: &mut Op<'_>) -> Result<String, AwsError> {
                 "An Interface VPC endpoint must have at least one security group.",
             ));
         }
-        changed.group_ids = groups_for(op, &endpoint.vpc_id, groups)?;
+        changed.group_ids = groups_in_vpc(op, &endpoint.vpc_id, groups, &format!("VPC {}", endpoint.vpc_id))?;
         if let Some(enabled) = op.params.bool("PrivateDnsEnabled")? {
             changed.private_dns_enabled = enabled;
             if enabled {
@@ -354,10 +343,7 @@ pub(super) fn modify_vpc_endpoint(op: &mut Op<'_>) -> Result<String, AwsError> {
             n.groups = changed.group_ids.clone();
         }
         for subnet_id in &new_subnets {
-            let subnet = op.region.subnets[subnet_id].clone();
-            let owner = EniOwner::VpcEndpoint { endpoint_id: id.clone(), attachment_id: ids::ec2_id("ela-attach") };
-            add_service_eni(op, &subnet, changed.group_ids.clone(), format!("VPC Endpoint Interface {id}"), owner)
-                .ok_or_else(|| no_free_address(subnet_id))?;
+            add_endpoint_eni(op, &id, subnet_id, &changed.group_ids)?;
         }
     }
     op.region.vpc_endpoints.insert(id, changed);

@@ -486,19 +486,27 @@ def wait_settled(clients, context):
         time.sleep(0.05)
 
 
+def minimal_params(operation, context):
+    """The smallest valid input of `operation`, with the ids the script holds (raises Unsupported)."""
+    shape = operation.input_shape
+    if shape is None:
+        return {}
+    params = example(shape, None, context)
+    # Ids the script holds go in even where optional: InvokeAgentRuntime's session id is the one
+    # StopRuntimeSession then stops.
+    params.update({name: context[name] for name in shape.members if name in context and name not in params})
+    return params
+
+
 def check_operation(service, operation, clients, lenient_clients, context):
     """Steps 2 and 3 for one served AgentCore operation: its problems."""
     problems = []
     client, lenient = clients[service], lenient_clients[service]
     shape = operation.input_shape
     try:
-        params = example(shape, None, context) if shape is not None else {}
+        params = minimal_params(operation, context)
     except Unsupported as e:
         return [f"input: the script cannot build a minimal input ({e})"]
-    if shape is not None:
-        # Ids the script holds go in even where optional: InvokeAgentRuntime's session id is the one
-        # StopRuntimeSession then stops.
-        params.update({name: context[name] for name in shape.members if name in context and name not in params})
 
     response, error = call(client, operation, params)
     if error is not None:
@@ -567,14 +575,10 @@ def agentcore_conformance(session, endpoint):
     # fault answers before anything is looked up).
     params_of = {}
     for _, operation in served:
-        shape = operation.input_shape
         try:
-            params = example(shape, None, context) if shape is not None else {}
+            params_of[operation.name] = minimal_params(operation, context)
         except Unsupported:
             continue
-        if shape is not None:
-            params.update({n: context[n] for n in shape.members if n in context and n not in params})
-        params_of[operation.name] = params
     served = [(s, o) for s, o in served if o.name in params_of]
     return results, modeled_error_conformance(session, served, params_of, results)
 
