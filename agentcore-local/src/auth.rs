@@ -19,12 +19,16 @@
 //! * the scope's region must be in [`crate::catalog`] (also with auth disabled): "Credential should
 //!   be scoped to a valid region, not 'R'. ", as AWS words it;
 //! * the date must be within [`MAX_CLOCK_SKEW`] (5 minutes) of the wall clock;
-//! * query-string (presigned) signatures are refused with a clear error.
+//! * query-string (presigned) signatures are verified the same way ([`check_presigned`]): every
+//!   `X-Amz-*` authentication parameter present once, `host` signed, `X-Amz-Expires` at most 7 days
+//!   and not passed (nor the date more than [`MAX_CLOCK_SKEW`] ahead), the signature over the
+//!   query's other parameters; the payload hash is the body's (as botocore's `SigV4QueryAuth`
+//!   signs it) or, for an empty body, `UNSIGNED-PAYLOAD` (as S3-style presigners do).
 
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+use aws_sigv4::http_request::{SignableBody, SignableRequest, SignatureLocation, SigningSettings, sign};
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
 use axum::http::{HeaderMap, StatusCode};
@@ -45,6 +49,21 @@ const STREAMING_PREFIX: &str = "STREAMING-";
 
 /// Query parameters that mark a presigned (query-string) signature.
 const PRESIGN_PARAMETERS: &[&str] = &["X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-Date"];
+/// Every query parameter of a presigned signature: the signer adds them, so the re-signing leaves
+/// them out of the URI it is given.
+const PRESIGN_AUTH_PARAMETERS: &[&str] = &[
+    "X-Amz-Algorithm",
+    "X-Amz-Credential",
+    "X-Amz-Date",
+    "X-Amz-Expires",
+    "X-Amz-SignedHeaders",
+    "X-Amz-Security-Token",
+    "X-Amz-Signature",
+];
+/// Longest validity of a presigned signature: 7 days (SigV4: "X-Amz-Expires … maximum 604800").
+pub const MAX_PRESIGNED_EXPIRES: Duration = Duration::from_secs(604_800);
+/// SHA-256 of the empty body.
+const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 /// Who sent a request, as far as the emulator cares.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,14 +98,9 @@ pub enum AuthFailure {
     /// `X-Amz-Content-SHA256: UNSIGNED-PAYLOAD` (or a `STREAMING-…` form): only S3 accepts those.
     #[error("unsigned payload {0:?} refused")]
     UnsignedPayload(String),
-    /// `X-Amz-Algorithm`/`X-Amz-Signature`… in the query string.
-    #[error("presigned (query-string) signatures are not supported")]
-    Presigned,
 }
 
 const PAYLOAD_MISMATCH_MESSAGE: &str = "The provided 'x-amz-content-sha256' header does not match what was computed.";
-const PRESIGNED_MESSAGE: &str = "Query-string (presigned) authentication is not supported by agentcore-local: send the \
-                                 SigV4 signature in the Authorization header.";
 
 fn unsigned_payload_message(value: &str) -> String {
     format!(
@@ -112,7 +126,6 @@ impl AuthFailure {
                 AwsError::new(forbidden, "MissingAuthenticationTokenException", "Missing Authentication Token")
             }
             Self::Malformed(detail) => AwsError::new(forbidden, "IncompleteSignatureException", detail.clone()),
-            Self::Presigned => AwsError::new(forbidden, "IncompleteSignatureException", PRESIGNED_MESSAGE),
             Self::UnknownAccessKey => AwsError::new(
                 forbidden,
                 "UnrecognizedClientException",
@@ -145,7 +158,6 @@ impl AuthFailure {
                  certificate.",
             ),
             Self::Malformed(detail) => AwsError::new(StatusCode::BAD_REQUEST, "IncompleteSignature", detail.clone()),
-            Self::Presigned => AwsError::new(StatusCode::BAD_REQUEST, "IncompleteSignature", PRESIGNED_MESSAGE),
             Self::UnknownAccessKey | Self::SignatureMismatch | Self::WrongService { .. } => {
                 auth_failure("AWS was not able to validate the provided access credentials".into())
             }
@@ -285,6 +297,16 @@ pub struct PendingSignature {
     /// Whether `x-amz-content-sha256` is among the signed headers.
     claim_signed: bool,
     signature: String,
+    /// Set for a query-string signature.
+    presigned: Option<Presigned>,
+}
+
+/// What a query-string signature adds to [`PendingSignature`].
+#[derive(Debug)]
+struct Presigned {
+    expires: Duration,
+    /// `X-Amz-Security-Token`, signed with the rest of the query when sent.
+    session_token: Option<String>,
 }
 
 /// Checks everything that does not need the body: the `Authorization` header, the signed-header
@@ -309,7 +331,7 @@ pub fn check_headers(
         Auth::SigV4 { access_key_id, secret_access_key } => (access_key_id, secret_access_key),
     };
     if is_presigned(uri) {
-        return Err(AuthFailure::Presigned);
+        return check_presigned(access_key, secret, expected_service, uri, headers, wall_now).map(HeaderCheck::Pending);
     }
     let header = headers
         .get("authorization")
@@ -363,7 +385,152 @@ pub fn check_headers(
         claim_signed: parsed.signed_headers.contains(&"x-amz-content-sha256"),
         claimed_hash,
         signature: parsed.signature.to_string(),
+        presigned: None,
     }))
+}
+
+/// [`check_headers`] for a query-string signature: the `X-Amz-*` parameters instead of the
+/// `Authorization` header, `X-Amz-Expires` instead of the skew window.
+fn check_presigned(
+    access_key: &str,
+    secret: &str,
+    expected_service: &str,
+    uri: &str,
+    headers: &HeaderMap,
+    wall_now: SystemTime,
+) -> Result<PendingSignature, AuthFailure> {
+    let malformed = |what: String| AuthFailure::Malformed(what);
+    let query = uri.split_once('?').map_or("", |(_, query)| query);
+    let mut found: [Option<String>; PRESIGN_AUTH_PARAMETERS.len()] = Default::default();
+    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+        let Some((name, value)) = decode_query_pair(pair) else {
+            return Err(malformed(format!("query parameter {pair:?} is not valid percent-encoded UTF-8")));
+        };
+        let Some(slot) = PRESIGN_AUTH_PARAMETERS.iter().position(|p| p.eq_ignore_ascii_case(&name)) else {
+            continue;
+        };
+        if PRESIGN_AUTH_PARAMETERS[slot] != name {
+            let spelled = PRESIGN_AUTH_PARAMETERS[slot];
+            return Err(malformed(format!("query-string authentication parameter {name} must be spelled {spelled}")));
+        }
+        if found[slot].replace(value).is_some() {
+            return Err(malformed(format!("query-string authentication repeats {name}")));
+        }
+    }
+    let [algorithm, credential, amz_date, expires, signed_headers, token, signature] = found;
+    let require = |value: Option<String>, name: &str| {
+        value.ok_or_else(|| {
+            malformed(format!(
+                "AWS query-string parameters must include '{name}'. Re-examine the query-string parameters."
+            ))
+        })
+    };
+    let algorithm = require(algorithm, "X-Amz-Algorithm")?;
+    let credential = require(credential, "X-Amz-Credential")?;
+    let amz_date = require(amz_date, "X-Amz-Date")?;
+    let expires = require(expires, "X-Amz-Expires")?;
+    let signed_headers = require(signed_headers, "X-Amz-SignedHeaders")?;
+    let signature = require(signature, "X-Amz-Signature")?;
+    if algorithm != "AWS4-HMAC-SHA256" {
+        return Err(malformed(format!("X-Amz-Algorithm must be AWS4-HMAC-SHA256, not {algorithm:?}")));
+    }
+    let scope: Vec<&str> = credential.split('/').collect();
+    let [access_key_id, date, region, service, "aws4_request"] = scope[..] else {
+        return Err(malformed("X-Amz-Credential must have the form KEY/DATE/REGION/SERVICE/aws4_request".into()));
+    };
+    if access_key_id != access_key {
+        return Err(AuthFailure::UnknownAccessKey);
+    }
+    if service != expected_service {
+        return Err(AuthFailure::WrongService { expected: expected_service.into(), got: service.into() });
+    }
+    require_known_region(region)?;
+    let signed_names: Vec<&str> = signed_headers.split(';').collect();
+    if !signed_names.contains(&"host") {
+        return Err(malformed("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.".into()));
+    }
+    let signed_at = parse_amz_date(&amz_date).ok_or_else(|| malformed(format!("invalid X-Amz-Date {amz_date:?}")))?;
+    if !amz_date.starts_with(date) || date.len() != 8 {
+        return Err(malformed(format!(
+            "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{date}' != '{}'",
+            &amz_date[..amz_date.len().min(8)]
+        )));
+    }
+    let expires = expires
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+        .filter(|e| !e.is_zero() && *e <= MAX_PRESIGNED_EXPIRES)
+        .ok_or_else(|| {
+            malformed(format!(
+                "X-Amz-Expires must be a number of seconds from 1 to {} (7 days), not {expires:?}",
+                MAX_PRESIGNED_EXPIRES.as_secs()
+            ))
+        })?;
+    check_presigned_window(signed_at, &amz_date, expires, wall_now)?;
+    Ok(PendingSignature {
+        access_key_id: access_key_id.to_string(),
+        secret: secret.to_string(),
+        region: region.to_string(),
+        service: service.to_string(),
+        signed_at,
+        signed: signed_header_values(&signed_names, headers)?,
+        claimed_hash: None,
+        claim_signed: false,
+        signature,
+        presigned: Some(Presigned { expires, session_token: token }),
+    })
+}
+
+/// A presigned signature is good from its date (up to [`MAX_CLOCK_SKEW`] early) until
+/// `X-Amz-Expires` after it.
+fn check_presigned_window(
+    signed_at: SystemTime,
+    amz_date: &str,
+    expires: Duration,
+    wall_now: SystemTime,
+) -> Result<(), AuthFailure> {
+    let until = signed_at.checked_add(expires).unwrap_or(signed_at);
+    if wall_now > until {
+        return Err(AuthFailure::Expired(format!(
+            "Signature expired: {amz_date} + {} s is now earlier than {}",
+            expires.as_secs(),
+            format_amz_date(wall_now)
+        )));
+    }
+    if let Ok(ahead) = signed_at.duration_since(wall_now)
+        && ahead > MAX_CLOCK_SKEW
+    {
+        let latest = wall_now.checked_add(MAX_CLOCK_SKEW).unwrap_or(wall_now);
+        return Err(AuthFailure::Expired(format!(
+            "Signature not yet current: {amz_date} is still later than {} ({} + {} min.)",
+            format_amz_date(latest),
+            format_amz_date(wall_now),
+            MAX_CLOCK_SKEW.as_secs() / 60
+        )));
+    }
+    Ok(())
+}
+
+/// One `name=value` of a query, percent-decoded.
+fn decode_query_pair(pair: &str) -> Option<(String, String)> {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(pair).ok()?.into_iter().next()
+}
+
+/// `uri` without the presigned signature's own parameters (the signer adds them again), the
+/// others kept as sent.
+fn without_presign_parameters(uri: &str) -> String {
+    let Some((path, query)) = uri.split_once('?') else {
+        return uri.to_string();
+    };
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| {
+            let name = pair.split_once('=').map_or(*pair, |(name, _)| name);
+            !pair.is_empty() && !PRESIGN_AUTH_PARAMETERS.contains(&name)
+        })
+        .collect();
+    if kept.is_empty() { path.to_string() } else { format!("{path}?{}", kept.join("&")) }
 }
 
 /// The scope's region must be one [`crate::catalog`] knows: every other string would create a
@@ -424,13 +591,35 @@ impl PendingSignature {
     /// Re-signs the request as if its body hashed to `payload_hash` and compares signatures; the
     /// body itself is not looked at.
     pub fn verify_over_hash(self, method: &str, uri: &str, payload_hash: &str) -> Result<Caller, AuthFailure> {
+        if self.presigned.is_none() {
+            return self.verify_signature(method, uri, SignableBody::Precomputed(payload_hash.to_string()));
+        }
+        // botocore's SigV4QueryAuth signs the body's hash; S3-style presigners sign
+        // UNSIGNED-PAYLOAD, which means the same when there is no body.
+        let uri = without_presign_parameters(uri);
+        match self.verify_signature(method, &uri, SignableBody::Precomputed(payload_hash.to_string())) {
+            Err(AuthFailure::SignatureMismatch) if payload_hash == EMPTY_SHA256 => {
+                self.verify_signature(method, &uri, SignableBody::UnsignedPayload)
+            }
+            other => other,
+        }
+    }
+
+    /// Re-signs the request over `body` (its headers, and the query for a presigned one) and
+    /// compares signatures.
+    fn verify_signature(&self, method: &str, uri: &str, body: SignableBody<'_>) -> Result<Caller, AuthFailure> {
         let headers = self.signed.iter().map(|(name, value)| (name.as_str(), value.as_str()));
-        let request = SignableRequest::new(method, uri, headers, SignableBody::Precomputed(payload_hash.to_string()))
+        let request = SignableRequest::new(method, uri, headers, body)
             .map_err(|e| AuthFailure::Malformed(format!("cannot canonicalise request: {e}")))?;
+        let token = self.presigned.as_ref().and_then(|p| p.session_token.clone());
         let identity: Identity =
-            Credentials::new(&self.access_key_id, &self.secret, None, None, "agentcore-local").into();
+            Credentials::new(&self.access_key_id, &self.secret, token, None, "agentcore-local").into();
         let mut settings = SigningSettings::default();
         settings.excluded_headers = None;
+        if let Some(presigned) = &self.presigned {
+            settings.signature_location = SignatureLocation::QueryParams;
+            settings.expires_in = Some(presigned.expires);
+        }
         let params = v4::SigningParams::builder()
             .identity(&identity)
             .region(&self.region)
@@ -444,7 +633,7 @@ impl PendingSignature {
         if !constant_time_eq(output.signature().as_bytes(), self.signature.as_bytes()) {
             return Err(AuthFailure::SignatureMismatch);
         }
-        Ok(Caller { region: self.region, access_key_id: Some(self.access_key_id) })
+        Ok(Caller { region: self.region.clone(), access_key_id: Some(self.access_key_id.clone()) })
     }
 }
 
@@ -646,14 +835,86 @@ mod tests {
         }
     }
 
-    #[test]
-    fn presigned_queries_are_refused() {
-        let headers = signed_headers(Signing::default());
-        for uri in ["/?X-Amz-Algorithm=AWS4-HMAC-SHA256", "/runtimes?x-amz-signature=00&a=b", "/?a&X-Amz-Credential"] {
-            let got =
-                authenticate(&Auth::default(), "us-east-1", "ec2", "POST", uri, &headers, BODY, SystemTime::now());
-            assert_eq!(got, Err(AuthFailure::Presigned), "{uri}");
+    /// `uri` presigned by `aws-sigv4` (the SDK's signer) for host `localhost`, valid `expires`
+    /// from `when`, over `body`.
+    fn presign(uri: &str, when: SystemTime, expires: Duration, body: SignableBody<'_>) -> String {
+        let identity: Identity = Credentials::new("test", "test", None, None, "t").into();
+        let mut settings = SigningSettings::default();
+        settings.signature_location = SignatureLocation::QueryParams;
+        settings.expires_in = Some(expires);
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region("us-east-1")
+            .name("bedrock-agentcore")
+            .time(when)
+            .settings(settings)
+            .build()
+            .unwrap();
+        let request = SignableRequest::new("GET", uri, [("host", "localhost")].into_iter(), body).unwrap();
+        let (instructions, _) = sign(request, &params.into()).unwrap().into_parts();
+        let mut uri = uri.to_string();
+        for (name, value) in instructions.params() {
+            uri.push(if uri.contains('?') { '&' } else { '?' });
+            uri.push_str(&serde_urlencoded::to_string([(name, value.as_ref())]).unwrap());
         }
+        uri
+    }
+
+    fn check_presigned_uri(uri: &str, body: &[u8], now: SystemTime) -> Result<Caller, AuthFailure> {
+        let mut headers = HeaderMap::new();
+        headers.insert("host", HeaderValue::from_static("localhost"));
+        authenticate(&Auth::default(), "us-east-1", "bedrock-agentcore", "GET", uri, &headers, body, now)
+    }
+
+    #[test]
+    fn presigned_queries_are_verified_like_headers() {
+        let path = "/runtimes/arn%3Aaws%3Abedrock-agentcore%3Aus-east-1%3A123456789012%3Aruntime%2Fr-1/ws";
+        let query =
+            "?qualifier=DEFAULT&X-Amzn-Bedrock-AgentCore-Runtime-Session-Id=s-123456789012345678901234567890123";
+        let now = SystemTime::now();
+        let five_minutes = Duration::from_secs(300);
+        let good = presign(&format!("{path}{query}"), now, five_minutes, SignableBody::Bytes(b""));
+        assert_eq!(check_presigned_uri(&good, b"", now).unwrap().region, "us-east-1");
+        let unsigned_payload = presign(&format!("{path}{query}"), now, five_minutes, SignableBody::UnsignedPayload);
+        check_presigned_uri(&unsigned_payload, b"", now).expect("UNSIGNED-PAYLOAD over an empty body");
+        assert_eq!(
+            check_presigned_uri(&unsigned_payload, b"a body", now),
+            Err(AuthFailure::SignatureMismatch),
+            "UNSIGNED-PAYLOAD never covers a body"
+        );
+        // Any change to what was signed: the path, a parameter, the expiry.
+        for tampered in [
+            good.replace("r-1", "r-2"),
+            good.replace("qualifier=DEFAULT", "qualifier=prod"),
+            good.replace("X-Amz-Expires=300", "X-Amz-Expires=301"),
+            format!("{good}&extra=1"),
+        ] {
+            assert_eq!(check_presigned_uri(&tampered, b"", now), Err(AuthFailure::SignatureMismatch), "{tampered}");
+        }
+        // Expired, not yet current, too long, malformed.
+        let later = now + Duration::from_secs(301);
+        assert!(
+            matches!(check_presigned_uri(&good, b"", later), Err(AuthFailure::Expired(m)) if m.starts_with("Signature expired"))
+        );
+        let early = now - Duration::from_secs(6 * 60);
+        assert!(
+            matches!(check_presigned_uri(&good, b"", early), Err(AuthFailure::Expired(m)) if m.contains("not yet current"))
+        );
+        let week_and_a_second =
+            presign(path, now, MAX_PRESIGNED_EXPIRES + Duration::from_secs(1), SignableBody::Bytes(b""));
+        assert!(
+            matches!(check_presigned_uri(&week_and_a_second, b"", now), Err(AuthFailure::Malformed(m)) if m.contains("X-Amz-Expires"))
+        );
+        for broken in [
+            good.replace("&X-Amz-SignedHeaders=host", ""),
+            good.replace("X-Amz-Signature=", "x-amz-signature="),
+            format!("{good}&X-Amz-Date=20250101T000000Z"),
+            good.replace("X-Amz-Algorithm=AWS4-HMAC-SHA256", "X-Amz-Algorithm=AWS4-HMAC-SHA1"),
+        ] {
+            assert!(matches!(check_presigned_uri(&broken, b"", now), Err(AuthFailure::Malformed(_))), "{broken}");
+        }
+        let other_key = good.replace("X-Amz-Credential=test%2F", "X-Amz-Credential=other%2F");
+        assert_eq!(check_presigned_uri(&other_key, b"", now), Err(AuthFailure::UnknownAccessKey));
     }
 
     #[test]

@@ -153,6 +153,8 @@ pub struct Config {
     /// Whether InvokeAgentRuntimeCommand may run the shell commands clients send (as this user, on
     /// this machine). Off by default: without it the operation answers `AccessDeniedException`.
     pub allow_commands: bool,
+    /// Wall-clock time a `/ws` WebSocket connection may last (AgentCore's 60 minutes).
+    pub websocket_max_duration: Duration,
     /// Injected faults (`--fault`).
     pub faults: Vec<Fault>,
     /// HTTP/1 connections that do not finish sending a request's headers within this time are
@@ -191,6 +193,7 @@ impl Default for Config {
             agent_start_timeout: DEFAULT_AGENT_START_TIMEOUT,
             agent_stop_grace: DEFAULT_AGENT_STOP_GRACE,
             allow_commands: false,
+            websocket_max_duration: crate::data::websocket::DEFAULT_MAX_DURATION,
             faults: Vec::new(),
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,

@@ -8,6 +8,7 @@
 //! | GetAgentCard | `GET /runtimes/{agentRuntimeArn}/invocations/.well-known/agent-card.json?qualifier` |
 //! | InvokeAgentRuntimeCommand | `POST /runtimes/{agentRuntimeArn}/commands?qualifier&accountId` |
 //! | StopRuntimeSession | `POST /runtimes/{agentRuntimeArn}/stopruntimesession?qualifier` |
+//! | (WebSocket, not in the model) | `GET /runtimes/{agentRuntimeArn}/ws?qualifier` with `Upgrade: websocket` |
 //!
 //! `{agentRuntimeArn}` is the percent-encoded ARN, or the runtime id with `accountId`. The
 //! `qualifier` names an endpoint (`DEFAULT` when absent) and the call goes to that endpoint's live
@@ -18,17 +19,27 @@
 //! GetAgentCard asks it for `GET /.well-known/agent-card.json`; either answer streams back
 //! unbuffered, chunk by chunk. InvokeAgentRuntimeCommand runs a shell command beside the agent
 //! ([`command`]), only with `Config::allow_commands`.
+//!
+//! The `/ws` route is the one the Python SDK's `AgentCoreRuntimeClient` addresses
+//! (`generate_ws_connection`: SigV4 in headers, the session id in its header;
+//! `generate_presigned_url`: SigV4 in the query, the session id as the query parameter
+//! `X-Amzn-Bedrock-AgentCore-Runtime-Session-Id`). It enters the session like an invocation, opens
+//! the agent's `/ws` with the same forwarded headers and bridges the two sockets
+//! ([`websocket`]); an agent that does not accept the WebSocket gives 424 `RuntimeClientError`
+//! before the client's upgrade is answered.
 
 pub mod agent;
 pub mod command;
 pub mod netns;
 pub mod sessions;
 pub mod throttle;
+pub mod websocket;
 
 use std::sync::Arc;
 
 use axum::Extension;
 use axum::body::{Body, Bytes};
+use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
@@ -100,6 +111,7 @@ pub fn routes(router: axum::Router<Arc<AppState>>) -> axum::Router<Arc<AppState>
     let router = route_both(router, "/runtimes/{id}/invocations", invoke);
     let router = route_both(router, "/runtimes/{id}/invocations/.well-known/agent-card.json", get(get_agent_card));
     let router = route_both(router, "/runtimes/{id}/commands", post(invoke_agent_runtime_command));
+    let router = route_both(router, "/runtimes/{id}/ws", get(invoke_websocket));
     route_both(router, "/runtimes/{id}/stopruntimesession", post(stop_runtime_session))
 }
 
@@ -108,6 +120,9 @@ pub fn routes(router: axum::Router<Arc<AppState>>) -> axum::Router<Arc<AppState>
 struct DataQuery {
     qualifier: Option<String>,
     account_id: Option<String>,
+    /// The session id of a presigned `/ws` URL (its header does not survive presigning).
+    #[serde(rename = "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id")]
+    session_id: Option<String>,
 }
 
 type Result<T, E = AwsError> = std::result::Result<T, E>;
@@ -420,6 +435,53 @@ async fn get_agent_card(call: DataCall) -> Result<Response> {
         .headers(agent_headers(&call, &entered));
     let answer = ask_agent(sessions, &entered, request, &format!("GET {AGENT_CARD_PATH}")).await?;
     Ok(stream_back(answer, entered, Some("application/json")))
+}
+
+/// `/runtimes/{arn}/ws`: the session's agent's `/ws`, bridged ([`websocket::bridge`]). The session
+/// id comes from its header, else from the query (a presigned URL's); the call stays in flight, so
+/// the session stays active, while the connection lasts.
+async fn invoke_websocket(mut call: DataCall, upgrade: WebSocketUpgrade) -> Result<Response> {
+    if !call.headers.contains_key(SESSION_ID_HEADER)
+        && let Some(id) = &call.query.session_id
+    {
+        let id = HeaderValue::from_str(id).map_err(|_| {
+            AwsError::validation("FieldValidationFailed", "runtimeSessionId must be printable ASCII".to_string())
+        })?;
+        call.headers.insert(SESSION_ID_HEADER, id);
+    }
+    let entered = enter_session(&call).await?;
+    let sessions = &call.state.sessions;
+    let refused = |detail: String| {
+        sessions.count_agent_error();
+        tracing::info!(session = %entered.session_id, pid = entered.process.pid, %detail, "agent refused the WebSocket");
+        sessions::runtime_client_error(format!(
+            "Runtime connection failed: the agent process (pid {}) did not accept a WebSocket on /ws ({detail})",
+            entered.process.pid
+        ))
+    };
+    let mut request = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!(
+        "ws://127.0.0.1:{}/ws",
+        entered.process.port
+    ))
+    .map_err(|e| refused(e.to_string()))?;
+    request.headers_mut().extend(agent_headers(&call, &entered));
+    let connect = tokio_tungstenite::connect_async_with_config(request, Some(websocket::agent_config()), true);
+    let (agent_socket, _) = tokio::time::timeout(call.state.config.agent_start_timeout, connect)
+        .await
+        .map_err(|_| refused("no answer to the upgrade".into()))?
+        .map_err(|e| refused(e.to_string()))?;
+    let max_duration = call.state.config.websocket_max_duration;
+    let Entered { session_id, session, in_flight, .. } = entered;
+    let mut response = upgrade
+        .max_frame_size(websocket::MAX_FRAME_BYTES)
+        .max_message_size(websocket::MAX_FRAME_BYTES)
+        .on_upgrade(move |client| async move {
+            let _in_flight = in_flight;
+            let end = websocket::bridge(client, agent_socket, max_duration, session.ended()).await;
+            tracing::debug!(session = %session.key.session_id, ?end, "WebSocket bridge ended");
+        });
+    response.headers_mut().insert(SESSION_ID_HEADER, header_value(&session_id));
+    Ok(response)
 }
 
 /// The answer to InvokeAgentRuntimeCommand without `--allow-commands`.

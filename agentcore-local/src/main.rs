@@ -112,6 +112,10 @@ struct Cli {
     /// AccessDeniedException.
     #[arg(long)]
     allow_commands: bool,
+    /// Wall-clock time a WebSocket connection to a runtime's /ws may last; then both sides are
+    /// closed (1000). AgentCore's quota: 60 minutes, fixed.
+    #[arg(long, default_value = "60m", value_parser = duration_flag::parse)]
+    websocket_max_duration: Duration,
     /// Inject errors: SERVICE:OPERATION:ERRORCODE:PROBABILITY, e.g.
     /// `ec2:DescribeNetworkInterfaces:RequestLimitExceeded:0.2` (SERVICE: ec2, control, data;
     /// OPERATION may be `*`). Repeatable.
@@ -214,6 +218,7 @@ fn config(cli: Cli) -> anyhow::Result<Config> {
         agent_start_timeout: cli.agent_start_timeout,
         agent_stop_grace: cli.agent_stop_grace,
         allow_commands: cli.allow_commands,
+        websocket_max_duration: cli.websocket_max_duration,
         faults: cli.faults,
         header_read_timeout: cli.header_read_timeout,
         body_read_timeout: cli.body_read_timeout,

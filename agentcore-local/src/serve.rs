@@ -10,8 +10,11 @@
 //! * a header read timeout (`Config::header_read_timeout`, HTTP/1): a client that does not finish
 //!   its request headers in time (a slow-loris) is disconnected, and so is a keep-alive connection
 //!   idle for that long;
-//! * graceful shutdown (`hyper_util::server::graceful`): on stop, the listener closes, idle
-//!   connections end, requests in flight finish.
+//! * HTTP/1 upgrades (`/runtimes/{arn}/ws`): hyper's own HTTP/1 connection `with_upgrades`
+//!   (hyper-util's `auto` builder serves upgrades only by also sniffing for HTTP/2, which would
+//!   bring h2c back);
+//! * graceful shutdown: on stop, the listener closes, idle connections end, requests in flight
+//!   finish (an upgraded WebSocket is no longer an HTTP connection and is not waited for).
 //!
 //! The body read timeout, the body limits and the concurrency limit (which only authenticated
 //! requests take part in) are in [`crate::router`].
@@ -20,11 +23,11 @@ use std::future::Future;
 use std::time::Duration;
 
 use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tokio::task::JoinSet;
 
 /// The connection-level limits.
 #[derive(Clone, Copy, Debug)]
@@ -37,11 +40,14 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Serves `router` on `listener` until `stop` resolves, then shuts down gracefully.
 pub(crate) async fn serve(listener: TcpListener, router: Router, limits: Limits, stop: impl Future<Output = ()>) {
-    let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
-    builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
-    let graceful = GracefulShutdown::new();
+    let mut builder = http1::Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
+    let (stopping, stop_signal) = tokio::sync::watch::channel(false);
+    let mut connections = JoinSet::new();
     tokio::pin!(stop);
     loop {
+        // Forget the connections that ended (their results were logged by themselves).
+        while connections.try_join_next().is_some() {}
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => stream,
@@ -54,17 +60,24 @@ pub(crate) async fn serve(listener: TcpListener, router: Router, limits: Limits,
             () = &mut stop => break,
         };
         let _ = stream.set_nodelay(true);
-        let connection = builder
-            // Not `serve_connection_with_upgrades`: it ignores `http1_only` (hyper-util's doc).
-            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(router.clone()))
-            .into_owned();
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
+        let connection =
+            builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(router.clone())).with_upgrades();
+        let mut stop_signal = stop_signal.clone();
+        connections.spawn(async move {
+            tokio::pin!(connection);
+            let ended = tokio::select! {
+                ended = connection.as_mut() => ended,
+                () = async { let _ = stop_signal.wait_for(|stopping| *stopping).await; } => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(error) = ended {
                 tracing::debug!(%error, "connection ended with an error");
             }
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    let _ = stopping.send(true);
+    while connections.join_next().await.is_some() {}
 }

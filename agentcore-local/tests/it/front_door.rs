@@ -130,21 +130,26 @@ async fn six_minutes_of_clock_skew_is_refused_in_each_protocols_shape() {
 }
 
 #[tokio::test]
-async fn presigned_urls_are_refused_with_a_clear_error() {
+async fn presigned_urls_are_verified_and_served() {
     let lab = Lab::manual().await;
     let options = |service| SignOptions { presign: true, ..SignOptions::new(service) };
     let control_url = format!("{}/runtimes", lab.handle.endpoint_url());
     let (headers, url) = sign("POST", &control_url, &[], b"", options("bedrock-agentcore"));
-    assert!(url.contains("X-Amz-Signature="), "{url}");
-    let (status, code, body) = send("POST", &url, headers, b"").await;
-    assert_eq!((status, code.as_deref()), (403, Some("IncompleteSignatureException")), "{body}");
-    assert!(body.contains("presigned"), "{body}");
+    assert!(url.contains("X-Amz-Signature=") && !headers.contains_key("authorization"), "{url}");
+    let (status, _, body) = send("POST", &url, headers.clone(), b"").await;
+    assert_eq!(status, 200, "ListAgentRuntimes, presigned: {body}");
+    assert!(body.contains("agentRuntimes"), "{body}");
+    // The signature covers the query: one more parameter is a mismatch.
+    let (status, code, body) = send("POST", &format!("{url}&maxResults=1"), headers, b"").await;
+    assert_eq!((status, code.as_deref()), (403, Some("InvalidSignatureException")), "{body}");
 
     let ec2_url = format!("{}/?Action=DescribeVpcs&Version=2016-11-15", lab.handle.endpoint_url());
     let (headers, url) = sign("GET", &ec2_url, &[], b"", options("ec2"));
-    let (status, _, body) = send("GET", &url, headers, b"").await;
-    assert_eq!((status, ec2_code(&body)), (400, "IncompleteSignature"), "{body}");
-    assert!(body.contains("presigned"), "{body}");
+    let (status, _, body) = send("GET", &url, headers.clone(), b"").await;
+    assert_eq!(status, 200, "DescribeVpcs, presigned: {body}");
+    assert!(body.contains("<DescribeVpcsResponse"), "{body}");
+    let (status, _, body) = send("GET", &url.replace("DescribeVpcs", "DescribeSubnets"), headers, b"").await;
+    assert_eq!((status, ec2_code(&body)), (401, "AuthFailure"), "{body}");
 }
 
 /// Whether `answer` holds a whole HTTP/1.1 response (headers and a `content-length` body).

@@ -260,8 +260,55 @@ fn hostile_authorization() -> impl Strategy<Value = Vec<u8>> {
         })
 }
 
+/// Presigned query strings: the `X-Amz-*` parameters with valid, garbage, repeated and miscased
+/// names and values, around hostile others.
+fn hostile_presigned_query() -> impl Strategy<Value = String> {
+    let name = prop::sample::select(vec![
+        "X-Amz-Algorithm",
+        "X-Amz-Credential",
+        "X-Amz-Date",
+        "X-Amz-Expires",
+        "X-Amz-SignedHeaders",
+        "X-Amz-Security-Token",
+        "X-Amz-Signature",
+        "x-amz-signature",
+        "qualifier",
+        "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id",
+    ]);
+    let value = prop_oneof![
+        Just("AWS4-HMAC-SHA256".to_string()),
+        Just("test%2F20260101%2Fus-east-1%2Fbedrock-agentcore%2Faws4_request".to_string()),
+        Just("20260101T000000Z".to_string()),
+        Just("host".to_string()),
+        "[0-9]{0,12}",
+        "[0-9a-f]{64}",
+        hostile_segment(),
+    ];
+    prop::collection::vec((name, value), 1..10).prop_map(|pairs| {
+        let joined: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        format!("?{}", joined.join("&"))
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn fuzz_sigv4_presigned_query(query in hostile_presigned_query(), path in hostile_segment()) {
+        let mut headers = HeaderMap::new();
+        headers.insert("host", HeaderValue::from_static("h"));
+        let uri = format!("/runtimes/{path}/ws{query}");
+        for service in ["bedrock-agentcore", "ec2"] {
+            let result = authenticate(&Auth::default(), "us-east-1", service, "GET", &uri, &headers, b"", SystemTime::now());
+            // Never accepted: no hostile query carries a signature made with the secret.
+            let failure = match result {
+                Ok(caller) => return Err(TestCaseError::fail(format!("accepted {uri} as {caller:?}"))),
+                Err(failure) => failure,
+            };
+            prop_assert!(failure.json_error().status.is_client_error());
+            prop_assert!(failure.ec2_error().status.is_client_error());
+        }
+    }
 
     #[test]
     fn fuzz_sigv4_authorization_header(

@@ -443,6 +443,39 @@ fn the_python_sdk_agent_runs_unmodified_in_20_concurrent_sessions() {
     }
 }
 
+/// The SDK agent's `@app.websocket` through `/runtimes/{arn}/ws`, opened with the URL and headers
+/// `AgentCoreRuntimeClient` generates: SigV4 headers and a presigned URL each echo three messages with
+/// their session id; a presigned URL whose session id was changed is refused.
+#[test]
+fn websockets_open_with_the_python_sdks_signed_and_presigned_urls() {
+    require_namespaces();
+    let venv = venv();
+    let agent_file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/sdk_agent.py");
+    let agent = format!("'{}' '{}'", venv.join("bin").join("python").display(), agent_file.display());
+    let server = start_agentcore_local_with("sdk-websocket", &["--isolation", "netns", "--agent-cmd", &agent]);
+    let summary = run_script(&venv, "sdk_websocket.py", &server);
+    for form in ["signed", "presigned"] {
+        let session = summary[form]["session_id"].as_str().expect("session id");
+        let expected: Vec<Value> =
+            (0..3).map(|i| json!({"echo": format!("message {i}"), "session": session})).collect();
+        let echoes: Vec<Value> = summary[form]["echoes"]
+            .as_array()
+            .expect("echoes")
+            .iter()
+            .map(|text| serde_json::from_str(text.as_str().expect("a text message")).expect("JSON"))
+            .collect();
+        assert_eq!(echoes, expected, "{form}: {summary:#}");
+        assert_eq!(summary[form]["host"], "bedrock-agentcore.us-east-1.amazonaws.com", "{summary:#}");
+    }
+    assert!(summary["signed"]["signed_headers"].as_array().unwrap().contains(&json!("Authorization")), "{summary:#}");
+    assert_eq!(summary["presigned"]["query_auth"], true, "{summary:#}");
+    assert_eq!(summary["tampered"]["status"], 403, "a changed presigned URL is refused: {summary:#}");
+    assert!(
+        summary["tampered"]["body"].as_str().unwrap().contains("signature we calculated does not match"),
+        "{summary:#}"
+    );
+}
+
 /// What reaches the agent: a custom header only when `requestHeaderAllowlist` lists it, never
 /// `Authorization` or `x-amz-*`; the session id, the call's request id and trace headers always; and
 /// the path the protocol has (`/invocations`, `/mcp`, `/`, or `protocolConfiguration.path`).
