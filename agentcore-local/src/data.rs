@@ -199,11 +199,27 @@ fn resolve_runtime(call: &DataCall, for_invoke: bool) -> Result<(String, Runtime
         agent_port: contract_port(&version.spec.document),
         agent_path: contract_path(&version.spec.document),
         header_allowlist: header_allowlist(&version.spec.document),
+        mcp: server_protocol(&version.spec.document) == Some("MCP"),
+        ping_contract: !matches!(server_protocol(&version.spec.document), Some("MCP" | "A2A")),
+        environment: environment_variables(&version.spec.document),
         arn: runtime.arn.clone(),
         idle_timeout: std::time::Duration::from_secs(version.spec.idle_timeout_secs),
         max_lifetime: std::time::Duration::from_secs(version.spec.max_lifetime_secs),
     };
     Ok((runtime_id, info))
+}
+
+/// `environmentVariables` (a map of strings; validated at create and update).
+fn environment_variables(document: &serde_json::Map<String, serde_json::Value>) -> Vec<(String, String)> {
+    let Some(variables) = document.get("environmentVariables").and_then(serde_json::Value::as_object) else {
+        return Vec::new();
+    };
+    variables.iter().filter_map(|(name, value)| Some((name.clone(), value.as_str()?.to_string()))).collect()
+}
+
+/// `protocolConfiguration.serverProtocol`, when given.
+fn server_protocol(document: &serde_json::Map<String, serde_json::Value>) -> Option<&str> {
+    document.get("protocolConfiguration")?.get("serverProtocol")?.as_str()
 }
 
 /// The port the runtime contract has the agent listen on: `protocolConfiguration.port` when given,
@@ -215,7 +231,7 @@ pub fn contract_port(document: &serde_json::Map<String, serde_json::Value>) -> u
     if let Some(port) = protocol.and_then(|p| p.get("port")).and_then(serde_json::Value::as_u64) {
         return u16::try_from(port).unwrap_or(8080);
     }
-    match protocol.and_then(|p| p.get("serverProtocol")).and_then(serde_json::Value::as_str) {
+    match server_protocol(document) {
         Some("MCP") => 8000,
         Some("A2A") => 9000,
         _ => 8080,
@@ -230,7 +246,7 @@ pub fn contract_path(document: &serde_json::Map<String, serde_json::Value>) -> S
     if let Some(path) = protocol.and_then(|p| p.get("path")).and_then(serde_json::Value::as_str) {
         return path.to_string();
     }
-    match protocol.and_then(|p| p.get("serverProtocol")).and_then(serde_json::Value::as_str) {
+    match server_protocol(document) {
         Some("MCP") => "/mcp".into(),
         Some("A2A") => "/".into(),
         _ => "/invocations".into(),
@@ -322,14 +338,40 @@ struct Entered {
 async fn enter_session(call: &DataCall) -> Result<Entered> {
     let sessions = &call.state.sessions;
     sessions.throttle()?;
-    let session_id = session_id(&call.headers, false)?;
+    let from_header =
+        call.headers.contains_key(SESSION_ID_HEADER).then(|| session_id(&call.headers, true)).transpose()?;
     let (runtime_id, info) = resolve_runtime(call, true)?;
+    let session_id = match from_header {
+        Some(id) => id,
+        None if info.mcp => mcp_affinity(call, &runtime_id),
+        None => crate::ids::request_id(),
+    };
     let key = SessionKey { region: call.ctx.caller.region.clone(), runtime_id, session_id: session_id.clone() };
     // In flight from the moment it enters (a session is not idle while its first call waits for
     // the start, and the reaper never ends a session with a call in flight).
     let (session, in_flight) = sessions.enter(key, &info).await?;
     let process = sessions.process(&session).await?;
     Ok(Entered { session_id, runtime: info, session, in_flight, process })
+}
+
+/// The session of an MCP call without a runtime session id, by its `Mcp-Session-Id` (AgentCore's
+/// microVM affinity, "MCP session management and microVM stickiness" in the MCP protocol
+/// contract): the session whose stateful server gave that id; else the id itself when it can be a
+/// runtime session id (33 to 256 characters: the one the platform gave a stateless server, see
+/// [`invoke_agent_runtime`]); else a new session.
+fn mcp_affinity(call: &DataCall, runtime_id: &str) -> String {
+    let Some(mcp_id) = call.headers.get("mcp-session-id").and_then(|v| v.to_str().ok()) else {
+        return crate::ids::request_id();
+    };
+    let alias =
+        SessionKey { region: call.ctx.caller.region.clone(), runtime_id: runtime_id.into(), session_id: mcp_id.into() };
+    if let Some(session_id) = call.state.sessions.session_of_mcp_id(&alias) {
+        return session_id;
+    }
+    match mcp_id.chars().count() {
+        33..=256 => mcp_id.to_string(),
+        _ => crate::ids::request_id(),
+    }
 }
 
 /// The headers of the call the agent gets ([`FORWARDED_REQUEST_HEADERS`], and custom ones the
@@ -421,7 +463,23 @@ async fn invoke_agent_runtime(call: DataCall, body: Bytes) -> Result<Response> {
         .headers(agent_headers(&call, &entered))
         .body(body);
     let answer = ask_agent(sessions, &entered, request, &format!("POST {}", entered.runtime.agent_path)).await?;
-    Ok(stream_back(answer, entered, None))
+    if !entered.runtime.mcp {
+        return Ok(stream_back(answer, entered, None));
+    }
+    // MCP: a stateful server's own Mcp-Session-Id routes later calls here; a stateless server
+    // gives none, and the platform's (the runtime session id) goes back instead, which the client
+    // then sends with every call (MCP protocol contract, "microVM stickiness").
+    let given = answer.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).map(str::to_string);
+    match &given {
+        Some(mcp_id) if *mcp_id != entered.session_id => sessions.remember_mcp_session_id(&entered.session, mcp_id),
+        _ => {}
+    }
+    let session_id = entered.session_id.clone();
+    let mut response = stream_back(answer, entered, None);
+    if given.is_none() {
+        response.headers_mut().insert("mcp-session-id", header_value(&session_id));
+    }
+    Ok(response)
 }
 
 /// GetAgentCard: the session's agent's `GET /.well-known/agent-card.json`, answered as the
@@ -503,7 +561,7 @@ async fn invoke_agent_runtime_command(call: DataCall, body: Bytes) -> Result<Res
     }
     let request = command::parse_request(&body)?;
     let entered = enter_session(&call).await?;
-    let child = agent::spawn_shell(&request.command, entered.process.port)
+    let child = agent::spawn_shell(&request.command, entered.process.port, &entered.runtime.environment)
         .await
         .map_err(|e| sessions::runtime_client_error(format!("cannot start `sh -c` for the command: {e}")))?;
     tracing::debug!(session = %entered.session_id, pid = child.id(), "command started");

@@ -225,13 +225,19 @@ fn inherit(command: &mut Command, listener: &std::net::TcpListener) -> std::os::
 }
 
 /// `program args` as a process of the session whose agent listens on `port`: the environment and
-/// working directory every process of a session gets (this process's, plus `PORT`, `HOST` and
-/// [`dummy_agent::PARENT_PID_ENV`]), no stdin, a process group of its own, killed on drop and
-/// (Linux) when this process dies.
-fn session_command(program: impl AsRef<std::ffi::OsStr>, args: &[&str], port: u16) -> Command {
+/// working directory every process of a session gets (this process's, the runtime's
+/// `environmentVariables`, then `PORT`, `HOST` and [`dummy_agent::PARENT_PID_ENV`]), no stdin, a
+/// process group of its own, killed on drop and (Linux) when this process dies.
+fn session_command(
+    program: impl AsRef<std::ffi::OsStr>,
+    args: &[&str],
+    port: u16,
+    environment: &[(String, String)],
+) -> Command {
     let mut command = Command::new(program);
     command
         .args(args)
+        .envs(environment.iter().map(|(name, value)| (name, value)))
         .env("PORT", port.to_string())
         .env("HOST", "127.0.0.1")
         .env(dummy_agent::PARENT_PID_ENV, std::process::id().to_string())
@@ -251,6 +257,7 @@ pub async fn spawn(
     label: &str,
     isolation: &Isolation,
     agent_port: u16,
+    environment: &[(String, String)],
 ) -> std::io::Result<Process> {
     // Under netns the listening socket is made here and handed to the shim, so no other session can
     // take its port between the choice and the bind; an agent that binds `PORT` itself (port mode)
@@ -271,11 +278,11 @@ pub async fn spawn(
     let mut os_command = match isolation {
         Isolation::Port => {
             let args: Vec<&str> = command.args.iter().map(String::as_str).collect();
-            session_command(&command.program, &args, port)
+            session_command(&command.program, &args, port, environment)
         }
         Isolation::Netns { shim } => {
             let listener = listener.as_ref().expect("made above for netns");
-            let mut os_command = session_command(shim, &[], port);
+            let mut os_command = session_command(shim, &[], port, environment);
             let fd = inherit(&mut os_command, listener);
             os_command.args(super::netns::shim_arguments(fd, agent_port, &command.program, &command.args));
             os_command
@@ -305,8 +312,8 @@ pub async fn spawn(
 /// environment and working directory as that agent and in a process group of its own (see
 /// [`session_command`]); stdout and stderr are piped. The caller must signal the group only while
 /// the child is unreaped ([`may_signal_group`]).
-pub async fn spawn_shell(line: &str, port: u16) -> std::io::Result<Child> {
-    let mut command = session_command("sh", &["-c", line], port);
+pub async fn spawn_shell(line: &str, port: u16, environment: &[(String, String)]) -> std::io::Result<Child> {
+    let mut command = session_command("sh", &["-c", line], port, environment);
     command.stdout(Stdio::piped()).stderr(Stdio::piped());
     spawn_on_spawner_thread(command).await
 }
@@ -341,14 +348,19 @@ pub struct Ping {
 }
 
 /// One `GET /ping` (any 200 is healthy; a body that is not the contract's document counts as
-/// `Healthy` without a timestamp, like the seed experiment's `{"status": "ok"}`).
-pub async fn ping(client: &reqwest::Client, port: u16, timeout: Duration) -> Result<Ping, String> {
+/// `Healthy` without a timestamp, like the seed experiment's `{"status": "ok"}`). Without
+/// `contract`, any HTTP answer is `Healthy`: the MCP and A2A contracts ask for no `/ping`, and
+/// AWS's own examples of them (FastMCP, a2a-sdk) serve none.
+pub async fn ping(client: &reqwest::Client, port: u16, timeout: Duration, contract: bool) -> Result<Ping, String> {
     let response = client
         .get(format!("http://127.0.0.1:{port}/ping"))
         .timeout(timeout)
         .send()
         .await
         .map_err(|e| format!("GET /ping failed: {e}"))?;
+    if !contract {
+        return Ok(Ping { busy: false, time_of_last_update: None });
+    }
     if response.status() != reqwest::StatusCode::OK {
         return Err(format!("GET /ping answered {}", response.status()));
     }
@@ -367,11 +379,13 @@ pub enum StartFailure {
     TimedOut(String),
 }
 
-/// Polls `/ping` until it answers 200, the process exits, or `timeout` passes.
+/// Polls `/ping` until it answers 200 (any HTTP answer without `contract`, see [`ping`]), the
+/// process exits, or `timeout` passes.
 pub async fn wait_healthy(
     client: &reqwest::Client,
     process: &Process,
     timeout: Duration,
+    contract: bool,
 ) -> Result<Ping, StartFailure> {
     let deadline = Instant::now() + timeout;
     let mut pause = Duration::from_millis(1);
@@ -384,7 +398,7 @@ pub async fn wait_healthy(
         if left.is_zero() {
             return Err(StartFailure::TimedOut(last_error));
         }
-        match ping(client, process.port, left.min(Duration::from_secs(2))).await {
+        match ping(client, process.port, left.min(Duration::from_secs(2)), contract).await {
             Ok(ping) => return Ok(ping),
             Err(error) => last_error = error,
         }

@@ -70,6 +70,14 @@ pub struct RuntimeInfo {
     pub agent_path: String,
     /// Custom headers the runtime lets through (`requestHeaderAllowlist`), lower-cased.
     pub header_allowlist: Vec<String>,
+    /// `serverProtocol: MCP`: calls find their session by `Mcp-Session-Id` too
+    /// ([`Sessions::session_of_mcp_id`]).
+    pub mcp: bool,
+    /// Whether the protocol's contract has the agent answer `GET /ping` (HTTP and AG-UI; not MCP
+    /// or A2A): see [`agent::ping`].
+    pub ping_contract: bool,
+    /// `environmentVariables`: every process of the session gets them.
+    pub environment: Vec<(String, String)>,
     pub idle_timeout: Duration,
     pub max_lifetime: Duration,
 }
@@ -117,6 +125,8 @@ pub struct Session {
     state: Mutex<SessionState>,
     /// `true` once the session has ended: what runs beside its agent (commands) stops then.
     ended: watch::Sender<bool>,
+    /// The `Mcp-Session-Id` its MCP server gave (a stateful server's own), which routes to it.
+    mcp_session_id: std::sync::OnceLock<String>,
 }
 
 #[derive(Debug)]
@@ -195,6 +205,8 @@ impl Drop for InFlight {
 #[derive(Debug, Default)]
 struct Table {
     live: HashMap<SessionKey, Arc<Session>>,
+    /// A stateful MCP server's `Mcp-Session-Id` (as `session_id`) → its session's key.
+    by_mcp_session_id: HashMap<SessionKey, SessionKey>,
     live_by_region: HashMap<String, u32>,
     counters: Counters,
     /// A lower bound of every live session's next deadline.
@@ -206,6 +218,9 @@ impl Table {
         match self.live.get(&session.key) {
             Some(current) if Arc::ptr_eq(current, session) => {
                 self.live.remove(&session.key);
+                if let Some(mcp_id) = session.mcp_session_id.get() {
+                    self.by_mcp_session_id.remove(&SessionKey { session_id: mcp_id.clone(), ..session.key.clone() });
+                }
                 if let Some(n) = self.live_by_region.get_mut(&session.key.region) {
                     *n -= 1;
                 }
@@ -328,6 +343,7 @@ impl Sessions {
             generation: self.generation.fetch_add(1, Ordering::Relaxed),
             started: OnceCell::new(),
             ended: watch::Sender::new(false),
+            mcp_session_id: std::sync::OnceLock::new(),
             state: Mutex::new(SessionState {
                 ended: false,
                 process: None,
@@ -364,9 +380,15 @@ impl Sessions {
         let mut attempt = 0;
         let (process, ping) = loop {
             attempt += 1;
-            let process = agent::spawn(command, &label, &self.isolation, session.runtime.agent_port)
-                .await
-                .map_err(|e| runtime_client_error(format!("cannot start the agent command `{command}`: {e}")))?;
+            let process = agent::spawn(
+                command,
+                &label,
+                &self.isolation,
+                session.runtime.agent_port,
+                &session.runtime.environment,
+            )
+            .await
+            .map_err(|e| runtime_client_error(format!("cannot start the agent command `{command}`: {e}")))?;
             let ended = {
                 let mut state = session.lock();
                 if !state.ended {
@@ -378,7 +400,7 @@ impl Sessions {
                 self.terminate(process);
                 return Err(runtime_client_error("the session ended while it was starting".into()));
             }
-            match agent::wait_healthy(&self.client, &process, self.start_timeout).await {
+            match agent::wait_healthy(&self.client, &process, self.start_timeout, session.runtime.ping_contract).await {
                 Ok(ping) => break (process, ping),
                 Err(failure) => {
                     self.terminate(process.clone());
@@ -507,6 +529,24 @@ impl Sessions {
         });
     }
 
+    /// The session id of the live session whose MCP server gave `key.session_id` as its
+    /// `Mcp-Session-Id` ([`Self::remember_mcp_session_id`]), if any.
+    pub fn session_of_mcp_id(&self, key: &SessionKey) -> Option<String> {
+        self.table().by_mcp_session_id.get(key).map(|target| target.session_id.clone())
+    }
+
+    /// Routes later calls carrying `mcp_id` (the `Mcp-Session-Id` the session's MCP server
+    /// answered with) to `session`, while it lives: AgentCore's microVM affinity for stateful MCP
+    /// servers. One id per session (a server gives one per `initialize`); later ones are ignored.
+    pub fn remember_mcp_session_id(&self, session: &Arc<Session>, mcp_id: &str) {
+        let mut table = self.table();
+        let live = table.live.get(&session.key).is_some_and(|current| Arc::ptr_eq(current, session));
+        if live && session.mcp_session_id.set(mcp_id.to_string()).is_ok() {
+            let alias = SessionKey { session_id: mcp_id.to_string(), ..session.key.clone() };
+            table.by_mcp_session_id.insert(alias, session.key.clone());
+        }
+    }
+
     /// The live session `key`, if any.
     pub fn find(&self, key: &SessionKey) -> Option<Arc<Session>> {
         self.table().live.get(key).cloned()
@@ -605,7 +645,7 @@ impl Sessions {
             }
         }
         let checks = idle.into_iter().map(|(session, process)| async move {
-            let ping = agent::ping(&self.client, process.port, IDLE_PING_TIMEOUT).await;
+            let ping = agent::ping(&self.client, process.port, IDLE_PING_TIMEOUT, session.runtime.ping_contract).await;
             (session, ping)
         });
         for (session, ping) in futures_util::future::join_all(checks).await {
@@ -738,6 +778,9 @@ mod tests {
             agent_port: 8080,
             agent_path: "/invocations".into(),
             header_allowlist: Vec::new(),
+            mcp: false,
+            ping_contract: true,
+            environment: Vec::new(),
             idle_timeout: Duration::from_secs(60),
             max_lifetime: Duration::from_secs(60),
         }

@@ -476,6 +476,40 @@ fn websockets_open_with_the_python_sdks_signed_and_presigned_urls() {
     );
 }
 
+/// An MCP server made with the official `mcp` package (FastMCP, streamable HTTP, as AWS's guide
+/// writes it) on `serverProtocol: MCP` runtimes, used by the official `mcp` client through the data
+/// plane: tools listed and called; every call of one client session reaches the same microVM
+/// (`Mcp-Session-Id` affinity), for a stateless server (the platform's id) and a stateful one (the
+/// server's own); two client sessions get two microVMs.
+#[test]
+fn the_official_mcp_client_uses_an_mcp_server_through_the_data_plane() {
+    require_namespaces();
+    let venv = venv();
+    let server_file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/mcp_server.py");
+    let agent = format!("'{}' '{}'", venv.join("bin").join("python").display(), server_file.display());
+    let server = start_agentcore_local_with("mcp", &["--isolation", "netns", "--agent-cmd", &agent]);
+    let summary = run_script(&venv, "mcp_client.py", &server);
+    for mode in ["stateless", "stateful"] {
+        let sessions = summary[mode].as_array().expect("client sessions");
+        assert_eq!(sessions.len(), 2, "{summary:#}");
+        let mut microvms = Vec::new();
+        for session in sessions {
+            assert_eq!(session["tools"], json!(["add_numbers", "microvm"]), "{mode}: {summary:#}");
+            assert_eq!(session["sum"], "42", "{mode}: {summary:#}");
+            let seen = session["microvms"].as_array().expect("microvm answers");
+            assert!(seen.iter().all(|m| *m == seen[0]), "{mode}: one client session, one microVM: {summary:#}");
+            assert!(session["mcp_session_id"].is_string(), "{mode}: the client got an Mcp-Session-Id: {summary:#}");
+            microvms.push(seen[0].clone());
+        }
+        assert_ne!(microvms[0], microvms[1], "{mode}: two client sessions, two microVMs: {summary:#}");
+    }
+    let stateless_id = summary["stateless"][0]["mcp_session_id"].as_str().unwrap();
+    assert!(
+        stateless_id.len() >= 33,
+        "the platform's id (a runtime session id) for a stateless server: {stateless_id}"
+    );
+}
+
 /// What reaches the agent: a custom header only when `requestHeaderAllowlist` lists it, never
 /// `Authorization` or `x-amz-*`; the session id, the call's request id and trace headers always; and
 /// the path the protocol has (`/invocations`, `/mcp`, `/`, or `protocolConfiguration.path`).

@@ -44,13 +44,20 @@ def wait_until(what, probe, timeout_s=20.0, interval_s=0.05):
     raise AssertionError(f"timed out after {timeout_s}s waiting for {what}; last value: {last!r}")
 
 
-def ready_public_runtime(control, name):
-    """Creates a PUBLIC runtime called `name`, waits until it is READY and returns its ARN."""
+def ready_public_runtime(control, name, protocol=None, environment=None):
+    """Creates a PUBLIC runtime called `name` (with a `protocolConfiguration` and
+    `environmentVariables` when given), waits until it is READY and returns its ARN."""
+    extra = {}
+    if protocol is not None:
+        extra["protocolConfiguration"] = protocol
+    if environment is not None:
+        extra["environmentVariables"] = environment
     arn = control.create_agent_runtime(
         agentRuntimeName=name,
         agentRuntimeArtifact={"containerConfiguration": {"containerUri": CONTAINER_URI}},
         roleArn=ROLE_ARN,
         networkConfiguration={"networkMode": "PUBLIC"},
+        **extra,
     )["agentRuntimeArn"]
     runtime_id = arn.split("/")[-1]
     wait_until("READY", lambda: control.get_agent_runtime(agentRuntimeId=runtime_id)["status"] == "READY")
