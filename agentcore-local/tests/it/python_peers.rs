@@ -510,6 +510,24 @@ fn the_official_mcp_client_uses_an_mcp_server_through_the_data_plane() {
     );
 }
 
+/// An A2A agent made with the official `a2a-sdk` on an `serverProtocol: A2A` runtime: its card fetched
+/// through GetAgentCard by the SDK's card resolver, then `message/send` by the SDK's client to the
+/// card's URL (the data plane), answered by the agent.
+#[test]
+fn the_official_a2a_client_fetches_the_card_and_talks_to_an_a2a_agent() {
+    require_namespaces();
+    let venv = venv();
+    let server_file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/a2a_server.py");
+    let agent = format!("'{}' '{}'", venv.join("bin").join("python").display(), server_file.display());
+    let server = start_agentcore_local_with("a2a", &["--isolation", "netns", "--agent-cmd", &agent]);
+    let summary = run_script(&venv, "a2a_client.py", &server);
+    assert_eq!(summary["card"]["name"], "echo", "{summary:#}");
+    assert_eq!(summary["card"]["url"], summary["runtime_url"], "the card names the runtime's URL: {summary:#}");
+    let answers = summary["answers"].as_array().expect("answers");
+    assert_eq!(answers.len(), 1, "{summary:#}");
+    assert!(answers[0].as_str().unwrap().starts_with("echo: hello ("), "{summary:#}");
+}
+
 /// What reaches the agent: a custom header only when `requestHeaderAllowlist` lists it, never
 /// `Authorization` or `x-amz-*`; the session id, the call's request id and trace headers always; and
 /// the path the protocol has (`/invocations`, `/mcp`, `/`, or `protocolConfiguration.path`).

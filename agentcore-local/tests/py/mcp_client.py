@@ -1,7 +1,7 @@
 """The official `mcp` client (streamable HTTP) through agentcore-local's data plane, as AWS's guide
 calls an MCP server on AgentCore Runtime: `…/runtimes/{escaped ARN}/invocations?qualifier=DEFAULT`,
-signed with SigV4 (an `httpx.Auth` over botocore's signer, since these runtimes use IAM rather than a
-bearer token), `terminate_on_close=False`.
+signed with SigV4 (`peers_common.SigV4HttpxAuth`, since these runtimes use IAM rather than a bearer
+token), `terminate_on_close=False`.
 
 Usage: mcp_client.py http://127.0.0.1:PORT
 
@@ -13,41 +13,14 @@ numbers, and ask three times which microVM answers. Prints a JSON summary.
 import asyncio
 from urllib.parse import quote
 
-import boto3
-import httpx
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
 from mcp import ClientSession
 from mcp.client.streamable_http import streamablehttp_client
 
-from peers_common import client, emit, endpoint_from_argv, ready_public_runtime
-
-
-class SigV4(httpx.Auth):
-    """Signs each request as botocore signs `bedrock-agentcore` calls."""
-
-    requires_request_body = True
-
-    def __init__(self, region):
-        self.credentials = boto3.Session().get_credentials().get_frozen_credentials()
-        self.region = region
-
-    def auth_flow(self, request):
-        signed = AWSRequest(
-            method=request.method,
-            url=str(request.url),
-            data=request.content,
-            headers={"host": request.url.netloc.decode()},
-        )
-        SigV4Auth(self.credentials, "bedrock-agentcore", self.region).add_auth(signed)
-        for name in ("Authorization", "X-Amz-Date", "X-Amz-Security-Token"):
-            if name in signed.headers:
-                request.headers[name] = signed.headers[name]
-        yield request
+from peers_common import SigV4HttpxAuth, client, emit, endpoint_from_argv, ready_public_runtime
 
 
 async def client_session(url):
-    async with streamablehttp_client(url, timeout=60, terminate_on_close=False, auth=SigV4("us-east-1")) as (
+    async with streamablehttp_client(url, timeout=60, terminate_on_close=False, auth=SigV4HttpxAuth("us-east-1")) as (
         read,
         write,
         get_session_id,

@@ -64,6 +64,37 @@ def ready_public_runtime(control, name, protocol=None, environment=None):
     return arn
 
 
+class SigV4HttpxAuth:
+    """An `httpx.Auth` that signs each request as botocore signs `bedrock-agentcore` calls, for the
+    protocols' own clients (mcp, a2a-sdk), which speak httpx; IAM runtimes take SigV4, not a bearer
+    token. Built lazily so scripts that do not use httpx never import it."""
+
+    def __new__(cls, region):
+        import httpx
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+
+        credentials = boto3.Session().get_credentials().get_frozen_credentials()
+
+        class Auth(httpx.Auth):
+            requires_request_body = True
+
+            def auth_flow(self, request):
+                signed = AWSRequest(
+                    method=request.method,
+                    url=str(request.url),
+                    data=request.content,
+                    headers={"host": request.url.netloc.decode()},
+                )
+                SigV4Auth(credentials, "bedrock-agentcore", region).add_auth(signed)
+                for name in ("Authorization", "X-Amz-Date", "X-Amz-Security-Token"):
+                    if name in signed.headers:
+                        request.headers[name] = signed.headers[name]
+                yield request
+
+        return Auth()
+
+
 def emit(result):
     """The scenario's result as one JSON document on stdout (the Rust test parses it)."""
     json.dump(result, sys.stdout, indent=1, sort_keys=True, default=str)
