@@ -345,6 +345,12 @@ mod tests {
         assert_eq!(defaults.agentcore_eni_operator, None);
         assert!(!defaults.no_default_vpc && cli(&["--no-default-vpc"]).unwrap().no_default_vpc);
         assert!(!config(cli(&[]).unwrap()).unwrap().allow_commands, "commands are opt-in");
+        assert_eq!(
+            config(cli(&[]).unwrap()).unwrap().websocket_max_duration,
+            agentcore_local::data::websocket::DEFAULT_MAX_DURATION
+        );
+        let short = config(cli(&["--websocket-max-duration", "90s"]).unwrap()).unwrap();
+        assert_eq!(short.websocket_max_duration, Duration::from_secs(90));
         assert!(config(cli(&["--allow-commands"]).unwrap()).unwrap().allow_commands);
         for bad in ["", "8 parsecs", "-1s"] {
             let error = cli(&[&format!("--eni-linger={bad}")]).unwrap_err().to_string();

@@ -453,7 +453,7 @@ mod tests {
     #[tokio::test]
     async fn no_signal_after_the_agent_was_reaped() {
         let sleeper = AgentCommand::new("sleep", ["30"]);
-        let process = spawn(&sleeper, "unit", &Isolation::Port, 8080).await.expect("sleep starts");
+        let process = spawn(&sleeper, "unit", &Isolation::Port, 8080, &[]).await.expect("sleep starts");
         assert!(!process.has_exited());
         assert!(process.signal_group(Signal::SIGKILL), "a live agent's group is signalled");
         let mut exit = process.exit.clone();
