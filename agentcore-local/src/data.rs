@@ -561,9 +561,19 @@ async fn invoke_agent_runtime_command(call: DataCall, body: Bytes) -> Result<Res
     }
     let request = command::parse_request(&body)?;
     let entered = enter_session(&call).await?;
-    let child = agent::spawn_shell(&request.command, entered.process.port, &entered.runtime.environment)
+    // Under --isolation netns the command runs in the session's network, where the agent listens
+    // on the contract's port.
+    let cannot_start =
+        |e: std::io::Error| sessions::runtime_client_error(format!("cannot start `sh -c` for the command: {e}"));
+    let (port, namespaces) = if entered.process.in_netns {
+        (entered.runtime.agent_port, Some(agent::session_namespaces(&entered.process).map_err(cannot_start)?))
+    } else {
+        (entered.process.port, None)
+    };
+    let child = agent::spawn_shell(&request.command, port, &entered.runtime.environment, namespaces.as_ref())
         .await
-        .map_err(|e| sessions::runtime_client_error(format!("cannot start `sh -c` for the command: {e}")))?;
+        .map_err(cannot_start)?;
+    drop(namespaces);
     tracing::debug!(session = %entered.session_id, pid = child.id(), "command started");
     let (sender, mut receiver) = tokio::sync::mpsc::channel(16);
     let limits = command::Limits { timeout: request.timeout, max_output: command::MAX_OUTPUT_BYTES };

@@ -108,6 +108,8 @@ impl std::fmt::Display for AgentCommand {
 pub struct Process {
     pub pid: u32,
     pub port: u16,
+    /// Whether `pid` is a netns relay whose namespaces the agent shares ([`session_namespaces`]).
+    pub in_netns: bool,
     /// `Some(description)` once the process has exited (and been reaped).
     pub exit: watch::Receiver<Option<String>>,
 }
@@ -224,6 +226,48 @@ fn inherit(command: &mut Command, listener: &std::net::TcpListener) -> std::os::
     fd
 }
 
+/// The user and network namespaces of a `--isolation netns` session (those of its relay, `pid`,
+/// which its agent shares), opened so a process can join them ([`spawn_shell`]).
+#[derive(Debug)]
+pub struct SessionNamespaces {
+    user: std::fs::File,
+    net: std::fs::File,
+}
+
+/// Opens `/proc/PID/ns/user` and `/proc/PID/ns/net` of the session's relay `process`; fails if it
+/// is gone (or, for a pid already reused, if the opened namespaces turn out to be this process's).
+pub fn session_namespaces(process: &Process) -> std::io::Result<SessionNamespaces> {
+    let open = |kind: &str| std::fs::File::open(format!("/proc/{}/ns/{kind}", process.pid));
+    let namespaces = SessionNamespaces { user: open("user")?, net: open("net")? };
+    let own = std::fs::metadata("/proc/self/ns/net")?;
+    let theirs = namespaces.net.metadata()?;
+    use std::os::unix::fs::MetadataExt;
+    if process.has_exited() || (own.dev(), own.ino()) == (theirs.dev(), theirs.ino()) {
+        return Err(std::io::Error::other("the session's relay is gone"));
+    }
+    Ok(namespaces)
+}
+
+/// Makes the child of `command` join `namespaces` (the user namespace first: it owns the network
+/// one) before it execs.
+fn join_namespaces(command: &mut Command, namespaces: &SessionNamespaces) {
+    use std::os::fd::AsRawFd;
+    let (user, net) = (namespaces.user.as_raw_fd(), namespaces.net.as_raw_fd());
+    // The crate denies unsafe code; this is an audited exception.
+    #[allow(unsafe_code)]
+    // SAFETY: the closure runs in the forked child before exec, single-threaded, and makes two
+    // `setns` system calls on descriptors this process owns and keeps open until the spawn returns
+    // (the caller holds `namespaces`); it allocates nothing and takes no lock.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::setns(user, libc::CLONE_NEWUSER) == -1 || libc::setns(net, libc::CLONE_NEWNET) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
 /// `program args` as a process of the session whose agent listens on `port`: the environment and
 /// working directory every process of a session gets (this process's, the runtime's
 /// `environmentVariables`, then `PORT`, `HOST` and [`dummy_agent::PARENT_PID_ENV`]), no stdin, a
@@ -305,15 +349,24 @@ pub async fn spawn(
         };
         let _ = exited.send(Some(status));
     });
-    Ok(Process { pid, port, exit })
+    Ok(Process { pid, port, exit, in_netns: matches!(isolation, Isolation::Netns { .. }) })
 }
 
 /// Starts `sh -c LINE` beside the agent of a session (listening on `port`), with the same
 /// environment and working directory as that agent and in a process group of its own (see
-/// [`session_command`]); stdout and stderr are piped. The caller must signal the group only while
-/// the child is unreaped ([`may_signal_group`]).
-pub async fn spawn_shell(line: &str, port: u16, environment: &[(String, String)]) -> std::io::Result<Child> {
+/// [`session_command`]), inside the session's `namespaces` when it has its own network (then
+/// `port` is the contract's); stdout and stderr are piped. The caller must signal the group only
+/// while the child is unreaped ([`may_signal_group`]).
+pub async fn spawn_shell(
+    line: &str,
+    port: u16,
+    environment: &[(String, String)],
+    namespaces: Option<&SessionNamespaces>,
+) -> std::io::Result<Child> {
     let mut command = session_command("sh", &["-c", line], port, environment);
+    if let Some(namespaces) = namespaces {
+        join_namespaces(&mut command, namespaces);
+    }
     command.stdout(Stdio::piped()).stderr(Stdio::piped());
     spawn_on_spawner_thread(command).await
 }

@@ -448,7 +448,7 @@ mod tests {
     }
 
     async fn run_shell(line: &str, limits: Limits, ended: impl Future<Output = ()> + Send + 'static) -> Vec<Value> {
-        let child = agent::spawn_shell(line, 1, &[]).await.expect("sh starts");
+        let child = agent::spawn_shell(line, 1, &[], None).await.expect("sh starts");
         let (sender, mut receiver) = mpsc::channel(4);
         let run = tokio::spawn(run(child, limits, ended, sender));
         let mut frames = Vec::new();

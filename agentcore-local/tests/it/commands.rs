@@ -102,6 +102,23 @@ async fn a_command_streams_stdout_stderr_and_its_exit_code_in_the_sessions_envir
     assert_eq!(t.counter("sessionsStarted"), 2);
 }
 
+/// Under `--isolation netns` a command runs in its session's network namespace (only a loopback),
+/// where the agent listens on the contract's port, which its `PORT` names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_netns_a_command_runs_in_its_sessions_network() {
+    let isolation = agentcore_local::Isolation::Netns { shim: crate::netns::shim() };
+    let t = DataLab::start(Config { isolation, ..commands_config() }).await;
+    let arn = t.ready_runtime("netns_command", 900, 28_800).await;
+    let line = "echo \"$PORT\"; readlink /proc/self/ns/net; tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '";
+    let ran = read_all(command(&t, &arn, &sid("netns-cmd"), line, Some(10)).send().await.unwrap()).await;
+    assert_eq!(ran.stop()["exitCode"], 0, "{ran:?}");
+    let lines: Vec<&str> = ran.stdout.lines().collect();
+    let host_net = std::fs::read_link("/proc/self/ns/net").unwrap();
+    assert_eq!(lines[0], "8080", "the contract's port: {ran:?}");
+    assert_ne!(lines[1], host_net.to_str().unwrap(), "another network namespace than this machine's: {ran:?}");
+    assert_eq!(&lines[2..], ["lo"], "the session's network has only a loopback: {ran:?}");
+}
+
 #[tokio::test]
 async fn a_command_past_its_timeout_is_killed_and_reported_timed_out() {
     let t = DataLab::start(commands_config()).await;

@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::data::{DataLab, fast_config, sid};
 use crate::support::code;
 
-fn shim() -> PathBuf {
+pub(crate) fn shim() -> PathBuf {
     let shim = PathBuf::from(env!("CARGO_BIN_EXE_agentcore-local"));
     if let Err(why) = netns::probe(&shim) {
         panic!("this test needs unprivileged user and network namespaces, which this machine refuses: {why}");
