@@ -63,28 +63,8 @@ pub async fn bridge(
     let (mut client_tx, mut client_rx) = client.split();
     let (mut agent_tx, mut agent_rx) = agent.split();
     let end = {
-        let upstream = async {
-            let mut pace = Pace::new(MAX_FRAMES_PER_SECOND);
-            while let Some(Ok(message)) = client_rx.next().await {
-                pace.next_frame().await;
-                let Some(message) = to_agent(message) else { continue };
-                let closing = matches!(message, tungstenite::Message::Close(_));
-                if agent_tx.send(message).await.is_err() || closing {
-                    break;
-                }
-            }
-        };
-        let downstream = async {
-            let mut pace = Pace::new(MAX_FRAMES_PER_SECOND);
-            while let Some(Ok(message)) = agent_rx.next().await {
-                pace.next_frame().await;
-                let Some(message) = to_client(message) else { continue };
-                let closing = matches!(message, ws::Message::Close(_));
-                if client_tx.send(message).await.is_err() || closing {
-                    break;
-                }
-            }
-        };
+        let upstream = pump(&mut client_rx, &mut agent_tx, to_agent, |m| matches!(m, tungstenite::Message::Close(_)));
+        let downstream = pump(&mut agent_rx, &mut client_tx, to_client, |m| matches!(m, ws::Message::Close(_)));
         tokio::select! {
             () = upstream => BridgeEnd::Closed,
             () = downstream => BridgeEnd::Closed,
@@ -104,6 +84,25 @@ pub async fn bridge(
     let _ = client_tx.close().await;
     let _ = agent_tx.close().await;
     end
+}
+
+/// Passes `from`'s messages to `to`, converted, at most [`MAX_FRAMES_PER_SECOND`], until `from`
+/// ends or fails, `to` refuses one, or a close went through.
+async fn pump<In, Out, E>(
+    from: &mut (impl futures_util::Stream<Item = Result<In, E>> + Unpin),
+    to: &mut (impl futures_util::Sink<Out> + Unpin),
+    convert: fn(In) -> Option<Out>,
+    is_close: fn(&Out) -> bool,
+) {
+    let mut pace = Pace::new(MAX_FRAMES_PER_SECOND);
+    while let Some(Ok(message)) = from.next().await {
+        pace.next_frame().await;
+        let Some(message) = convert(message) else { continue };
+        let closing = is_close(&message);
+        if to.send(message).await.is_err() || closing {
+            break;
+        }
+    }
 }
 
 /// At most [`MAX_FRAMES_PER_SECOND`]: each frame waits for its slot, spaced evenly.

@@ -419,16 +419,22 @@ fn require_namespaces() {
     }
 }
 
+/// Runs `tests/py/<client>` against an agentcore-local whose microVMs run `tests/py/<agent>` with the
+/// venv's Python, each in its own network namespace (the agent on the contract's port, as on AWS).
+fn run_against_python_agent(name: &str, agent: &str, client: &str) -> Value {
+    require_namespaces();
+    let venv = venv();
+    let agent_file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py").join(agent);
+    let agent = format!("'{}' '{}'", venv.join("bin").join("python").display(), agent_file.display());
+    let server = start_agentcore_local_with(name, &["--isolation", "netns", "--agent-cmd", &agent]);
+    run_script(&venv, client, &server)
+}
+
 /// AWS's Python SDK agent, unmodified (`app.run()` on 8080, no PORT read), 20 sessions at once
 /// through boto3, JSON and streamed, each microVM in its own network namespace.
 #[test]
 fn the_python_sdk_agent_runs_unmodified_in_20_concurrent_sessions() {
-    require_namespaces();
-    let venv = venv();
-    let agent_file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/sdk_agent.py");
-    let agent = format!("'{}' '{}'", venv.join("bin").join("python").display(), agent_file.display());
-    let server = start_agentcore_local_with("sdk-agent", &["--isolation", "netns", "--agent-cmd", &agent]);
-    let summary = run_script(&venv, "boto3_sdk_agent.py", &server);
+    let summary = run_against_python_agent("sdk-agent", "sdk_agent.py", "boto3_sdk_agent.py");
     let sessions = summary["sessions"].as_array().expect("sessions");
     assert_eq!(sessions.len(), 20, "{summary:#}");
     for s in sessions {
@@ -448,12 +454,7 @@ fn the_python_sdk_agent_runs_unmodified_in_20_concurrent_sessions() {
 /// their session id; a presigned URL whose session id was changed is refused.
 #[test]
 fn websockets_open_with_the_python_sdks_signed_and_presigned_urls() {
-    require_namespaces();
-    let venv = venv();
-    let agent_file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/sdk_agent.py");
-    let agent = format!("'{}' '{}'", venv.join("bin").join("python").display(), agent_file.display());
-    let server = start_agentcore_local_with("sdk-websocket", &["--isolation", "netns", "--agent-cmd", &agent]);
-    let summary = run_script(&venv, "sdk_websocket.py", &server);
+    let summary = run_against_python_agent("sdk-websocket", "sdk_agent.py", "sdk_websocket.py");
     for form in ["signed", "presigned"] {
         let session = summary[form]["session_id"].as_str().expect("session id");
         let expected: Vec<Value> =
@@ -483,12 +484,7 @@ fn websockets_open_with_the_python_sdks_signed_and_presigned_urls() {
 /// server's own); two client sessions get two microVMs.
 #[test]
 fn the_official_mcp_client_uses_an_mcp_server_through_the_data_plane() {
-    require_namespaces();
-    let venv = venv();
-    let server_file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/mcp_server.py");
-    let agent = format!("'{}' '{}'", venv.join("bin").join("python").display(), server_file.display());
-    let server = start_agentcore_local_with("mcp", &["--isolation", "netns", "--agent-cmd", &agent]);
-    let summary = run_script(&venv, "mcp_client.py", &server);
+    let summary = run_against_python_agent("mcp", "mcp_server.py", "mcp_client.py");
     for mode in ["stateless", "stateful"] {
         let sessions = summary[mode].as_array().expect("client sessions");
         assert_eq!(sessions.len(), 2, "{summary:#}");
@@ -515,12 +511,7 @@ fn the_official_mcp_client_uses_an_mcp_server_through_the_data_plane() {
 /// card's URL (the data plane), answered by the agent.
 #[test]
 fn the_official_a2a_client_fetches_the_card_and_talks_to_an_a2a_agent() {
-    require_namespaces();
-    let venv = venv();
-    let server_file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/a2a_server.py");
-    let agent = format!("'{}' '{}'", venv.join("bin").join("python").display(), server_file.display());
-    let server = start_agentcore_local_with("a2a", &["--isolation", "netns", "--agent-cmd", &agent]);
-    let summary = run_script(&venv, "a2a_client.py", &server);
+    let summary = run_against_python_agent("a2a", "a2a_server.py", "a2a_client.py");
     assert_eq!(summary["card"]["name"], "echo", "{summary:#}");
     assert_eq!(summary["card"]["url"], summary["runtime_url"], "the card names the runtime's URL: {summary:#}");
     let answers = summary["answers"].as_array().expect("answers");
