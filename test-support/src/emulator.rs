@@ -8,6 +8,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_bedrockagentcorecontrol as control;
 use aws_sdk_ec2 as ec2;
 use control::operation::create_agent_runtime::builders::CreateAgentRuntimeFluentBuilder;
+use control::operation::update_agent_runtime::builders::UpdateAgentRuntimeFluentBuilder;
 use control::types::{AgentRuntimeArtifact, ContainerConfiguration, NetworkConfiguration, NetworkMode, VpcConfig};
 
 /// The region the fixtures use.
@@ -167,13 +168,15 @@ impl Lab {
             .role_arn(ROLE_ARN)
     }
 
+    /// An UpdateAgentRuntime request of runtime `id` with the required members set (the same
+    /// artifact and role as [`Self::create_runtime`], no network configuration).
+    pub fn update_runtime(&self, id: &str) -> UpdateAgentRuntimeFluentBuilder {
+        self.control.update_agent_runtime().agent_runtime_id(id).agent_runtime_artifact(container()).role_arn(ROLE_ARN)
+    }
+
     /// Moves runtime `id` to another VPC configuration (UpdateAgentRuntime).
     pub async fn renetwork(&self, id: &str, subnets: &[String], groups: &[String]) {
-        self.control
-            .update_agent_runtime()
-            .agent_runtime_id(id)
-            .agent_runtime_artifact(container())
-            .role_arn(ROLE_ARN)
+        self.update_runtime(id)
             .network_configuration(vpc_network(subnets, groups))
             .send()
             .await

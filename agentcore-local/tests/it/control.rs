@@ -52,11 +52,7 @@ async fn create_get_update_delete_with_status_transitions() {
 
     // Updating while CREATING conflicts; after the status delay it is READY.
     let err = lab
-        .control
-        .update_agent_runtime()
-        .agent_runtime_id(&id)
-        .agent_runtime_artifact(container())
-        .role_arn(ROLE_ARN)
+        .update_runtime(&id)
         .network_configuration(vpc_network(&net.subnets, &net.security_groups))
         .send()
         .await
@@ -69,11 +65,7 @@ async fn create_get_update_delete_with_status_transitions() {
     assert_eq!(lab.status(&id).await, "READY");
 
     let updated = lab
-        .control
-        .update_agent_runtime()
-        .agent_runtime_id(&id)
-        .agent_runtime_artifact(container())
-        .role_arn(ROLE_ARN)
+        .update_runtime(&id)
         .network_configuration(vpc_network(&net.subnets[..1], &net.security_groups))
         .lifecycle_configuration(LifecycleConfiguration::builder().max_lifetime(600).build())
         .send()
@@ -283,11 +275,7 @@ async fn client_token_idempotency() {
     lab.advance(STATUS_DELAY);
     for _ in 0..2 {
         let out = lab
-            .control
-            .update_agent_runtime()
-            .agent_runtime_id(&id)
-            .agent_runtime_artifact(container())
-            .role_arn(ROLE_ARN)
+            .update_runtime(&id)
             .network_configuration(NetworkConfiguration::builder().network_mode(NetworkMode::Public).build().unwrap())
             .client_token(token(2))
             .send()
@@ -355,11 +343,7 @@ async fn default_endpoint_follows_the_runtime() {
 async fn update_and_get_of_unknown_runtimes() {
     let lab = Lab::manual().await;
     let err = lab
-        .control
-        .update_agent_runtime()
-        .agent_runtime_id("ghost-AbCdEf1234")
-        .agent_runtime_artifact(container())
-        .role_arn(ROLE_ARN)
+        .update_runtime("ghost-AbCdEf1234")
         .network_configuration(NetworkConfiguration::builder().network_mode(NetworkMode::Public).build().unwrap())
         .send()
         .await
@@ -368,15 +352,7 @@ async fn update_and_get_of_unknown_runtimes() {
     let id = lab.create_runtime("partial").send().await.unwrap().agent_runtime_id().to_string();
     lab.advance(STATUS_DELAY);
     // networkConfiguration is optional in the model: without it the runtime keeps its network.
-    let updated = lab
-        .control
-        .update_agent_runtime()
-        .agent_runtime_id(&id)
-        .agent_runtime_artifact(container())
-        .role_arn(ROLE_ARN)
-        .send()
-        .await
-        .unwrap();
+    let updated = lab.update_runtime(&id).send().await.unwrap();
     assert_eq!(updated.agent_runtime_version(), "2");
     let got = lab.control.get_agent_runtime().agent_runtime_id(&id).send().await.unwrap();
     assert_eq!(got.network_configuration().unwrap().network_mode(), &NetworkMode::Public);
@@ -404,15 +380,7 @@ async fn an_outcome_fault_ends_a_deletion_delete_failed_and_the_runtime_keeps_it
     let default =
         lab.control.get_agent_runtime_endpoint().agent_runtime_id(&id).endpoint_name("DEFAULT").send().await.unwrap();
     assert_eq!(default.status(), &aws_sdk_bedrockagentcorecontrol::types::AgentRuntimeEndpointStatus::DeleteFailed);
-    let err = lab
-        .control
-        .update_agent_runtime()
-        .agent_runtime_id(&id)
-        .agent_runtime_artifact(container())
-        .role_arn(ROLE_ARN)
-        .send()
-        .await
-        .unwrap_err();
+    let err = lab.update_runtime(&id).send().await.unwrap_err();
     assert_eq!(code(&err).0, "ConflictException");
     let err = lab.ec2.delete_security_group().group_id(&net.security_groups[0]).send().await.unwrap_err();
     assert_eq!(code(&err).0, "DependencyViolation", "the group is still the runtime's");
@@ -444,14 +412,7 @@ async fn outcome_faults_end_creation_and_update_failed() {
     assert!(got.failure_reason().is_some_and(|r| r.contains("could not be created")), "{got:?}");
     let public = lab.create_runtime("public_one").send().await.unwrap().agent_runtime_id().to_string();
     lab.advance(STATUS_DELAY);
-    lab.control
-        .update_agent_runtime()
-        .agent_runtime_id(&public)
-        .agent_runtime_artifact(container())
-        .role_arn(ROLE_ARN)
-        .send()
-        .await
-        .unwrap();
+    lab.update_runtime(&public).send().await.unwrap();
     lab.advance(STATUS_DELAY);
     assert_eq!(lab.status(&public).await, "UPDATE_FAILED");
 }
@@ -478,15 +439,7 @@ async fn versions_are_listed_by_the_capacity_provider_they_name() {
     lab.create_runtime("on_b").capacity_provider_configuration(provider("fleet_b-0123456789")).send().await.unwrap();
     lab.create_runtime("on_none").send().await.unwrap();
     lab.advance(STATUS_DELAY);
-    lab.control
-        .update_agent_runtime()
-        .agent_runtime_id(&on_a)
-        .agent_runtime_artifact(container())
-        .role_arn(ROLE_ARN)
-        .capacity_provider_configuration(provider("fleet_a-0123456789"))
-        .send()
-        .await
-        .unwrap();
+    lab.update_runtime(&on_a).capacity_provider_configuration(provider("fleet_a-0123456789")).send().await.unwrap();
     let listed = lab
         .control
         .list_agent_runtime_versions_by_capacity_provider()

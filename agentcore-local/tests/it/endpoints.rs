@@ -9,9 +9,7 @@ use aws_sdk_bedrockagentcorecontrol::types::{
 use serde_json::{Value, json};
 
 use crate::data::{DataLab, data_config, sid};
-use crate::support::{
-    Lab, ROLE_ARN, STATUS_DELAY, SignOptions, code, container, http_status, sign, token, vpc_network,
-};
+use crate::support::{Lab, STATUS_DELAY, SignOptions, code, http_status, sign, token, vpc_network};
 
 fn public() -> NetworkConfiguration {
     NetworkConfiguration::builder().network_mode(NetworkMode::Public).build().unwrap()
@@ -26,11 +24,7 @@ fn is_endpoint_id(id: &str, name: &str) -> bool {
 
 /// UpdateAgentRuntime of `id` to a PUBLIC runtime with `lifecycle`; returns the new version.
 async fn update(lab: &Lab, id: &str, lifecycle: Option<LifecycleConfiguration>) -> String {
-    lab.control
-        .update_agent_runtime()
-        .agent_runtime_id(id)
-        .agent_runtime_artifact(container())
-        .role_arn(ROLE_ARN)
+    lab.update_runtime(id)
         .network_configuration(public())
         .set_lifecycle_configuration(lifecycle)
         .send()

@@ -7,9 +7,7 @@ use std::time::{Duration, Instant};
 use agentcore_local::{Clock, Config, EniPolicy};
 use aws_sdk_bedrockagentcorecontrol::types::{NetworkConfiguration, NetworkMode};
 
-use crate::support::{
-    LINGER, Lab, MANAGED_TAG, ROLE_ARN, STATUS_DELAY, code, container, filter, manual_config, vpc_network,
-};
+use crate::support::{LINGER, Lab, MANAGED_TAG, STATUS_DELAY, code, filter, manual_config, vpc_network};
 
 fn ids(enis: &[aws_sdk_ec2::types::NetworkInterface]) -> BTreeSet<String> {
     enis.iter().map(|n| n.network_interface_id().unwrap().to_string()).collect()
@@ -75,11 +73,7 @@ async fn ten_runtimes_two_subnets_one_group_share_two_enis_then_four_after_a_gro
     // Runtime 0 moves to a second security group: two more ENIs, the first two stay.
     lab.advance(STATUS_DELAY);
     let second_group = lab.security_group(&net.vpc, "agents-2").await;
-    lab.control
-        .update_agent_runtime()
-        .agent_runtime_id(&runtimes[0])
-        .agent_runtime_artifact(container())
-        .role_arn(ROLE_ARN)
+    lab.update_runtime(&runtimes[0])
         .network_configuration(vpc_network(&net.subnets, std::slice::from_ref(&second_group)))
         .send()
         .await
@@ -93,11 +87,7 @@ async fn ten_runtimes_two_subnets_one_group_share_two_enis_then_four_after_a_gro
 
     // Moving runtime 0 back leaves the second group's ENIs unused: they linger, then go.
     lab.advance(STATUS_DELAY);
-    lab.control
-        .update_agent_runtime()
-        .agent_runtime_id(&runtimes[0])
-        .agent_runtime_artifact(container())
-        .role_arn(ROLE_ARN)
+    lab.update_runtime(&runtimes[0])
         .network_configuration(vpc_network(&net.subnets, &net.security_groups))
         .send()
         .await
@@ -185,11 +175,7 @@ async fn switching_to_public_mode_releases_the_enis() {
     let net = lab.network().await;
     let id = lab.runtime("goes_public", &net.subnets, &net.security_groups).await;
     lab.advance(STATUS_DELAY);
-    lab.control
-        .update_agent_runtime()
-        .agent_runtime_id(&id)
-        .agent_runtime_artifact(container())
-        .role_arn(ROLE_ARN)
+    lab.update_runtime(&id)
         .network_configuration(NetworkConfiguration::builder().network_mode(NetworkMode::Public).build().unwrap())
         .send()
         .await

@@ -12,7 +12,7 @@ use aws_sdk_bedrockagentcorecontrol::types::{
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
-use crate::support::{IMAGE, Lab, ROLE_ARN, STATUS_DELAY, SignOptions, code, container, sign};
+use crate::support::{IMAGE, Lab, ROLE_ARN, STATUS_DELAY, SignOptions, code, sign};
 
 /// The container artifact with `uri`.
 fn container_at(uri: &str) -> aws_sdk_bedrockagentcorecontrol::types::AgentRuntimeArtifact {
@@ -143,11 +143,7 @@ async fn new_members_are_checked_and_echoed() {
 
     // metadataConfiguration is an UpdateAgentRuntime member.
     lab.advance(STATUS_DELAY);
-    lab.control
-        .update_agent_runtime()
-        .agent_runtime_id(&id)
-        .agent_runtime_artifact(container())
-        .role_arn(ROLE_ARN)
+    lab.update_runtime(&id)
         .metadata_configuration(RuntimeMetadataConfiguration::builder().require_mmdsv2(true).build().unwrap())
         .send()
         .await

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use agentcore_local::Config;
 use agentcore_local::config::{DEFAULT_VPC_ENDPOINT_DELAY, DELETED_VPC_ENDPOINT_VISIBILITY};
+use aws_sdk_ec2::operation::create_vpc_endpoint::builders::CreateVpcEndpointFluentBuilder;
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, DomainType, ManagedResourceDefaultVisibility, NetworkInterface, VpcEndpointType,
 };
@@ -33,6 +34,11 @@ async fn free_ips(lab: &Lab, subnet: &str) -> i32 {
     out.subnets()[0].available_ip_address_count().unwrap()
 }
 
+/// A CreateVpcEndpoint request for an interface endpoint of `service` in `vpc`.
+fn interface_endpoint(lab: &Lab, vpc: &str, service: &str) -> CreateVpcEndpointFluentBuilder {
+    lab.ec2.create_vpc_endpoint().vpc_id(vpc).vpc_endpoint_type(VpcEndpointType::Interface).service_name(service)
+}
+
 /// The state of endpoint `id` (DescribeVpcEndpoints), in EC2's own lower case.
 async fn endpoint_state(lab: &Lab, id: &str) -> Option<String> {
     let out = lab.ec2.describe_vpc_endpoints().vpc_endpoint_ids(id).send().await;
@@ -46,12 +52,7 @@ async fn interface_endpoint_makes_an_eni_per_subnet_and_holds_its_network_until_
     let net = lab.network().await;
     dns_hostnames(&lab, &net.vpc).await;
     let before = free_ips(&lab, &net.subnets[0]).await;
-    let created = lab
-        .ec2
-        .create_vpc_endpoint()
-        .vpc_id(&net.vpc)
-        .vpc_endpoint_type(VpcEndpointType::Interface)
-        .service_name("com.amazonaws.us-east-1.ecr.api")
+    let created = interface_endpoint(&lab, &net.vpc, "com.amazonaws.us-east-1.ecr.api")
         .set_subnet_ids(Some(net.subnets.clone()))
         .security_group_ids(&net.security_groups[0])
         .client_token("token-1")
@@ -70,12 +71,7 @@ async fn interface_endpoint_makes_an_eni_per_subnet_and_holds_its_network_until_
     assert!(dns.contains(&"ecr.api.us-east-1.amazonaws.com"), "{dns:?}");
     assert!(dns.iter().any(|d| d.starts_with(&id) && d.ends_with(".ecr.api.us-east-1.vpce.amazonaws.com")), "{dns:?}");
     // The same client token answers the same endpoint, and makes nothing new.
-    let again = lab
-        .ec2
-        .create_vpc_endpoint()
-        .vpc_id(&net.vpc)
-        .vpc_endpoint_type(VpcEndpointType::Interface)
-        .service_name("com.amazonaws.us-east-1.ecr.api")
+    let again = interface_endpoint(&lab, &net.vpc, "com.amazonaws.us-east-1.ecr.api")
         .set_subnet_ids(Some(net.subnets.clone()))
         .client_token("token-1")
         .send()
@@ -143,14 +139,7 @@ async fn interface_endpoint_makes_an_eni_per_subnet_and_holds_its_network_until_
 async fn interface_endpoint_refusals() {
     let lab = Lab::manual().await;
     let net = lab.network().await;
-    let interface = |service: &str| {
-        lab.ec2
-            .create_vpc_endpoint()
-            .vpc_id(&net.vpc)
-            .vpc_endpoint_type(VpcEndpointType::Interface)
-            .service_name(service)
-            .subnet_ids(&net.subnets[0])
-    };
+    let interface = |service: &str| interface_endpoint(&lab, &net.vpc, service).subnet_ids(&net.subnets[0]);
     // Private DNS (on by default) needs DNS hostnames, off on a new VPC.
     let err = interface("com.amazonaws.us-east-1.logs").send().await.unwrap_err();
     assert_eq!(code(&err).0, "InvalidParameter");
@@ -173,15 +162,7 @@ async fn interface_endpoint_refusals() {
         .await
         .unwrap_err();
     assert_eq!(code(&err).0, "DuplicateSubnetsInSameZone");
-    let err = lab
-        .ec2
-        .create_vpc_endpoint()
-        .vpc_id(&net.vpc)
-        .vpc_endpoint_type(VpcEndpointType::Interface)
-        .service_name("com.amazonaws.us-east-1.sts")
-        .send()
-        .await
-        .unwrap_err();
+    let err = interface_endpoint(&lab, &net.vpc, "com.amazonaws.us-east-1.sts").send().await.unwrap_err();
     assert_eq!(code(&err).0, "InvalidParameter", "an interface endpoint needs a subnet");
     let err = lab.ec2.delete_vpc().vpc_id(&net.vpc).send().await.unwrap_err();
     assert_eq!(code(&err).0, "DependencyViolation");
@@ -389,12 +370,7 @@ async fn an_interface_endpoint_refused_for_a_full_subnet_leaves_no_eni() {
         lab.ec2.create_network_interface().subnet_id(&full).send().await.unwrap();
     }
     assert_eq!(free_ips(&lab, &full).await, 0);
-    let err = lab
-        .ec2
-        .create_vpc_endpoint()
-        .vpc_id(&net.vpc)
-        .vpc_endpoint_type(VpcEndpointType::Interface)
-        .service_name("com.amazonaws.us-east-1.sts")
+    let err = interface_endpoint(&lab, &net.vpc, "com.amazonaws.us-east-1.sts")
         .subnet_ids(&net.subnets[0])
         .subnet_ids(&full)
         .private_dns_enabled(false)

@@ -18,7 +18,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.exceptions import ClientError
 
-from peers_common import client, emit, endpoint_from_argv, ready_public_runtime
+from peers_common import client, emit, endpoint_from_argv, invoke_json, ready_public_runtime
 
 
 def session_id(i):
@@ -43,13 +43,7 @@ def main():
 
     def invoke(call):
         session, n = call
-        out = data.invoke_agent_runtime(
-            agentRuntimeArn=arn,
-            runtimeSessionId=session_id(session),
-            contentType="application/json",
-            accept="application/json",
-            payload=json.dumps({"prompt": f"call {n}", "session": session}).encode(),
-        )
+        out = invoke_json(data, arn, session_id(session), {"prompt": f"call {n}", "session": session})
         body = json.loads(out["response"].read())
         assert out["runtimeSessionId"] == session_id(session), out["runtimeSessionId"]
         assert out["statusCode"] == 200, out["statusCode"]

@@ -11,7 +11,7 @@ summary.
 import json
 from concurrent.futures import ThreadPoolExecutor
 
-from peers_common import client, emit, endpoint_from_argv, ready_public_runtime
+from peers_common import client, emit, endpoint_from_argv, invoke_json, ready_public_runtime
 
 SESSIONS = 20
 
@@ -27,22 +27,10 @@ def main():
     arn = ready_public_runtime(control, "sdk_agent")
 
     def session(i):
-        out = data.invoke_agent_runtime(
-            agentRuntimeArn=arn,
-            runtimeSessionId=session_id(i),
-            contentType="application/json",
-            accept="application/json",
-            payload=json.dumps({"prompt": f"hello {i}"}).encode(),
-        )
+        out = invoke_json(data, arn, session_id(i), {"prompt": f"hello {i}"})
         result = {"i": i, "json": json.loads(out["response"].read()), "content_type": out["contentType"]}
         if i % 4 == 0:
-            out = data.invoke_agent_runtime(
-                agentRuntimeArn=arn,
-                runtimeSessionId=session_id(i),
-                contentType="application/json",
-                accept="text/event-stream",
-                payload=json.dumps({"stream": 3}).encode(),
-            )
+            out = invoke_json(data, arn, session_id(i), {"stream": 3}, accept="text/event-stream")
             text = out["response"].read().decode()
             events = [json.loads(line[len("data: "):]) for line in text.splitlines() if line.startswith("data: ")]
             result["stream"] = {"content_type": out["contentType"], "events": events}

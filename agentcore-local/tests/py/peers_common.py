@@ -64,6 +64,17 @@ def ready_public_runtime(control, name, protocol=None, environment=None):
     return arn
 
 
+def invoke_json(data, arn, session_id, document, accept="application/json"):
+    """InvokeAgentRuntime with `document` as the JSON payload, on session `session_id`."""
+    return data.invoke_agent_runtime(
+        agentRuntimeArn=arn,
+        runtimeSessionId=session_id,
+        contentType="application/json",
+        accept=accept,
+        payload=json.dumps(document).encode(),
+    )
+
+
 class SigV4HttpxAuth:
     """An `httpx.Auth` that signs each request as botocore signs `bedrock-agentcore` calls, for the
     protocols' own clients (mcp, a2a-sdk), which speak httpx; IAM runtimes take SigV4, not a bearer
