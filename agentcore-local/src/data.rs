@@ -279,32 +279,29 @@ fn invalid_arn(target: &str) -> AwsError {
     AwsError::validation("FieldValidationFailed", format!("Invalid agent runtime ARN: {target}"))
 }
 
-/// `runtimeSessionId` from the header (33–256 characters), or a new UUID as the SDKs would send.
-fn session_id(headers: &HeaderMap, required: bool) -> Result<String> {
+/// The length `runtimeSessionId` must have (the model's constraint).
+const SESSION_ID_LENGTH: std::ops::RangeInclusive<usize> = 33..=256;
+
+/// `runtimeSessionId` from its header, checked like the model (33–256 characters); `None` when
+/// absent (the SDKs fill the idempotency token with a UUID, so a caller then makes one).
+fn session_id(headers: &HeaderMap) -> Result<Option<String>> {
     let Some(value) = headers.get(SESSION_ID_HEADER) else {
-        if required {
-            return Err(AwsError::field_validation(vec![(
-                "runtimeSessionId".into(),
-                None,
-                "Member must not be null".into(),
-            )]));
-        }
-        return Ok(crate::ids::request_id());
+        return Ok(None);
     };
     let id = value.to_str().map_err(|_| {
         AwsError::validation("FieldValidationFailed", "runtimeSessionId must be printable ASCII".to_string())
     })?;
     let len = id.chars().count();
-    let constraint = if len < 33 {
+    let constraint = if len < *SESSION_ID_LENGTH.start() {
         Some("Member must have length greater than or equal to 33")
-    } else if len > 256 {
+    } else if len > *SESSION_ID_LENGTH.end() {
         Some("Member must have length less than or equal to 256")
     } else {
         None
     };
     match constraint {
         Some(c) => Err(AwsError::field_validation(vec![("runtimeSessionId".into(), Some(id.to_string()), c.into())])),
-        None => Ok(id.to_string()),
+        None => Ok(Some(id.to_string())),
     }
 }
 
@@ -338,8 +335,7 @@ struct Entered {
 async fn enter_session(call: &DataCall) -> Result<Entered> {
     let sessions = &call.state.sessions;
     sessions.throttle()?;
-    let from_header =
-        call.headers.contains_key(SESSION_ID_HEADER).then(|| session_id(&call.headers, true)).transpose()?;
+    let from_header = session_id(&call.headers)?;
     let (runtime_id, info) = resolve_runtime(call, true)?;
     let session_id = match from_header {
         Some(id) => id,
@@ -368,10 +364,7 @@ fn mcp_affinity(call: &DataCall, runtime_id: &str) -> String {
     if let Some(session_id) = call.state.sessions.session_of_mcp_id(&alias) {
         return session_id;
     }
-    match mcp_id.chars().count() {
-        33..=256 => mcp_id.to_string(),
-        _ => crate::ids::request_id(),
-    }
+    if SESSION_ID_LENGTH.contains(&mcp_id.chars().count()) { mcp_id.to_string() } else { crate::ids::request_id() }
 }
 
 /// The headers of the call the agent gets ([`FORWARDED_REQUEST_HEADERS`], and custom ones the
@@ -392,6 +385,15 @@ fn agent_headers(call: &DataCall, entered: &Entered) -> reqwest::header::HeaderM
     forwarded
 }
 
+/// The answer to a call whose agent could not be reached (or refused what it was asked, `failed`
+/// saying what): 424 `RuntimeClientError`, counted and logged with `error`.
+fn unreachable_agent(sessions: &Sessions, entered: &Entered, error: &str, failed: &str) -> AwsError {
+    let (session, pid) = (&entered.session_id, entered.process.pid);
+    tracing::warn!(%session, pid, %error, "could not reach the agent");
+    sessions.count_agent_error();
+    sessions::runtime_client_error(format!("Runtime connection failed: the agent process (pid {pid}) did not {failed}"))
+}
+
 /// Sends `request` to the session's agent: its 2xx answer, or 424 `RuntimeClientError` when the
 /// agent cannot be reached (`what` names the route in the message) or answers anything else.
 async fn ask_agent(
@@ -400,16 +402,10 @@ async fn ask_agent(
     request: reqwest::RequestBuilder,
     what: &str,
 ) -> Result<reqwest::Response> {
-    let (session, pid) = (&entered.session_id, entered.process.pid);
+    let session = &entered.session_id;
     let answer = match request.send().await {
         Ok(answer) => answer,
-        Err(error) => {
-            tracing::warn!(%session, pid, %error, "could not reach the agent");
-            sessions.count_agent_error();
-            return Err(sessions::runtime_client_error(format!(
-                "Runtime connection failed: the agent process (pid {pid}) did not answer {what}"
-            )));
-        }
+        Err(error) => return Err(unreachable_agent(sessions, entered, &error.to_string(), &format!("answer {what}"))),
     };
     let status = answer.status();
     if !status.is_success() {
@@ -510,12 +506,7 @@ async fn invoke_websocket(mut call: DataCall, upgrade: WebSocketUpgrade) -> Resu
     let entered = enter_session(&call).await?;
     let sessions = &call.state.sessions;
     let refused = |detail: String| {
-        sessions.count_agent_error();
-        tracing::info!(session = %entered.session_id, pid = entered.process.pid, %detail, "agent refused the WebSocket");
-        sessions::runtime_client_error(format!(
-            "Runtime connection failed: the agent process (pid {}) did not accept a WebSocket on /ws ({detail})",
-            entered.process.pid
-        ))
+        unreachable_agent(sessions, &entered, &detail, &format!("accept a WebSocket on /ws ({detail})"))
     };
     let mut request = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!(
         "ws://127.0.0.1:{}/ws",
@@ -601,7 +592,9 @@ async fn invoke_agent_runtime_command(call: DataCall, body: Bytes) -> Result<Res
 async fn stop_runtime_session(call: DataCall) -> Result<Response> {
     let sessions = &call.state.sessions;
     sessions.throttle()?;
-    let session_id = session_id(&call.headers, true)?;
+    let session_id = session_id(&call.headers)?.ok_or_else(|| {
+        AwsError::field_validation(vec![("runtimeSessionId".into(), None, "Member must not be null".into())])
+    })?;
     let (runtime_id, _) = resolve_runtime(&call, false)?;
     let key = SessionKey { region: call.ctx.caller.region.clone(), runtime_id, session_id: session_id.clone() };
     let session = sessions.find(&key).ok_or_else(|| {
