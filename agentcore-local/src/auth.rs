@@ -339,27 +339,12 @@ pub fn check_headers(
         .to_str()
         .map_err(|_| AuthFailure::Malformed("Authorization header is not ASCII".into()))?;
     let parsed = parse_authorization(header)?;
-    if parsed.access_key_id != access_key {
-        return Err(AuthFailure::UnknownAccessKey);
-    }
-    if parsed.service != expected_service {
-        return Err(AuthFailure::WrongService { expected: expected_service.into(), got: parsed.service.into() });
-    }
-    require_known_region(parsed.region)?;
+    check_credential(access_key, expected_service, parsed.access_key_id, parsed.service, parsed.region)?;
     require_signed(&parsed.signed_headers)?;
     let amz_date = headers.get("x-amz-date").and_then(|v| v.to_str().ok()).ok_or_else(|| {
         AuthFailure::Malformed("Authorization header requires existence of a 'X-Amz-Date' header.".into())
     })?;
-    let signed_at =
-        parse_amz_date(amz_date).ok_or_else(|| AuthFailure::Malformed(format!("invalid X-Amz-Date {amz_date:?}")))?;
-    if !amz_date.starts_with(parsed.date) || parsed.date.len() != 8 {
-        return Err(AuthFailure::Malformed(format!(
-            "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from \
-             HTTP: '{}' != '{}'",
-            parsed.date,
-            &amz_date[..amz_date.len().min(8)]
-        )));
-    }
+    let signed_at = signing_time(amz_date, parsed.date)?;
     check_skew(signed_at, amz_date, wall_now)?;
     let claimed_hash = match headers.get("x-amz-content-sha256") {
         None => None,
@@ -438,24 +423,12 @@ fn check_presigned(
     let [access_key_id, date, region, service, "aws4_request"] = scope[..] else {
         return Err(malformed("X-Amz-Credential must have the form KEY/DATE/REGION/SERVICE/aws4_request".into()));
     };
-    if access_key_id != access_key {
-        return Err(AuthFailure::UnknownAccessKey);
-    }
-    if service != expected_service {
-        return Err(AuthFailure::WrongService { expected: expected_service.into(), got: service.into() });
-    }
-    require_known_region(region)?;
+    check_credential(access_key, expected_service, access_key_id, service, region)?;
     let signed_names: Vec<&str> = signed_headers.split(';').collect();
     if !signed_names.contains(&"host") {
         return Err(malformed("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.".into()));
     }
-    let signed_at = parse_amz_date(&amz_date).ok_or_else(|| malformed(format!("invalid X-Amz-Date {amz_date:?}")))?;
-    if !amz_date.starts_with(date) || date.len() != 8 {
-        return Err(malformed(format!(
-            "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{date}' != '{}'",
-            &amz_date[..amz_date.len().min(8)]
-        )));
-    }
+    let signed_at = signing_time(&amz_date, date)?;
     let expires = expires
         .parse::<u64>()
         .ok()
@@ -480,6 +453,38 @@ fn check_presigned(
         signature,
         presigned: Some(Presigned { expires, session_token: token }),
     })
+}
+
+/// The credential scope's key, service and region: the emulator's key, the route's signing name, a
+/// region of the catalog.
+fn check_credential(
+    access_key: &str,
+    expected_service: &str,
+    access_key_id: &str,
+    service: &str,
+    region: &str,
+) -> Result<(), AuthFailure> {
+    if access_key_id != access_key {
+        return Err(AuthFailure::UnknownAccessKey);
+    }
+    if service != expected_service {
+        return Err(AuthFailure::WrongService { expected: expected_service.into(), got: service.into() });
+    }
+    require_known_region(region)
+}
+
+/// `X-Amz-Date` as a time, checked against the credential scope's `YYYYMMDD`.
+fn signing_time(amz_date: &str, scope_date: &str) -> Result<SystemTime, AuthFailure> {
+    let signed_at =
+        parse_amz_date(amz_date).ok_or_else(|| AuthFailure::Malformed(format!("invalid X-Amz-Date {amz_date:?}")))?;
+    if !amz_date.starts_with(scope_date) || scope_date.len() != 8 {
+        return Err(AuthFailure::Malformed(format!(
+            "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: \
+             '{scope_date}' != '{}'",
+            &amz_date[..amz_date.len().min(8)]
+        )));
+    }
+    Ok(signed_at)
 }
 
 /// A presigned signature is good from its date (up to [`MAX_CLOCK_SKEW`] early) until
