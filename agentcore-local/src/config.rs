@@ -38,6 +38,13 @@ pub const DELETED_VPC_ENDPOINT_VISIBILITY: Duration = DELETED_NAT_GATEWAY_VISIBI
 /// The binary's default rate of new sessions per second: AgentCore's quota "new sessions per
 /// second", 25 per account, shared across endpoints (AgentCore quotas page; facts sheet, Quotas).
 pub const DEFAULT_NEW_SESSIONS_TPS: u32 = 25;
+/// The binary's default cold start and quota-refusal time of a new session (service time). AWS
+/// publishes neither; the one real observation is the seed report's load phase (design doc
+/// `seed-experiment.md`): 2,148 InvokeAgentRuntime calls by 50 workers in 130.8 s, 50 × 130.8 / 2,148
+/// = 3.0 s a call, where every call had a new session id, so each success (768) was a cold start and
+/// each failure (1,380) a `ServiceQuotaExceededException`. The mean cannot be split between the two,
+/// so both are 3 s.
+pub const DEFAULT_NEW_SESSION_DELAY: Duration = Duration::from_secs(3);
 /// Default active-session quota (`maxVms`): the report's account had 500.
 pub const DEFAULT_MAX_VMS: u32 = 500;
 /// Default start deadline of a microVM (AWS: "Please make sure that initialization completes in 60s").
@@ -146,6 +153,12 @@ pub struct Config {
     /// `ThrottlingException`. `None` here (unlimited); the binary's default is
     /// [`DEFAULT_NEW_SESSIONS_TPS`].
     pub new_sessions_tps: Option<u32>,
+    /// Service time a new session's microVM takes to boot before its agent is started (the first
+    /// call waits for it). Zero here; the binary's default is [`DEFAULT_NEW_SESSION_DELAY`].
+    pub cold_start: Duration,
+    /// Service time a call refused by the active-session quota (`ServiceQuotaExceededException`)
+    /// takes before it is answered. Zero here; the binary's default is [`DEFAULT_NEW_SESSION_DELAY`].
+    pub quota_refusal_delay: Duration,
     /// Wall-clock time a new microVM gets to answer `GET /ping` with 200.
     pub agent_start_timeout: Duration,
     /// Wall-clock time between SIGTERM and SIGKILL when a microVM is terminated.
@@ -190,6 +203,8 @@ impl Default for Config {
             max_vms: DEFAULT_MAX_VMS,
             invoke_tps: None,
             new_sessions_tps: None,
+            cold_start: Duration::ZERO,
+            quota_refusal_delay: Duration::ZERO,
             agent_start_timeout: DEFAULT_AGENT_START_TIMEOUT,
             agent_stop_grace: DEFAULT_AGENT_STOP_GRACE,
             allow_commands: false,

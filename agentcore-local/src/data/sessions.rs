@@ -244,6 +244,9 @@ pub struct Sessions {
     invoke_tps: Option<u32>,
     start_timeout: Duration,
     stop_grace: Duration,
+    /// `Config::cold_start` and `Config::quota_refusal_delay` (service time).
+    cold_start: Duration,
+    quota_refusal_delay: Duration,
     table: Mutex<Table>,
     /// Processes being terminated (SIGTERM sent, SIGKILL pending), by pid.
     dying: Mutex<HashMap<u32, Process>>,
@@ -280,6 +283,8 @@ impl Sessions {
             invoke_tps: config.invoke_tps,
             start_timeout: config.agent_start_timeout,
             stop_grace: config.agent_stop_grace,
+            cold_start: config.cold_start,
+            quota_refusal_delay: config.quota_refusal_delay,
             table: Mutex::new(Table::default()),
             dying: Mutex::new(HashMap::new()),
             reaping: tokio::sync::Mutex::new(()),
@@ -316,6 +321,18 @@ impl Sessions {
     /// before the table's lock is released, so the reaper cannot end the session under it.
     pub async fn enter(&self, key: SessionKey, runtime: &RuntimeInfo) -> Result<(Arc<Session>, InFlight), AwsError> {
         self.reap_if_due().await;
+        let entered = self.enter_now(key, runtime);
+        if let Err(refusal) = &entered
+            && refusal.code == "ServiceQuotaExceededException"
+        {
+            // Refusals are not instant on AWS (`Config::quota_refusal_delay`); no lock is held here.
+            self.wait_service_time(self.quota_refusal_delay).await;
+        }
+        entered
+    }
+
+    /// [`Self::enter`] without its waits: the table's decision, under its lock.
+    fn enter_now(&self, key: SessionKey, runtime: &RuntimeInfo) -> Result<(Arc<Session>, InFlight), AwsError> {
         let mut table = self.table();
         table.counters.invocations += 1;
         if let Some(session) = table.live.get(&key).cloned() {
@@ -374,8 +391,18 @@ impl Sessions {
         result
     }
 
+    /// Waits `service` time on the service clock (nothing on a manual clock, where service time
+    /// passes only when a test advances it).
+    async fn wait_service_time(&self, service: Duration) {
+        if let Some(wall) = self.clock.to_wall(service).filter(|wall| !wall.is_zero()) {
+            tokio::time::sleep(wall).await;
+        }
+    }
+
     async fn start(&self, session: &Arc<Session>) -> Result<Process, AwsError> {
         let command = self.agent.as_ref().map_err(|why| runtime_client_error(why.clone()))?;
+        // The microVM boots before its agent starts; concurrent first calls share this wait.
+        self.wait_service_time(self.cold_start).await;
         let label = format!("{}/{}", session.key.runtime_id, session.key.session_id);
         let mut attempt = 0;
         let (process, ping) = loop {

@@ -255,6 +255,38 @@ async fn quota_refuses_new_sessions_and_recovers_after_stop_and_reaping() {
     assert_eq!(code(err.as_service_error().unwrap()).0, "ResourceNotFoundException");
 }
 
+/// `cold_start` and `quota_refusal_delay` are service time, seen from the client: on a clock 100x
+/// faster, 20 s of each take at least 200 ms of the client's time, for a new session's first call and
+/// for a refusal; a call on a live session waits for neither. Only lower bounds: a slow machine can
+/// only add time.
+#[tokio::test]
+async fn a_new_sessions_cold_start_and_a_quota_refusal_take_their_service_time() {
+    let delay = Duration::from_secs(20);
+    let config = Config {
+        clock: Clock::scaled(100.0).unwrap(),
+        cold_start: delay,
+        quota_refusal_delay: delay,
+        max_vms: 1,
+        ..fast_config()
+    };
+    let t = DataLab::start(config).await;
+    let arn = t.ready_runtime("timed_agent", 900, 28_800).await;
+    let wall = Duration::from_millis(200);
+    let started = std::time::Instant::now();
+    t.echo(&arn, &sid("cold"), json!({})).await;
+    let first = started.elapsed();
+    assert!(first >= wall, "a new session's first call waits for its cold start: {first:?}");
+    let started = std::time::Instant::now();
+    let err = t.invoke(&arn, &sid("refused"), json!({})).send().await.unwrap_err();
+    let refusal = started.elapsed();
+    assert_eq!(code(err.as_service_error().unwrap()).0, "ServiceQuotaExceededException");
+    assert!(refusal >= wall, "a refusal takes its delay: {refusal:?}");
+    // The live session answers without either wait (no upper bound asserted: only that it is not
+    // counted as a new session or a refusal).
+    t.echo(&arn, &sid("cold"), json!({})).await;
+    assert_eq!((t.counter("sessionsStarted"), t.counter("refusedByQuota")), (1, 1));
+}
+
 #[tokio::test]
 async fn idle_sessions_are_reaped_on_the_scaled_clock_and_busy_ones_are_not() {
     let t = DataLab::start(fast_config()).await;

@@ -332,9 +332,11 @@ fn agentcore_side_by_side(
     let _emulator = Running(
         Command::new(emulator)
             // Throughput, not quotas: no new-session rate (its default, AWS's 25/s, would refuse most of
-            // the 50 workers' first calls) and the machine's network for every microVM.
+            // the 50 workers' first calls), no emulated cold start or refusal time, and the machine's
+            // network for every microVM.
             .args(["--listen", &address.to_string(), "--status-delay", "0s", "--max-vms", "1000"])
-            .args(["--new-sessions-tps", "0", "--isolation", "port", "--agent-cmd"])
+            .args(["--new-sessions-tps", "0", "--cold-start", "0s", "--quota-refusal-delay", "0s"])
+            .args(["--isolation", "port", "--agent-cmd"])
             .arg(agent)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
