@@ -45,6 +45,10 @@ pub const DEFAULT_NEW_SESSIONS_TPS: u32 = 25;
 /// each failure (1,380) a `ServiceQuotaExceededException`. The mean cannot be split between the two,
 /// so both are 3 s.
 pub const DEFAULT_NEW_SESSION_DELAY: Duration = Duration::from_secs(3);
+/// The binary's default teardown time of an ended session: AgentCore's runtime lifecycle page says
+/// termination "can take up to 15 seconds" (facts sheet, Quotas and session lifecycle), and
+/// InvokeAgentRuntime models `RetryableConflictException` for a session being torn down.
+pub const DEFAULT_SESSION_TEARDOWN: Duration = Duration::from_secs(15);
 /// Default active-session quota (`maxVms`): the report's account had 500.
 pub const DEFAULT_MAX_VMS: u32 = 500;
 /// Default start deadline of a microVM (AWS: "Please make sure that initialization completes in 60s").
@@ -159,6 +163,10 @@ pub struct Config {
     /// Service time a call refused by the active-session quota (`ServiceQuotaExceededException`)
     /// takes before it is answered. Zero here; the binary's default is [`DEFAULT_NEW_SESSION_DELAY`].
     pub quota_refusal_delay: Duration,
+    /// Service time an ended session (stopped, reaped, its runtime deleted, its agent exited) takes
+    /// to be torn down: calls with its id get `RetryableConflictException` meanwhile. Zero here;
+    /// the binary's default is [`DEFAULT_SESSION_TEARDOWN`].
+    pub session_teardown: Duration,
     /// Wall-clock time a new microVM gets to answer `GET /ping` with 200.
     pub agent_start_timeout: Duration,
     /// Wall-clock time between SIGTERM and SIGKILL when a microVM is terminated.
@@ -205,6 +213,7 @@ impl Default for Config {
             new_sessions_tps: None,
             cold_start: Duration::ZERO,
             quota_refusal_delay: Duration::ZERO,
+            session_teardown: Duration::ZERO,
             agent_start_timeout: DEFAULT_AGENT_START_TIMEOUT,
             agent_stop_grace: DEFAULT_AGENT_STOP_GRACE,
             allow_commands: false,

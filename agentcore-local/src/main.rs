@@ -110,6 +110,11 @@ struct Cli {
     /// included), e.g. `3s`, `0s`.
     #[arg(long, default_value = "3s", value_parser = duration_flag::parse)]
     quota_refusal_delay: Duration,
+    /// Service time an ended session takes to be torn down (AWS: "up to 15 seconds"): calls with its
+    /// id meanwhile get RetryableConflictException ("Session operation in progress, please retry"),
+    /// which the SDKs retry. E.g. `15s`, `0s`.
+    #[arg(long, default_value = "15s", value_parser = duration_flag::parse)]
+    session_teardown: Duration,
     /// Wall-clock time a new microVM gets to answer GET /ping with 200 (then RuntimeClientError).
     #[arg(long, default_value = "60s", value_parser = duration_flag::parse)]
     agent_start_timeout: Duration,
@@ -229,6 +234,7 @@ fn config(cli: Cli) -> anyhow::Result<Config> {
         agent_stop_grace: cli.agent_stop_grace,
         cold_start: cli.cold_start,
         quota_refusal_delay: cli.quota_refusal_delay,
+        session_teardown: cli.session_teardown,
         allow_commands: cli.allow_commands,
         websocket_max_duration: cli.websocket_max_duration,
         faults: cli.faults,
@@ -364,6 +370,7 @@ mod tests {
         let defaults = config(cli(&[]).unwrap()).unwrap();
         assert_eq!(defaults.cold_start, agentcore_local::config::DEFAULT_NEW_SESSION_DELAY);
         assert_eq!(defaults.quota_refusal_delay, agentcore_local::config::DEFAULT_NEW_SESSION_DELAY);
+        assert_eq!(defaults.session_teardown, agentcore_local::config::DEFAULT_SESSION_TEARDOWN);
         let none = config(cli(&["--cold-start", "0s", "--quota-refusal-delay", "0s"]).unwrap()).unwrap();
         assert_eq!((none.cold_start, none.quota_refusal_delay), (Duration::ZERO, Duration::ZERO));
         let short = config(cli(&["--websocket-max-duration", "90s"]).unwrap()).unwrap();

@@ -205,6 +205,8 @@ impl Drop for InFlight {
 #[derive(Debug, Default)]
 struct Table {
     live: HashMap<SessionKey, Arc<Session>>,
+    /// Sessions still being torn down (`Config::session_teardown`), until when (service time).
+    tearing_down: HashMap<SessionKey, SystemTime>,
     /// A stateful MCP server's `Mcp-Session-Id` (as `session_id`) → its session's key.
     by_mcp_session_id: HashMap<SessionKey, SessionKey>,
     live_by_region: HashMap<String, u32>,
@@ -247,6 +249,8 @@ pub struct Sessions {
     /// `Config::cold_start` and `Config::quota_refusal_delay` (service time).
     cold_start: Duration,
     quota_refusal_delay: Duration,
+    /// `Config::session_teardown` (service time).
+    session_teardown: Duration,
     table: Mutex<Table>,
     /// Processes being terminated (SIGTERM sent, SIGKILL pending), by pid.
     dying: Mutex<HashMap<u32, Process>>,
@@ -285,6 +289,7 @@ impl Sessions {
             stop_grace: config.agent_stop_grace,
             cold_start: config.cold_start,
             quota_refusal_delay: config.quota_refusal_delay,
+            session_teardown: config.session_teardown,
             table: Mutex::new(Table::default()),
             dying: Mutex::new(HashMap::new()),
             reaping: tokio::sync::Mutex::new(()),
@@ -339,6 +344,16 @@ impl Sessions {
             let in_flight = self.begin(&session);
             return Ok((session, in_flight));
         }
+        if let Some(until) = table.tearing_down.get(&key).copied() {
+            if self.clock.now() < until {
+                return Err(AwsError::new(
+                    StatusCode::CONFLICT,
+                    "RetryableConflictException",
+                    "Session operation in progress, please retry",
+                ));
+            }
+            table.tearing_down.remove(&key);
+        }
         if self.new_session_rate.as_ref().is_some_and(|rate| !rate.admit()) {
             table.counters.new_sessions_throttled += 1;
             return Err(AwsError::new(StatusCode::TOO_MANY_REQUESTS, "ThrottlingException", "Rate exceeded"));
@@ -389,6 +404,19 @@ impl Sessions {
             self.end(session, EndReason::StartFailed);
         }
         result
+    }
+
+    /// Counts an ended session, and keeps its key refused for `session_teardown` (a reset forgets
+    /// at once; a start that failed never ran). Keys whose teardown is over are forgotten here too,
+    /// so the set holds at most the sessions ended within one teardown time.
+    fn count_end(&self, table: &mut Table, session: &Session, reason: EndReason) {
+        count_end(&mut table.counters, reason);
+        if self.session_teardown.is_zero() || matches!(reason, EndReason::Reset | EndReason::StartFailed) {
+            return;
+        }
+        let now = self.clock.now();
+        table.tearing_down.retain(|_, until| *until > now);
+        table.tearing_down.insert(session.key.clone(), now + self.session_teardown);
     }
 
     /// Waits `service` time on the service clock (nothing on a manual clock, where service time
@@ -499,7 +527,7 @@ impl Sessions {
             let mut table = self.table();
             let removed = table.remove(session);
             if removed {
-                count_end(&mut table.counters, reason);
+                self.count_end(&mut table, session, reason);
             }
             removed
         };
@@ -526,7 +554,7 @@ impl Sessions {
             if state.in_flight > 0 || !still_due || !table.remove(session) {
                 return false;
             }
-            count_end(&mut table.counters, reason);
+            self.count_end(&mut table, session, reason);
             session.mark_ended(&mut state);
             state.process.take()
         };
@@ -603,6 +631,7 @@ impl Sessions {
             let mut table = self.table();
             table.counters = Counters::default();
             table.next_due = None;
+            table.tearing_down.clear();
         }
     }
 

@@ -287,6 +287,38 @@ async fn a_new_sessions_cold_start_and_a_quota_refusal_take_their_service_time()
     assert_eq!((t.counter("sessionsStarted"), t.counter("refusedByQuota")), (1, 1));
 }
 
+/// `session_teardown`: a stopped or reaped session's id answers `RetryableConflictException` until
+/// its teardown time has passed on the service clock, then starts a new microVM; other ids are not
+/// held up.
+#[tokio::test]
+async fn an_ended_session_is_torn_down_before_its_id_starts_a_new_microvm() {
+    let teardown = Duration::from_secs(15);
+    let t = DataLab::start(Config { session_teardown: teardown, ..data_config() }).await;
+    let arn = t.ready_runtime("teardown_agent", 60, 28_800).await;
+    t.echo(&arn, &sid("stopped"), json!({})).await;
+    t.data.stop_runtime_session().agent_runtime_arn(&arn).runtime_session_id(sid("stopped")).send().await.unwrap();
+    let err = t.invoke(&arn, &sid("stopped"), json!({})).send().await.unwrap_err();
+    assert_eq!(http_status(&err), 409);
+    let (code, message) = code(err.as_service_error().unwrap());
+    assert_eq!(
+        (code.as_str(), message.as_str()),
+        ("RetryableConflictException", "Session operation in progress, please retry")
+    );
+    t.echo(&arn, &sid("other"), json!({})).await;
+    t.lab.advance(teardown - Duration::from_secs(1));
+    assert!(t.invoke(&arn, &sid("stopped"), json!({})).send().await.is_err(), "still being torn down");
+    t.lab.advance(Duration::from_secs(1));
+    t.echo(&arn, &sid("stopped"), json!({})).await;
+    assert_eq!(t.counter("sessionsStarted"), 3, "the stopped id got a new microVM");
+
+    // Idle reaping tears down the same way (both sessions idle for 60 s).
+    t.lab.advance(Duration::from_secs(60));
+    t.echo(&arn, &sid("third"), json!({})).await;
+    assert_eq!(t.counter("reapedIdle"), 2);
+    let err = t.invoke(&arn, &sid("other"), json!({})).send().await.unwrap_err();
+    assert_eq!(http_status(&err), 409);
+}
+
 #[tokio::test]
 async fn idle_sessions_are_reaped_on_the_scaled_clock_and_busy_ones_are_not() {
     let t = DataLab::start(fast_config()).await;
