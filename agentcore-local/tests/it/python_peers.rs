@@ -410,6 +410,20 @@ fn the_reports_fastapi_agent_runs_as_agent_cmd() {
     let flags = ["--isolation", "netns", "--max-vms", "4", "--agent-cmd", &agent];
     let server = start_agentcore_local_with("fastapi-agent", &flags);
     assert_boto3_invocations(&run_script(&venv, "boto3_invoke.py", &server));
+    drop(server);
+
+    // 50 sessions at once, each its own uvicorn on port 8080 in its own network namespace, started
+    // within the default new-sessions quota (25 a second) by boto3's retries.
+    let flags = ["--isolation", "netns", "--max-vms", "50", "--agent-cmd", &agent];
+    let server = start_agentcore_local_with("fastapi-50", &flags);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/boto3_sessions.py");
+    let summary = test_support::python::run_script_with(&venv, &script, &server, &scratch_dir(), &[("SESSIONS", "50")]);
+    let answers = summary["answers"].as_array().expect("answers");
+    assert_eq!(answers.len(), 50, "{summary:#}");
+    for a in answers {
+        assert_eq!(a["answer"], json!({"echo": {"prompt": format!("hello {}", a["i"])}}), "{summary:#}");
+    }
+    assert_eq!(summary["live_sessions"].as_array().unwrap().len(), 50, "fifty microVMs: {summary:#}");
 }
 
 /// Fails, saying so, where the kernel refuses unprivileged namespaces (never skips).

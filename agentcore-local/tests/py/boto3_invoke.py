@@ -10,29 +10,15 @@ must be refused), stops the four sessions and prints a JSON summary.
 """
 
 import json
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
-import boto3
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.exceptions import ClientError
 
-from peers_common import client, emit, endpoint_from_argv, invoke_json, ready_public_runtime
+from peers_common import client, emit, endpoint_from_argv, invoke_json, local_state, ready_public_runtime
 
 
 def session_id(i):
     return f"boto3-session-{i:030d}"
-
-
-def local_state(endpoint):
-    """GET /_local/state, signed with the session's credentials (signing name bedrock-agentcore)."""
-    session = boto3.session.Session()
-    request = AWSRequest(method="GET", url=f"{endpoint}/_local/state")
-    SigV4Auth(session.get_credentials(), "bedrock-agentcore", session.region_name).add_auth(request)
-    prepared = urllib.request.Request(request.url, headers=dict(request.headers.items()), method="GET")
-    with urllib.request.urlopen(prepared, timeout=10) as response:
-        return json.load(response)
 
 
 def main():

@@ -9,8 +9,11 @@ configuration cannot interfere.
 import json
 import sys
 import time
+import urllib.request
 
 import boto3
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 
 CONTAINER_URI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/agent:latest"
@@ -82,8 +85,6 @@ class SigV4HttpxAuth:
 
     def __new__(cls, region):
         import httpx
-        from botocore.auth import SigV4Auth
-        from botocore.awsrequest import AWSRequest
 
         credentials = boto3.Session().get_credentials().get_frozen_credentials()
 
@@ -104,6 +105,16 @@ class SigV4HttpxAuth:
                 yield request
 
         return Auth()
+
+
+def local_state(endpoint):
+    """GET /_local/state, signed with the session's credentials (signing name bedrock-agentcore)."""
+    session = boto3.session.Session()
+    request = AWSRequest(method="GET", url=f"{endpoint}/_local/state")
+    SigV4Auth(session.get_credentials(), "bedrock-agentcore", session.region_name).add_auth(request)
+    prepared = urllib.request.Request(request.url, headers=dict(request.headers.items()), method="GET")
+    with urllib.request.urlopen(prepared, timeout=10) as response:
+        return json.load(response)
 
 
 def emit(result):
