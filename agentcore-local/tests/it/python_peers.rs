@@ -533,6 +533,21 @@ fn the_official_a2a_client_fetches_the_card_and_talks_to_an_a2a_agent() {
     assert!(answers[0].as_str().unwrap().starts_with("echo: hello ("), "{summary:#}");
 }
 
+/// AG-UI on an `serverProtocol: AGUI` runtime: the SDK's `AGUIApp` agent answers one run over SSE
+/// (InvokeAgentRuntime) and one over `/ws` (a presigned `AgentCoreRuntimeClient` URL), and every event
+/// of both parses as the `ag-ui-protocol` package's own event models, in the protocol's order.
+#[test]
+fn ag_ui_runs_stream_over_sse_and_websocket() {
+    let summary = run_against_python_agent("agui", "agui_agent.py", "agui_client.py");
+    let order = ["RUN_STARTED", "TEXT_MESSAGE_START", "TEXT_MESSAGE_CONTENT", "TEXT_MESSAGE_END", "RUN_FINISHED"];
+    for (transport, said) in [("sse", "over SSE"), ("ws", "over WebSocket")] {
+        assert_eq!(summary[transport]["types"], json!(order), "{transport}: {summary:#}");
+        let session = summary[format!("{transport}_session")].as_str().unwrap();
+        assert_eq!(summary[transport]["text"], format!("echo: {said} ({session})"), "{transport}: {summary:#}");
+    }
+    assert!(summary["sse"]["content_type"].as_str().unwrap().starts_with("text/event-stream"), "{summary:#}");
+}
+
 /// What reaches the agent: a custom header only when `requestHeaderAllowlist` lists it, never
 /// `Authorization` or `x-amz-*`; the session id, the call's request id and trace headers always; and
 /// the path the protocol has (`/invocations`, `/mcp`, `/`, or `protocolConfiguration.path`).

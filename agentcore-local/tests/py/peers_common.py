@@ -117,6 +117,26 @@ def local_state(endpoint):
         return json.load(response)
 
 
+# Written by the websockets library itself in every handshake.
+HANDSHAKE_HEADERS = {"host", "upgrade", "connection", "sec-websocket-key", "sec-websocket-version"}
+
+
+def connect_websocket(endpoint, url, headers=None):
+    """Opens `url` (an `AgentCoreRuntimeClient` URL, signed for the real AWS host) on the emulator at
+    `endpoint`: `wss://` becomes `ws://` (the emulator has no TLS), the TCP connection goes to the
+    emulator (as a hosts-file entry would send it) and the `Host` header stays the signed one; of
+    `headers`, those the websockets library writes itself are left to it."""
+    import socket
+    from urllib.parse import urlsplit
+
+    from websockets.sync.client import connect
+
+    parts = urlsplit(endpoint)
+    sock = socket.create_connection((parts.hostname, parts.port), timeout=10)
+    extra = {k: v for k, v in (headers or {}).items() if k.lower() not in HANDSHAKE_HEADERS}
+    return connect(url.replace("wss://", "ws://", 1), sock=sock, additional_headers=extra, open_timeout=30)
+
+
 def emit(result):
     """The scenario's result as one JSON document on stdout (the Rust test parses it)."""
     json.dump(result, sys.stdout, indent=1, sort_keys=True, default=str)

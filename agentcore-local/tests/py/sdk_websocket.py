@@ -14,28 +14,15 @@ Each sends three messages and reads three echoes; a presigned URL with its sessi
 be refused. Prints a JSON summary.
 """
 
-import socket
 from urllib.parse import urlsplit
 
 from bedrock_agentcore.runtime import AgentCoreRuntimeClient
 from websockets.exceptions import InvalidStatus
-from websockets.sync.client import connect
 
-from peers_common import client, emit, endpoint_from_argv, ready_public_runtime
-
-# Written by the websockets library itself in every handshake.
-HANDSHAKE_HEADERS = {"host", "upgrade", "connection", "sec-websocket-key", "sec-websocket-version"}
-
-
-def open_socket(endpoint):
-    parts = urlsplit(endpoint)
-    return socket.create_connection((parts.hostname, parts.port), timeout=10)
-
+from peers_common import client, connect_websocket, emit, endpoint_from_argv, ready_public_runtime
 
 def exchange(endpoint, url, headers=None):
-    url = url.replace("wss://", "ws://", 1)
-    extra = {k: v for k, v in (headers or {}).items() if k.lower() not in HANDSHAKE_HEADERS}
-    with connect(url, sock=open_socket(endpoint), additional_headers=extra, open_timeout=30) as ws:
+    with connect_websocket(endpoint, url, headers) as ws:
         echoes = []
         for i in range(3):
             ws.send(f"message {i}")
