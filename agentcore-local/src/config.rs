@@ -49,6 +49,10 @@ pub const DEFAULT_NEW_SESSION_DELAY: Duration = Duration::from_secs(3);
 /// termination "can take up to 15 seconds" (facts sheet, Quotas and session lifecycle), and
 /// InvokeAgentRuntime models `RetryableConflictException` for a session being torn down.
 pub const DEFAULT_SESSION_TEARDOWN: Duration = Duration::from_secs(15);
+/// The binary's default time from CreateAgentRuntime to its new ENIs: CloudTrail of a real
+/// deployment shows the service-linked role's CreateNetworkInterface about 27 s after
+/// CreateAgentRuntime (facts sheet, "Observed AgentCore ENI").
+pub const DEFAULT_ENI_CREATE_DELAY: Duration = Duration::from_secs(27);
 /// Default active-session quota (`maxVms`): the report's account had 500.
 pub const DEFAULT_MAX_VMS: u32 = 500;
 /// Default start deadline of a microVM (AWS: "Please make sure that initialization completes in 60s").
@@ -125,6 +129,10 @@ pub struct Config {
     pub status_delay: Duration,
     /// How long an unused managed ENI lingers before it is deleted (service time).
     pub eni_linger: Duration,
+    /// How long after a runtime needs a new AgentCore ENI (create, update) it appears (service
+    /// time); an existing or lingering ENI of the same key serves at once. Zero here; the binary's
+    /// default is [`DEFAULT_ENI_CREATE_DELAY`].
+    pub eni_create_delay: Duration,
     /// NAT gateways go pending → available and deleting → deleted after this long (service time).
     pub nat_gateway_delay: Duration,
     /// Interface VPC endpoints go pending → available and deleting → deleted after this long
@@ -200,6 +208,7 @@ impl Default for Config {
             clock: Clock::real(),
             status_delay: DEFAULT_STATUS_DELAY,
             eni_linger: DEFAULT_ENI_LINGER,
+            eni_create_delay: Duration::ZERO,
             nat_gateway_delay: DEFAULT_NAT_GATEWAY_DELAY,
             vpc_endpoint_delay: DEFAULT_VPC_ENDPOINT_DELAY,
             eni_policy: EniPolicy::Shared,

@@ -65,17 +65,29 @@ pub fn users(region: &RegionState, policy: EniPolicy) -> BTreeMap<EniKey, Vec<St
 }
 
 /// Brings the managed ENIs in line with what the runtimes need, as of `at`: creates missing
-/// ones, revives lingering ones that are needed again, and starts the linger of unused ones.
+/// ones (`Config::eni_create_delay` later: until then they are pending, see
+/// [`next_creation`]), revives lingering ones that are needed again, and starts the linger of unused
+/// ones. A pending creation no runtime needs any more is dropped, and none due at `at` is left (the
+/// transitions loop until nothing is due).
 pub fn reconcile(region: &mut RegionState, at: SystemTime, config: &Config) {
     let needed = users(region, config.eni_policy);
+    region.pending_enis.retain(|key, _| needed.contains_key(key));
     for key in needed.keys() {
         let existing = region.network_interfaces.values_mut().filter_map(|n| n.agentcore_mut()).find(|m| &m.key == key);
         match existing {
-            Some(managed) => managed.linger_until = None,
+            Some(managed) => {
+                managed.linger_until = None;
+                region.pending_enis.remove(key);
+            }
             None => {
-                if let Err(reason) = create(region, key.clone(), at, config) {
-                    // Callers check capacity first (`shortfall`), so this is a bug if it happens.
-                    tracing::error!(%reason, "could not create a managed ENI");
+                let due = *region.pending_enis.entry(key.clone()).or_insert(at + config.eni_create_delay);
+                if due <= at {
+                    region.pending_enis.remove(key);
+                    if let Err(reason) = create(region, key.clone(), due, config) {
+                        // Callers check capacity first (`shortfall`); a CreateNetworkInterface of the
+                        // account's own may have taken the last address while this one was pending.
+                        tracing::error!(%reason, "could not create a managed ENI");
+                    }
                 }
             }
         }
@@ -123,6 +135,11 @@ fn create(region: &mut RegionState, key: EniKey, at: SystemTime, config: &Config
     tracing::debug!(eni = %id, subnet = %eni.subnet_id, ip = %ip, account = %config.account_id, "created managed ENI");
     region.network_interfaces.insert(id, eni);
     Ok(())
+}
+
+/// The earliest pending ENI creation's time ([`reconcile`] makes it then).
+pub fn next_creation(region: &RegionState) -> Option<SystemTime> {
+    region.pending_enis.values().min().copied()
 }
 
 /// The earliest lingering ENI to expire, with its deadline.

@@ -49,6 +49,11 @@ struct Cli {
     /// Service time an unused AgentCore ENI lingers before it is deleted, e.g. `8h`, `90m`.
     #[arg(long, default_value = "8h", value_parser = duration_flag::parse)]
     eni_linger: Duration,
+    /// Service time from a runtime needing a new ENI (CreateAgentRuntime, UpdateAgentRuntime) to
+    /// the ENI appearing (about 27 s in a real deployment's CloudTrail); an ENI that already exists
+    /// for the same subnet and security groups serves at once. E.g. `27s`, `0s`.
+    #[arg(long, default_value = "27s", value_parser = duration_flag::parse)]
+    eni_create_delay: Duration,
     /// Service time a NAT gateway takes from pending to available and from deleting to deleted,
     /// e.g. `2m`, `0s`.
     #[arg(long, default_value = "2m", value_parser = duration_flag::parse)]
@@ -212,6 +217,7 @@ fn config(cli: Cli) -> anyhow::Result<Config> {
         clock: Clock::scaled(cli.time_scale).context("--time-scale")?,
         status_delay: cli.status_delay,
         eni_linger: cli.eni_linger,
+        eni_create_delay: cli.eni_create_delay,
         nat_gateway_delay: cli.nat_gateway_delay,
         vpc_endpoint_delay: cli.vpc_endpoint_delay,
         agentcore_eni_operator: cli.agentcore_eni_operator,
@@ -371,6 +377,7 @@ mod tests {
         assert_eq!(defaults.cold_start, agentcore_local::config::DEFAULT_NEW_SESSION_DELAY);
         assert_eq!(defaults.quota_refusal_delay, agentcore_local::config::DEFAULT_NEW_SESSION_DELAY);
         assert_eq!(defaults.session_teardown, agentcore_local::config::DEFAULT_SESSION_TEARDOWN);
+        assert_eq!(defaults.eni_create_delay, agentcore_local::config::DEFAULT_ENI_CREATE_DELAY);
         let none = config(cli(&["--cold-start", "0s", "--quota-refusal-delay", "0s"]).unwrap()).unwrap();
         assert_eq!((none.cold_start, none.quota_refusal_delay), (Duration::ZERO, Duration::ZERO));
         let short = config(cli(&["--websocket-max-duration", "90s"]).unwrap()).unwrap();

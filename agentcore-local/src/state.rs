@@ -84,6 +84,9 @@ pub struct RegionState {
     /// unless asked with `IncludeManagedResources` (`hidden`), or show them (`visible`, the default).
     pub managed_resources_hidden: bool,
     pub runtimes: BTreeMap<String, Runtime>,
+    /// AgentCore ENIs a runtime needs that do not exist yet, and when they will be created
+    /// (`Config::eni_create_delay` after the runtime asked for them).
+    pub pending_enis: BTreeMap<EniKey, SystemTime>,
     /// CreateAgentRuntime `clientToken` → what it created.
     pub create_tokens: HashMap<String, TokenRecord>,
     /// CreateNetworkInterface `ClientToken` → the ENI it created.
@@ -116,6 +119,7 @@ impl RegionState {
             nat_gateways: BTreeMap::new(),
             vpc_endpoints: BTreeMap::new(),
             managed_resources_hidden: false,
+            pending_enis: BTreeMap::new(),
             runtimes: BTreeMap::new(),
             create_tokens: HashMap::new(),
             eni_client_tokens: HashMap::new(),

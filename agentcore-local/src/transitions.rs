@@ -30,11 +30,24 @@ pub fn apply_due(world: &mut World, now: SystemTime, config: &Config) {
 /// `Ord`), so an endpoint waiting for its version sees the version READY first.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Due {
-    Runtime { runtime_id: String },
-    Endpoint { runtime_id: String, endpoint: String },
-    Eni { eni_id: String },
-    NatGateway { nat_id: String },
-    VpcEndpoint { endpoint_id: String },
+    Runtime {
+        runtime_id: String,
+    },
+    Endpoint {
+        runtime_id: String,
+        endpoint: String,
+    },
+    Eni {
+        eni_id: String,
+    },
+    /// Pending AgentCore ENIs are due to be created ([`eni::next_creation`]).
+    EniCreation,
+    NatGateway {
+        nat_id: String,
+    },
+    VpcEndpoint {
+        endpoint_id: String,
+    },
 }
 
 /// The earliest pending transition of `region`.
@@ -47,13 +60,14 @@ fn next_due(region: &RegionState) -> Option<(SystemTime, Due)> {
         own.into_iter().chain(endpoints)
     });
     let eni = eni::next_expiry(region).map(|(at, eni_id)| (at, Due::Eni { eni_id }));
+    let creation = eni::next_creation(region).map(|at| (at, Due::EniCreation));
     let nat =
         region.nat_gateways.values().filter_map(|n| n.due.map(|at| (at, Due::NatGateway { nat_id: n.id.clone() })));
     let endpoints = region
         .vpc_endpoints
         .values()
         .filter_map(|e| e.due.map(|at| (at, Due::VpcEndpoint { endpoint_id: e.id.clone() })));
-    runtimes.chain(eni).chain(nat).chain(endpoints).min()
+    runtimes.chain(eni).chain(creation).chain(nat).chain(endpoints).min()
 }
 
 /// Applies `region`'s transitions due at or before `now`, earliest first.
@@ -63,6 +77,7 @@ fn apply_due_in_region(region: &mut RegionState, now: SystemTime, config: &Confi
             Due::Eni { eni_id } => {
                 region.network_interfaces.remove(&eni_id);
             }
+            Due::EniCreation => eni::reconcile(region, at, config),
             Due::Runtime { runtime_id } => apply_runtime_transition(region, &runtime_id, at, config),
             Due::Endpoint { runtime_id, endpoint } => {
                 if let Some(runtime) = region.runtimes.get_mut(&runtime_id) {

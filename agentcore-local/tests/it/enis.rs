@@ -246,3 +246,33 @@ async fn linger_runs_on_the_scaled_clock() {
     assert!(waited >= Duration::from_secs(3), "vanished too early: {waited:?}");
     lab.ec2.delete_security_group().group_id(&net.security_groups[0]).send().await.unwrap();
 }
+
+/// `eni_create_delay`: a runtime's new ENIs appear that long after it asked for them (on the service
+/// clock), while a runtime whose subnets and groups already have ENIs shares them at once; a pending
+/// ENI no runtime needs any more is never created.
+#[tokio::test]
+async fn new_enis_appear_after_their_creation_delay_and_shared_ones_serve_at_once() {
+    // Longer than the status delay (30 s), so a runtime can be READY and deleted before its ENIs come.
+    let delay = Duration::from_secs(100);
+    let lab = Lab::start(Config { eni_create_delay: delay, ..manual_config() }).await;
+    let net = lab.network().await;
+    let first = lab.runtime("first", &net.subnets, &net.security_groups).await;
+    assert!(lab.managed_enis(&net.vpc).await.is_empty(), "no ENI at once");
+    lab.advance(delay - Duration::from_secs(1));
+    assert!(lab.managed_enis(&net.vpc).await.is_empty(), "none a second early");
+    assert_eq!(lab.status(&first).await, "READY", "READY before its ENIs");
+    lab.advance(Duration::from_secs(1));
+    let enis = lab.managed_enis(&net.vpc).await;
+    assert_eq!(enis.len(), 2, "one per subnet, on time");
+    // A second runtime on the same subnets and group shares them at once.
+    lab.runtime("second", &net.subnets, &net.security_groups).await;
+    assert_eq!(ids(&lab.managed_enis(&net.vpc).await), ids(&enis));
+    // A runtime on a new group waits again; deleted before its ENIs came, it never gets them.
+    let other = lab.security_group(&net.vpc, "other").await;
+    let third = lab.runtime("third", &net.subnets, std::slice::from_ref(&other)).await;
+    lab.advance(STATUS_DELAY);
+    assert_eq!(ids(&lab.managed_enis(&net.vpc).await), ids(&enis));
+    lab.delete(&third).await;
+    lab.advance(delay);
+    assert_eq!(ids(&lab.managed_enis(&net.vpc).await), ids(&enis), "the deleted runtime's ENIs never came");
+}

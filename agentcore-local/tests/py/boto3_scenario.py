@@ -84,7 +84,11 @@ def main():
     ]
     assert sorted(listed) == sorted(runtime_ids), f"ListAgentRuntimes (pages of 2): {listed}"
 
-    enis = ec2.describe_network_interfaces(Filters=[{"Name": "group-id", "Values": [sg]}])["NetworkInterfaces"]
+    # The ENIs come about 27 s (service time) after the runtimes asked for them, maybe after READY.
+    enis = wait_until(
+        "the runtimes' ENIs",
+        lambda: ec2.describe_network_interfaces(Filters=[{"Name": "group-id", "Values": [sg]}])["NetworkInterfaces"],
+    )
     summary_enis = []
     for eni in enis:
         attachment = eni.get("Attachment", {})

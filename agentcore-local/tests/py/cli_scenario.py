@@ -73,9 +73,15 @@ def main():
     listed = aws("bedrock-agentcore-control", "list-agent-runtimes")["agentRuntimes"]
     assert sorted(r["agentRuntimeId"] for r in listed) == sorted(runtime_ids), listed
 
-    enis = aws("ec2", "describe-network-interfaces", "--filters", f"Name=group-id,Values={sg}")[
-        "NetworkInterfaces"
-    ]
+    # The ENIs come about 27 s (service time) after the runtimes asked for them, maybe after READY.
+    deadline = time.monotonic() + 30
+    while True:
+        enis = aws("ec2", "describe-network-interfaces", "--filters", f"Name=group-id,Values={sg}")[
+            "NetworkInterfaces"
+        ]
+        if enis or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert len(enis) == 2, f"3 runtimes on 2 subnets with 1 SG share 2 ENIs, got {len(enis)}: {enis}"
     assert sorted(e["SubnetId"] for e in enis) == sorted(subnets), enis
     for eni in enis:
