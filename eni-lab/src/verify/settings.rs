@@ -51,7 +51,8 @@ pub struct Settings {
     #[serde(with = "secs")]
     pub poll: Duration,
     /// How long the idle and sg-split phases give ENIs to appear before judging (wall time; AWS
-    /// creates them some 30 s after the runtime, the emulator at once).
+    /// creates them some 30 s after the runtime; the emulator binary after `--eni-create-delay`,
+    /// 27 s of service time by default, the embedded one at once).
     #[serde(with = "secs")]
     pub eni_settle: Duration,
     /// Interval of the ENI watch that runs through the whole verify (wall time).
@@ -86,7 +87,9 @@ impl Settings {
             max_vms,
             ready_timeout: Duration::from_secs(60) + wall(OFFLINE_STATUS_DELAY) * 4,
             poll: Duration::from_millis(100),
-            eni_settle: Duration::from_secs(2),
+            // Time for an agentcore-local binary at --endpoint-url to create its ENIs (twice its default
+            // delay, on its clock), and 2 s more; judging stops waiting as soon as they match.
+            eni_settle: Duration::from_secs(2) + wall(agentcore_local::config::DEFAULT_ENI_CREATE_DELAY * 2),
             watch_interval: wall(REPORT_WATCH_INTERVAL).max(Duration::from_millis(50)),
             load_duration: wall(REPORT_LOAD),
             invoke_timeout: Duration::from_secs(30),
