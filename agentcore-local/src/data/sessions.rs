@@ -49,6 +49,8 @@ use crate::ids;
 pub const HEALTH_CHECK_FAILED: &str = "Runtime health check failed or timed out. Please make sure that health check is \
                                        implemented according to the requirements.";
 
+/// The error code of a call the active-session quota refuses.
+const QUOTA_EXCEEDED: &str = "ServiceQuotaExceededException";
 /// Wall-clock timeout of one idle-check `/ping`.
 const IDLE_PING_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -328,7 +330,7 @@ impl Sessions {
         self.reap_if_due().await;
         let entered = self.enter_now(key, runtime);
         if let Err(refusal) = &entered
-            && refusal.code == "ServiceQuotaExceededException"
+            && refusal.code == QUOTA_EXCEEDED
         {
             // Refusals are not instant on AWS (`Config::quota_refusal_delay`); no lock is held here.
             self.wait_service_time(self.quota_refusal_delay).await;
@@ -363,7 +365,7 @@ impl Sessions {
             table.counters.refused_by_quota += 1;
             return Err(AwsError::new(
                 StatusCode::PAYMENT_REQUIRED,
-                "ServiceQuotaExceededException",
+                QUOTA_EXCEEDED,
                 format!("maxVms limit exceeded for account {}", self.account_id),
             ));
         }
