@@ -33,7 +33,7 @@ impl Target for QuotaAgent {
             }
         }
         tokio::time::sleep(self.latency).await;
-        Ok(Answer { first_byte: Instant::now(), bytes: call.payload.len() as u64 })
+        Ok(Answer { first_byte: Instant::now(), bytes: call.payload.len() as u64, sent: None })
     }
 
     // `stop_session` and `retries` keep their defaults: no sessions to stop, no client retries.

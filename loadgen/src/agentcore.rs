@@ -76,7 +76,7 @@ impl Target for AgentCore {
             first_byte.get_or_insert_with(Instant::now);
             bytes += chunk.len() as u64;
         }
-        Ok(Answer { first_byte: first_byte.unwrap_or(head), bytes })
+        Ok(Answer { first_byte: first_byte.unwrap_or(head), bytes, sent: None })
     }
 
     async fn stop_session(&self, call: &Call) -> Result<(), Failure> {

@@ -3,43 +3,59 @@
 
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::process::ExitCode;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, bail};
 use bytes::Bytes;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use loadgen::report::{self, Report};
+use loadgen::run::{Tagged, print_line};
 use loadgen::schedule::{self, Stage};
+use loadgen::threshold::{Threshold, Verdict};
 use loadgen::{Model, Plan, RunError, Sessions, Shard, Stop, Target};
 use tokio::sync::watch;
 use tracing_subscriber::EnvFilter;
 
 /// Rate-governed invocation load with corrected latency and every request accounted.
 ///
-/// Load models: closed (`--concurrency N`: N workers in a loop) or open (`--rate R/s` or
-/// `--stages "10/s:30s,10->200/s:1m,200/s:2m"`: requests sent on schedule whatever the target does,
-/// latency measured from the intended send time). SIGINT (Ctrl-C) or SIGTERM (how Kubernetes and AWS
-/// Batch stop a job) stops sending and drains in-flight requests for --drain-timeout; a second signal
-/// cancels them at once. Either way every result is written (--out, the series, the table).
+/// Load models: closed (`-c N`: N workers in a loop) or open (`-q R/s` or `--stages
+/// "10/s:30s,10->200/s:1m,200/s:2m"`: requests sent on schedule whatever the target does, latency
+/// measured from the intended send time). SIGINT (Ctrl-C) or SIGTERM (how Kubernetes and AWS Batch
+/// stop a job) stops sending and drains in-flight requests for --drain-timeout; a second signal
+/// cancels them at once. Either way every result is written (--out, the series, stdout).
+///
+/// Exit codes: 0 the run completed (interrupted runs too) and no --fail-if condition held; 1 a
+/// --fail-if condition held; 2 the run could not be made or its results cannot be trusted (bad flags,
+/// unreachable target, an accounting mismatch, a file that could not be written); 3 no request
+/// succeeded.
 #[derive(Parser, Debug)]
 #[command(version, about, long_about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Threads that send and receive (the runtime's workers). Default: 1 for `http` and `noop` (as
+    /// `wrk -t1`: the other cores stay with a local target), every core for `agentcore` (SigV4
+    /// signing is CPU work).
+    #[arg(long, global = true, value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
     /// InvokeAgentRuntime through the AWS SDK (AWS, or agentcore-local with --endpoint-url).
+    #[cfg(feature = "agentcore")]
     Agentcore(AgentCoreArgs),
-    /// POST /invocations straight to an agent on the AgentCore HTTP contract.
+    /// POST /invocations straight to an agent on the AgentCore HTTP contract (http or https).
     Http(HttpArgs),
     /// No I/O at all: measures the generator itself.
     Noop(NoopArgs),
-    /// Merge results of shards (`--out` files) exactly: counts summed, histograms added.
+    /// Merge results of shards (`--out` files) exactly: counts summed, histograms added, per-second
+    /// series aligned on absolute time.
     Merge(MergeArgs),
 }
 
+#[cfg(feature = "agentcore")]
 #[derive(Args, Debug)]
 struct AgentCoreArgs {
     /// Runtime ARN to invoke (repeat for several: requests go round-robin).
@@ -72,9 +88,19 @@ struct AgentCoreArgs {
 
 #[derive(Args, Debug)]
 struct HttpArgs {
-    /// The agent's URL: `http://HOST:PORT` (POST /invocations) or the full invocation URL.
+    /// The agent's URL: `http://HOST:PORT` (POST /invocations) or the full invocation URL; https
+    /// is verified against the system's root certificates (or --cacert).
     #[arg(long)]
     url: String,
+    /// Verify an https server against the PEM certificates in this file only (a private CA, a
+    /// self-signed test server), as curl's --cacert.
+    #[arg(long, value_name = "PEM_FILE")]
+    cacert: Option<PathBuf>,
+    /// Open model: at most this many connections, a request waiting for a free one (wrk2's -c with
+    /// -R). The wait counts in the corrected latency only, so a stalling target shows what
+    /// coordinated omission hides. Default: a connection per request in flight.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    connections: Option<u32>,
     #[command(flatten)]
     load: LoadArgs,
 }
@@ -87,15 +113,41 @@ struct NoopArgs {
 
 #[derive(Args, Debug)]
 struct MergeArgs {
-    /// Results files (`--out` of each shard).
-    #[arg(required = true, value_name = "RESULTS_JSON")]
+    /// Results files (`--out` of each shard), or directories: every `*.json` directly inside that is
+    /// a shard's results (not `--out` itself, not `*.series.jsonl`).
+    #[arg(required = true, value_name = "RESULTS_JSON_OR_DIR")]
     inputs: Vec<PathBuf>,
-    /// Where to write the merged results (default: stdout).
-    #[arg(long)]
+    /// Merge only when these are exactly shards 0..N-1 of one run (each once, started within 60 s of
+    /// each other); otherwise fail, saying which are missing.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    shards: Option<u32>,
+    /// With --shards: wait up to this long for the missing shards' files to appear.
+    #[arg(long, requires = "shards", value_parser = schedule::parse_duration)]
+    wait: Option<Duration>,
+    /// Write the merged results here.
+    #[arg(long, short = 'o')]
     out: Option<PathBuf>,
+    /// What goes to stdout: `table` (for people) or `json` (the merged results). Default: json
+    /// without --out, table with it.
+    #[arg(long, value_enum)]
+    output: Option<Output>,
     /// Messages kept per error class.
     #[arg(long, default_value_t = 5)]
     error_samples: usize,
+    /// Check the flags, list the results files found now and exit without waiting or writing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+/// What a run prints on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Output {
+    /// The summary table (the default).
+    Table,
+    /// The results document, one JSON object, at the end (the table goes to stderr).
+    Json,
+    /// JSON Lines as the run goes: `{"type":"second",…}` each second, then `{"type":"results",…}`.
+    Jsonl,
 }
 
 #[derive(Args, Debug)]
@@ -103,15 +155,15 @@ struct LoadArgs {
     /// Closed model: this many workers, each sending its next request when the last one is done.
     #[arg(long, short = 'c', conflicts_with_all = ["rate", "stages"], help_heading = "Load")]
     concurrency: Option<u32>,
-    /// Open model: requests per second (`200`, `200/s`, `600/m`), sent on schedule.
-    #[arg(long, short = 'r', conflicts_with = "stages", help_heading = "Load")]
+    /// Open model: requests per second (`200`, `200/s`, `600/m`), sent on schedule (oha's -q).
+    #[arg(long, short = 'q', conflicts_with = "stages", help_heading = "Load")]
     rate: Option<String>,
     /// Open model in stages: `RATE:DURATION` plateaus and `FROM->TO/s:DURATION` ramps, comma-separated,
     /// e.g. `10/s:30s,10->200/s:1m,200/s:2m`.
     #[arg(long, help_heading = "Load")]
     stages: Option<String>,
     /// How long to send (`30s`, `2m`, `1h30m`, `1d`, or bare seconds); with --rate or --concurrency.
-    #[arg(long, short = 'd', value_parser = schedule::parse_duration, help_heading = "Load")]
+    #[arg(long, short = 'z', value_parser = schedule::parse_duration, help_heading = "Load")]
     duration: Option<Duration>,
     /// Stop after this many requests (over all shards).
     #[arg(long, short = 'n', help_heading = "Load")]
@@ -124,18 +176,22 @@ struct LoadArgs {
     #[arg(long, help_heading = "Load")]
     sessions: Option<Sessions>,
     /// Per-request timeout.
-    #[arg(long, default_value = "60s", value_parser = schedule::parse_duration, help_heading = "Load")]
+    #[arg(long, short = 't', default_value = "60s", value_parser = schedule::parse_duration, help_heading = "Load")]
     timeout: Duration,
     /// After the end or a first SIGINT/SIGTERM, how long in-flight requests may finish before they are
     /// cancelled (keep it under the platform's grace period: Kubernetes' terminationGracePeriodSeconds
     /// and ECS/AWS Batch's stop timeout both default to 30 s).
     #[arg(long, default_value = "10s", value_parser = schedule::parse_duration, help_heading = "Load")]
     drain_timeout: Duration,
-    /// Request payload, JSON (repeat for several: request n sends payload n mod count).
-    #[arg(long, help_heading = "Payload")]
+    /// Start sending at this time, so that shards on several machines start together: RFC 3339
+    /// (`2026-12-02T17:00:00Z`) or Unix seconds (`1796230800`). More than a second in the past is an error.
+    #[arg(long, value_name = "TIME", value_parser = parse_start_at, help_heading = "Load")]
+    start_at: Option<SystemTime>,
+    /// Request payload, JSON (repeat for several: request n sends payload n mod count; oha's -d).
+    #[arg(long, short = 'd', help_heading = "Payload")]
     payload: Vec<String>,
-    /// Read a JSON payload from a file (repeatable, after the --payload ones).
-    #[arg(long, help_heading = "Payload")]
+    /// Read a JSON payload from a file (repeatable, after the --payload ones; oha's -D).
+    #[arg(long, short = 'D', help_heading = "Payload")]
     payload_file: Vec<PathBuf>,
     /// This process's shard `I/N` (index from 0): 1/N of the rate, concurrency and requests, disjoint sessions.
     #[arg(long, conflicts_with = "shards", help_heading = "Shards")]
@@ -144,27 +200,63 @@ struct LoadArgs {
     /// AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch array job).
     #[arg(long, help_heading = "Shards")]
     shards: Option<u32>,
-    /// Write the results (summary, per-second series, histograms) to this JSON file.
+    /// What goes to stdout: `table` (for people), `json` (the results document at the end) or `jsonl`
+    /// (a line per second, then the results); with json and jsonl the table goes to stderr.
+    #[arg(long, value_enum, default_value = "table", help_heading = "Output")]
+    output: Output,
+    /// Also write the results (summary, per-second series, histograms) to this JSON file. In every
+    /// file name `{shard}` becomes the shard's index (for AWS Batch, whose arguments cannot carry it).
     #[arg(long, short = 'o', help_heading = "Output")]
     out: Option<PathBuf>,
     /// Append one JSON line per second here while running (default: next to --out, `.series.jsonl`).
     #[arg(long, help_heading = "Output")]
     series: Option<PathBuf>,
+    /// Print the corrected latency's percentile spectrum (wrk2's --latency, HdrHistogram's `.hgrm` form).
+    #[arg(long, help_heading = "Output")]
+    latency: bool,
+    /// Write that spectrum to this `.hgrm` file (HdrHistogram's plotter reads it).
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    hgrm: Option<PathBuf>,
+    /// Write an HdrHistogram interval log (`.hlog`): each second's corrected latency histogram, for
+    /// HdrHistogram's HistogramLogProcessor and the other implementations' log readers.
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    hlog: Option<PathBuf>,
+    /// Fail the run (exit code 1) when this condition holds, as k6's thresholds; repeatable:
+    /// `error_rate>0.01`, `errors>0`, `p99>250ms`, `p99.9>1s`, `rps<1000`, `lag_p99>1ms`, `dropped>0`.
+    #[arg(long = "fail-if", value_name = "CONDITION", help_heading = "Output")]
+    fail_if: Vec<Threshold>,
     /// Messages kept per error class.
     #[arg(long, default_value_t = 5, help_heading = "Output")]
     error_samples: usize,
-    /// No progress line.
-    #[arg(long, short = 'q', help_heading = "Output")]
+    /// No progress bar.
+    #[arg(long, help_heading = "Output")]
     quiet: bool,
+    /// Check every flag, print the plan and exit without sending anything or calling AWS.
+    #[arg(long, help_heading = "Output")]
+    dry_run: bool,
 }
 
-fn main() -> std::process::ExitCode {
+/// The run did not do what it was asked: exit code 1 (thresholds) or 3 (nothing succeeded).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+struct Verdicts {
+    code: u8,
+    message: String,
+}
+
+fn main() -> ExitCode {
     match main_inner() {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            std::process::ExitCode::from(2)
-        }
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => match error.downcast_ref::<Verdicts>() {
+            Some(verdicts) => {
+                eprintln!("{}", verdicts.message);
+                ExitCode::from(verdicts.code)
+            }
+            None => {
+                eprintln!("error: {error:#}");
+                ExitCode::from(2)
+            }
+        },
     }
 }
 
@@ -174,10 +266,22 @@ fn main_inner() -> anyhow::Result<()> {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
         .init();
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
+    #[cfg(feature = "agentcore")]
+    let sdk_target = matches!(cli.command, Command::Agentcore(_));
+    #[cfg(not(feature = "agentcore"))]
+    let sdk_target = false;
+    let threads = cli.threads.map_or_else(
+        || if sdk_target { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { 1 },
+        usize::from,
+    );
+    let runtime = match threads {
+        1 => tokio::runtime::Builder::new_current_thread().enable_all().build(),
+        n => tokio::runtime::Builder::new_multi_thread().worker_threads(n).enable_all().build(),
+    }
+    .context("starting tokio")?;
     runtime.block_on(async {
         match cli.command {
-            Command::Merge(args) => merge(&args),
+            Command::Merge(args) => merge(&args).await,
             Command::Noop(args) => {
                 let stop = stop_on_signals()?;
                 let plan = plan(&args.load, "noop", None)?;
@@ -186,10 +290,26 @@ fn main_inner() -> anyhow::Result<()> {
             Command::Http(args) => {
                 let stop = stop_on_signals()?;
                 let plan = plan(&args.load, "http", None)?;
-                let target = loadgen::Http::new(&args.url, plan_concurrency(&plan)).map_err(anyhow::Error::msg)?;
-                preflight_http(target.url()).await?;
+                let pool = plan_concurrency(&plan);
+                let target = match &args.cacert {
+                    Some(path) => {
+                        let pem =
+                            std::fs::read(path).with_context(|| format!("cannot read --cacert {}", path.display()))?;
+                        loadgen::Http::with_ca(&args.url, pool, &pem)
+                    }
+                    None => loadgen::Http::new(&args.url, pool),
+                }
+                .map_err(anyhow::Error::msg)?;
+                let target = match args.connections {
+                    Some(limit) => target.with_connection_limit(limit as usize),
+                    None => target,
+                };
+                if !args.load.dry_run {
+                    preflight_http(target.address(), target.url()).await?;
+                }
                 execute(target, plan, &args.load, stop).await
             }
+            #[cfg(feature = "agentcore")]
             Command::Agentcore(args) => {
                 let stop = stop_on_signals()?;
                 agentcore(args, stop).await
@@ -225,9 +345,18 @@ fn stop_on_signals() -> anyhow::Result<watch::Receiver<Stop>> {
     Ok(stop_rx)
 }
 
+#[cfg(feature = "agentcore")]
 async fn agentcore(args: AgentCoreArgs, stop: watch::Receiver<Stop>) -> anyhow::Result<()> {
     let mut plan = plan(&args.load, "agentcore", Some(Sessions::Unique))?;
     plan.stop_sessions = args.stop_sessions;
+    if args.load.dry_run {
+        let runtimes = match &args.runtime_prefix {
+            Some(prefix) => format!("every runtime named {prefix}* (listed when run)"),
+            None => format!("{} runtime(s)", args.runtime_arns.len()),
+        };
+        plan.target_name = format!("agentcore ({runtimes})");
+        return dry_run(&plan, &args.load);
+    }
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
     if let Some(profile) = &args.profile {
         loader = loader.profile_name(profile);
@@ -318,10 +447,22 @@ fn plan(args: &LoadArgs, target: &str, default_sessions: Option<Sessions>) -> an
     plan.timeout = Some(args.timeout);
     plan.drain_timeout = args.drain_timeout;
     plan.max_samples = args.error_samples;
-    plan.series_path = args.series.clone().or_else(|| args.out.as_deref().map(series_next_to));
+    let out = args.out.as_deref().map(|path| for_shard(path, shard));
+    plan.series_path =
+        args.series.as_deref().map(|path| for_shard(path, shard)).or_else(|| out.as_deref().map(series_next_to));
+    plan.hlog_path = args.hlog.as_deref().map(|path| for_shard(path, shard));
+    plan.stream_seconds = args.output == Output::Jsonl;
     plan.progress = !args.quiet && std::io::stderr().is_terminal();
     plan.validate()?;
+    if let Some(at) = args.start_at {
+        start_delay(at, SystemTime::now())?;
+    }
     Ok(plan)
+}
+
+/// `path` with every `{shard}` replaced by the shard's index.
+fn for_shard(path: &Path, shard: Shard) -> PathBuf {
+    PathBuf::from(path.to_string_lossy().replace("{shard}", &shard.index.to_string()))
 }
 
 fn series_next_to(out: &Path) -> PathBuf {
@@ -329,32 +470,166 @@ fn series_next_to(out: &Path) -> PathBuf {
     out.with_file_name(format!("{stem}.series.jsonl"))
 }
 
-/// Refuses an agent that cannot even be connected to.
-async fn preflight_http(url: &reqwest::Url) -> anyhow::Result<()> {
-    let host = url.host_str().context("--url has no host")?;
-    let port = url.port_or_known_default().context("--url has no port")?;
-    let connect = tokio::net::TcpStream::connect((host, port));
-    match tokio::time::timeout(Duration::from_secs(5), connect).await {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => bail!("cannot reach {url}: {e}"),
-        Err(_) => bail!("cannot reach {url}: no connection within 5 s"),
+/// `--start-at`: RFC 3339 or Unix seconds.
+fn parse_start_at(text: &str) -> Result<SystemTime, String> {
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<f64>() {
+        if !(seconds.is_finite() && seconds >= 0.0) {
+            return Err(format!("invalid time {text:?}"));
+        }
+        return Ok(UNIX_EPOCH + Duration::from_secs_f64(seconds));
+    }
+    let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).map_err(|e| {
+        format!("invalid time {text:?}: {e} (expected RFC 3339 such as 2026-12-02T17:00:00Z, or Unix seconds)")
+    })?;
+    let nanos = at.unix_timestamp_nanos();
+    u64::try_from(nanos)
+        .map(|n| UNIX_EPOCH + Duration::from_nanos(n))
+        .map_err(|_| format!("invalid time {text:?}: before 1970"))
+}
+
+/// How long to wait for `--start-at`; an error when it is more than a second in the past (a shard
+/// that late would not start with the others).
+fn start_delay(at: SystemTime, now: SystemTime) -> anyhow::Result<Duration> {
+    match at.duration_since(now) {
+        Ok(wait) => Ok(wait),
+        Err(past) if past.duration() <= Duration::from_secs(1) => Ok(Duration::ZERO),
+        Err(past) => bail!(
+            "--start-at is {:.1} s in the past: give a time far enough ahead for every shard to be ready",
+            past.duration().as_secs_f64()
+        ),
     }
 }
 
-/// Runs the load and writes everything it has (`--out`, the table) even when part of it failed; then
-/// fails if anything did (the series file, the `--out` file, the accounting check, an unreachable target).
-async fn execute<T: Target>(target: T, plan: Plan, args: &LoadArgs, stop: watch::Receiver<Stop>) -> anyhow::Result<()> {
+/// Refuses an agent that cannot even be connected to.
+async fn preflight_http(address: &str, url: &impl std::fmt::Display) -> anyhow::Result<()> {
+    let connect = tokio::net::TcpStream::connect(address);
+    match tokio::time::timeout(Duration::from_secs(5), connect).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => bail!("cannot reach {url} ({address}): {e}"),
+        Err(_) => bail!("cannot reach {url} ({address}): no connection within 5 s"),
+    }
+}
+
+/// `--dry-run`: what would be sent, and where results would go.
+fn dry_run(plan: &Plan, args: &LoadArgs) -> anyhow::Result<()> {
+    let start_at = args.start_at.map(|at| {
+        let seconds = at.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs_f64();
+        format!("{seconds:.3} (Unix seconds)")
+    });
+    let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
+    let facts = serde_json::json!({
+        "dry_run": true,
+        "target": plan.target_name,
+        "model": plan.describe(),
+        "shard": plan.shard.to_string(),
+        "sessions": plan.sessions.map_or_else(|| "none".to_string(), |s| s.to_string()),
+        "payloads": plan.payloads.len(),
+        "start_at": start_at,
+        "out": path(&args.out.as_deref().map(|p| for_shard(p, plan.shard))),
+        "series": path(&plan.series_path),
+        "hlog": path(&plan.hlog_path),
+        "fail_if": args.fail_if.iter().map(ToString::to_string).collect::<Vec<_>>(),
+    });
+    match args.output {
+        Output::Table => {
+            println!("dry run: nothing sent");
+            for (key, value) in facts.as_object().into_iter().flatten().filter(|(k, _)| *k != "dry_run") {
+                if !value.is_null() {
+                    println!("  {key:<9} {}", value.as_str().map_or_else(|| value.to_string(), str::to_owned));
+                }
+            }
+        }
+        Output::Json | Output::Jsonl => println!("{facts}"),
+    }
+    Ok(())
+}
+
+/// Waits for `--start-at` (a signal meanwhile ends the run before it starts).
+async fn wait_for_start(at: SystemTime, stop: &mut watch::Receiver<Stop>) -> anyhow::Result<()> {
+    let wait = start_delay(at, SystemTime::now())?;
+    if wait.is_zero() {
+        return Ok(());
+    }
+    eprintln!("waiting {:.1} s for --start-at", wait.as_secs_f64());
+    let deadline = tokio::time::Instant::now() + wait;
+    tokio::select! {
+        () = tokio::time::sleep_until(deadline) => {}
+        _ = stop.wait_for(|s| *s != Stop::Run) => bail!("stopped before --start-at: nothing was sent"),
+    }
+    // The runtime's timer is coarse (1 ms); the last stretch on the system clock.
+    while let Ok(left) = at.duration_since(SystemTime::now()) {
+        std::thread::sleep(left.min(Duration::from_millis(1)));
+    }
+    Ok(())
+}
+
+/// Runs the load and writes everything it has (`--out`, stdout, `.hgrm`) even when part of it failed;
+/// then fails if anything did (exit 2: a file, the accounting check, an unreachable target), if no
+/// request succeeded (exit 3) or if a --fail-if condition holds (exit 1).
+async fn execute<T: Target>(
+    target: T,
+    plan: Plan,
+    args: &LoadArgs,
+    mut stop: watch::Receiver<Stop>,
+) -> anyhow::Result<()> {
+    if args.dry_run {
+        return dry_run(&plan, args);
+    }
+    if let Some(at) = args.start_at {
+        wait_for_start(at, &mut stop).await?;
+    }
+    let shard = plan.shard;
     let (report, mut problems) = match loadgen::run(target, plan, stop).await {
         Ok(report) => (report, Vec::new()),
         Err(RunError::Unaccounted { message, report }) => (*report, vec![message]),
         Err(error) => return Err(error.into()),
     };
-    let written = args.out.as_deref().map(|out| write_json(out, &report));
-    println!("{}", report::summary(&report));
-    match (&args.out, written) {
-        (Some(out), Some(Ok(()))) => println!("results: {}", out.display()),
-        (_, Some(Err(error))) => problems.insert(0, format!("{error:#}")),
-        _ => {}
+    let out = args.out.as_deref().map(|path| for_shard(path, shard));
+    if let Some(out) = &out
+        && let Err(error) = write_json(out, &report)
+    {
+        problems.insert(0, format!("{error:#}"));
+    }
+    let verdicts: Vec<Verdict> = args.fail_if.iter().map(|threshold| threshold.check(&report)).collect();
+    let mut table = report::summary(&report);
+    if args.latency || args.hgrm.is_some() {
+        let spectrum = report.decode_histograms().map(|h| loadgen::hdr::spectrum(&h.corrected));
+        match spectrum {
+            Ok(spectrum) => {
+                if args.latency {
+                    table.push_str("\n  corrected latency, percentile spectrum (ms)\n");
+                    table.push_str(&spectrum);
+                }
+                if let Some(path) = &args.hgrm {
+                    let path = for_shard(path, shard);
+                    if let Err(e) = std::fs::write(&path, spectrum) {
+                        problems.push(format!("cannot write {}: {e}", path.display()));
+                    }
+                }
+            }
+            Err(e) => problems.push(e),
+        }
+    }
+    for verdict in &verdicts {
+        let state = if verdict.crossed { "FAILED" } else { "passed" };
+        table.push_str(&format!("\n  --fail-if {:<24} {state} (actual {:.4})", verdict.condition, verdict.actual));
+    }
+    if let Some(out) = &out
+        && problems.is_empty()
+    {
+        table.push_str(&format!("\nresults: {}", out.display()));
+    }
+    match args.output {
+        Output::Table => println!("{table}"),
+        Output::Json => {
+            eprintln!("{table}");
+            println!("{}", serde_json::to_string_pretty(&WithVerdicts { report: &report, fail_if: &verdicts })?);
+        }
+        Output::Jsonl => {
+            eprintln!("{table}");
+            print_line(&Tagged { kind: "results", value: &WithVerdicts { report: &report, fail_if: &verdicts } });
+        }
     }
     if let Some(series) = &report.series_error {
         problems.push(format!("the per-second series could not be written to {}: {}", series.path, series.error));
@@ -363,7 +638,26 @@ async fn execute<T: Target>(target: T, plan: Plan, args: &LoadArgs, stop: watch:
     if report.total > 0 && report.ok == 0 && report.failed_total > 0 && only_connect {
         problems.push("the target could not be reached: every request failed to connect".into());
     }
-    if problems.is_empty() { Ok(()) } else { bail!("{}", problems.join("; ")) }
+    if !problems.is_empty() {
+        bail!("{}", problems.join("; "));
+    }
+    if report.total > 0 && report.ok == 0 {
+        return Err(Verdicts { code: 3, message: format!("no request succeeded ({} sent)", report.total) }.into());
+    }
+    let crossed: Vec<&str> = verdicts.iter().filter(|v| v.crossed).map(|v| v.condition.as_str()).collect();
+    if !crossed.is_empty() {
+        return Err(Verdicts { code: 1, message: format!("--fail-if held: {}", crossed.join(", ")) }.into());
+    }
+    Ok(())
+}
+
+/// The results document, with the --fail-if verdicts when there are any.
+#[derive(serde::Serialize)]
+struct WithVerdicts<'a> {
+    #[serde(flatten)]
+    report: &'a Report,
+    #[serde(skip_serializing_if = "<[Verdict]>::is_empty")]
+    fail_if: &'a [Verdict],
 }
 
 /// Writes `value` as pretty JSON through a temporary file and a rename (never half a file).
@@ -375,19 +669,111 @@ fn write_json(path: &Path, value: &impl serde::Serialize) -> anyhow::Result<()> 
     Ok(())
 }
 
-fn merge(args: &MergeArgs) -> anyhow::Result<()> {
-    let mut reports: Vec<Report> = Vec::new();
-    for path in &args.inputs {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let report =
-            serde_json::from_str(&text).with_context(|| format!("{} is not a loadgen results file", path.display()))?;
-        reports.push(report);
+/// The results files among `inputs`: files as given, directories' `*.json` (not `exclude`).
+fn results_files(inputs: &[PathBuf], exclude: Option<&Path>) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for input in inputs {
+        if !input.is_dir() {
+            files.push(input.clone());
+            continue;
+        }
+        let entries = std::fs::read_dir(input).with_context(|| format!("cannot read {}", input.display()))?;
+        let mut found: Vec<PathBuf> = entries
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|path| path.is_file() && path.extension().is_some_and(|e| e == "json"))
+            .filter(|path| exclude.is_none_or(|out| !same_file(path, out)))
+            .collect();
+        found.sort();
+        files.extend(found);
+    }
+    Ok(files)
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+fn read_reports(files: &[PathBuf]) -> anyhow::Result<Vec<Report>> {
+    files
+        .iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            serde_json::from_str(&text).with_context(|| format!("{} is not a loadgen results file", path.display()))
+        })
+        .collect()
+}
+
+async fn merge(args: &MergeArgs) -> anyhow::Result<()> {
+    if args.dry_run {
+        let files = results_files(&args.inputs, args.out.as_deref())?;
+        println!("dry run: would merge {} results file(s) found now", files.len());
+        for file in files {
+            println!("  {}", file.display());
+        }
+        if let Some(count) = args.shards {
+            let wait = args.wait.map(schedule::format_duration).unwrap_or_else(|| "0s".into());
+            println!("  once shards 0..{count} of one run are all there (waiting up to {wait})");
+        }
+        return Ok(());
+    }
+    let waited = Instant::now();
+    let reports = loop {
+        let files = results_files(&args.inputs, args.out.as_deref())?;
+        let reports = read_reports(&files)?;
+        let Some(count) = args.shards else { break reports };
+        match report::check_shards(&reports, count) {
+            Ok(()) => break reports,
+            Err(why) if args.wait.is_some_and(|wait| waited.elapsed() < wait) => {
+                tracing::info!(%why, "waiting for shards");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+            Err(why) => bail!("{why}"),
+        }
+    };
+    if reports.is_empty() {
+        bail!(
+            "no results files found in {}",
+            args.inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        );
     }
     let merged = report::merge(&reports, args.error_samples).map_err(anyhow::Error::msg)?;
-    eprintln!("{}", report::summary(&merged));
-    match &args.out {
-        Some(out) => write_json(out, &merged)?,
-        None => println!("{}", serde_json::to_string_pretty(&merged)?),
+    if let Some(out) = &args.out {
+        write_json(out, &merged)?;
+    }
+    let output = args.output.unwrap_or(if args.out.is_some() { Output::Table } else { Output::Json });
+    match output {
+        Output::Table => println!("{}", report::summary(&merged)),
+        Output::Json | Output::Jsonl => {
+            eprintln!("{}", report::summary(&merged));
+            println!("{}", serde_json::to_string_pretty(&merged)?);
+        }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_times_are_rfc3339_or_unix_seconds_and_not_long_past() {
+        let at = parse_start_at("2026-12-02T17:00:00Z").unwrap();
+        assert_eq!(at, parse_start_at("1796230800").unwrap());
+        assert_eq!(parse_start_at("2026-12-02T18:00:00.5+01:00").unwrap(), at + Duration::from_millis(500));
+        assert!(parse_start_at("tomorrow").unwrap_err().contains("RFC 3339"));
+        assert!(parse_start_at("-5").is_err());
+        assert_eq!(start_delay(at, at - Duration::from_secs(3)).unwrap(), Duration::from_secs(3));
+        assert_eq!(start_delay(at, at + Duration::from_millis(900)).unwrap(), Duration::ZERO);
+        assert!(start_delay(at, at + Duration::from_secs(5)).unwrap_err().to_string().contains("5.0 s in the past"));
+    }
+
+    #[test]
+    fn shard_placeholders_become_the_index() {
+        let shard = Shard::new(2, 4).unwrap();
+        assert_eq!(for_shard(Path::new("/results/shard-{shard}.json"), shard), Path::new("/results/shard-2.json"));
+        assert_eq!(for_shard(Path::new("plain.json"), shard), Path::new("plain.json"));
+    }
 }

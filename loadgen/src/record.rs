@@ -20,6 +20,8 @@ use crate::target::Failure;
 /// Significant figures of every histogram.
 pub const SIGFIGS: u8 = 3;
 const SHARDS: usize = 16;
+/// Seconds of the open model's per-second `sent` counts kept before the series takes them.
+const SECOND_SLOTS: usize = 4;
 
 /// A new histogram of microseconds (auto-resizing, 3 significant figures).
 pub fn histogram() -> Histogram<u64> {
@@ -123,10 +125,17 @@ pub struct Interval {
     pub latency_max_us: u64,
 }
 
-#[derive(Default)]
 struct Shard {
     totals: Totals,
     interval: Interval,
+    /// Corrected latencies (µs) of the current interval (the `--hlog` interval log).
+    interval_latency: Histogram<u64>,
+}
+
+impl Default for Shard {
+    fn default() -> Self {
+        Self { totals: Totals::default(), interval: Interval::default(), interval_latency: histogram() }
+    }
 }
 
 /// The timestamps of one completed request.
@@ -134,8 +143,11 @@ struct Shard {
 pub struct Timing {
     /// When the request should have been sent (the schedule's time, or the send in the closed model).
     pub intended: Instant,
-    /// When it was sent.
+    /// When it was handed to the target (the schedule lag ends here).
     pub sent: Instant,
+    /// When it went out ([`crate::Answer::sent`]; `sent` otherwise): the uncorrected latency and the
+    /// time to first byte start here.
+    pub on_wire: Instant,
     /// When its response was complete (or it failed).
     pub done: Instant,
     /// Whether `intended` comes from a schedule (open model): then the schedule lag is recorded.
@@ -146,6 +158,10 @@ pub struct Timing {
 pub struct Recorder {
     shards: Vec<Mutex<Shard>>,
     started: AtomicU64,
+    /// Open model: requests started, by the second they were due in (a ring of [`SECOND_SLOTS`]).
+    due_in: [AtomicU64; SECOND_SLOTS],
+    /// The second (0-based) the per-second series has not closed yet.
+    open_second: AtomicU64,
     cancelled: AtomicU64,
     dropped: AtomicU64,
     stop_ok: AtomicU64,
@@ -159,6 +175,8 @@ impl Recorder {
         Self {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
             started: AtomicU64::new(0),
+            due_in: Default::default(),
+            open_second: AtomicU64::new(0),
             cancelled: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             stop_ok: AtomicU64::new(0),
@@ -178,6 +196,28 @@ impl Recorder {
         InFlight { recorder: Arc::clone(self), finished: false }
     }
 
+    /// As [`Recorder::start`], for a request of the open model due in `second` (0-based, from the
+    /// start): the per-second series counts it in that second, so that shards started together add up
+    /// to one run second by second, whatever each process's timer did. A request sent after its
+    /// second was closed counts in the open one.
+    pub fn start_due(self: &Arc<Self>, second: u64) -> InFlight {
+        let second = second.max(self.open_second.load(Ordering::Acquire));
+        self.due_in[(second % SECOND_SLOTS as u64) as usize].fetch_add(1, Ordering::Relaxed);
+        self.start()
+    }
+
+    /// Closes second `second` (1-based: the interval `second - 1 .. second`) and returns the open
+    /// model's requests due in it; `last`: also every later one (the run has ended).
+    pub fn take_due(&self, second: u64, last: bool) -> u64 {
+        self.open_second.store(second, Ordering::Release);
+        let slot = |s: u64| &self.due_in[(s % SECOND_SLOTS as u64) as usize];
+        let mut due = slot(second.saturating_sub(1)).swap(0, Ordering::Relaxed);
+        if last {
+            due += self.due_in.iter().map(|slot| slot.swap(0, Ordering::Relaxed)).sum::<u64>();
+        }
+        due
+    }
+
     /// The open model had to skip a request: `--max-in-flight` were already in flight.
     pub fn dropped(&self) {
         self.dropped.fetch_add(1, Ordering::Relaxed);
@@ -192,7 +232,7 @@ impl Recorder {
     /// Records a finished request; `key` picks the shard (request number or worker).
     fn finished(&self, key: u64, timing: Timing, result: Result<Instant, Failure>) {
         let corrected = micros(timing.done.saturating_duration_since(timing.intended));
-        let uncorrected = micros(timing.done.saturating_duration_since(timing.sent));
+        let uncorrected = micros(timing.done.saturating_duration_since(timing.on_wire));
         let mut shard = self.shard(key);
         let shard = &mut *shard;
         let histograms = &mut shard.totals.histograms;
@@ -201,11 +241,12 @@ impl Recorder {
         if timing.scheduled {
             put(&mut histograms.schedule_lag, micros(timing.sent.saturating_duration_since(timing.intended)));
         }
+        put(&mut shard.interval_latency, corrected);
         shard.interval.latency_sum_us += corrected;
         shard.interval.latency_max_us = shard.interval.latency_max_us.max(corrected);
         match result {
             Ok(first_byte) => {
-                put(&mut histograms.ttfb, micros(first_byte.saturating_duration_since(timing.sent)));
+                put(&mut histograms.ttfb, micros(first_byte.saturating_duration_since(timing.on_wire)));
                 shard.totals.ok += 1;
                 shard.interval.ok += 1;
             }
@@ -223,18 +264,21 @@ impl Recorder {
         }
     }
 
-    /// Takes the interval counts of every shard (resetting them) and their sum.
-    pub fn take_interval(&self) -> Interval {
+    /// Takes the interval counts and corrected latencies of every shard (resetting them) and their sum.
+    pub fn take_interval(&self) -> (Interval, Histogram<u64>) {
         let mut sum = Interval::default();
+        let mut latency = histogram();
         for shard in &self.shards {
             let mut shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
             let interval = std::mem::take(&mut shard.interval);
+            latency.add(&shard.interval_latency).expect("auto-resizing histograms accept any value");
+            shard.interval_latency.reset();
             sum.ok += interval.ok;
             sum.failed += interval.failed;
             sum.latency_sum_us += interval.latency_sum_us;
             sum.latency_max_us = sum.latency_max_us.max(interval.latency_max_us);
         }
-        sum
+        (sum, latency)
     }
 
     /// Requests started so far.
@@ -298,7 +342,7 @@ mod tests {
 
     fn timing() -> Timing {
         let now = Instant::now();
-        Timing { intended: now, sent: now, done: now, scheduled: false }
+        Timing { intended: now, sent: now, on_wire: now, done: now, scheduled: false }
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::sessions::Shard;
 pub struct Second {
     /// Seconds since the start (the interval `second - 1 .. second`).
     pub second: u64,
-    /// Requests started in the interval.
+    /// Requests started in the interval (the open model: those due in it, by the schedule).
     pub sent: u64,
     /// Requests that succeeded in the interval.
     pub ok: u64,
@@ -136,8 +136,17 @@ pub struct Report {
     pub shards: Vec<Shard>,
     /// When the run started, in milliseconds since the Unix epoch (the earliest shard's, merged).
     pub started_unix_ms: u64,
-    /// How long the run took, drain included, in seconds (the longest shard's, merged).
+    /// How long the run took, drain included, in seconds (merged: from the earliest shard's start to
+    /// the latest shard's end).
     pub duration_s: f64,
+    /// How long requests were being sent, in seconds: from the start to the end of the schedule, the
+    /// request limit, the duration or a stop (merged: as `duration_s`, on the sending phases).
+    #[serde(default)]
+    pub sending_s: f64,
+    /// Requests started per second of sending (`total / sending_s`): the offered rate, which the open
+    /// model's `--rate` should equal.
+    #[serde(default)]
+    pub offered_rps: f64,
     /// Requests started, counted by the scheduler before each was spawned or sent.
     pub total: u64,
     /// Requests that succeeded.
@@ -187,6 +196,8 @@ pub struct RunFacts {
     pub started_unix_ms: u64,
     /// See [`Report::duration_s`].
     pub duration_s: f64,
+    /// See [`Report::sending_s`].
+    pub sending_s: f64,
     /// See [`Report::total`].
     pub started: u64,
     /// See [`Report::cancelled`].
@@ -218,6 +229,8 @@ impl Report {
             shards: vec![facts.shard],
             started_unix_ms: facts.started_unix_ms,
             duration_s: facts.duration_s,
+            sending_s: facts.sending_s,
+            offered_rps: rate(facts.started, facts.sending_s),
             total: facts.started,
             ok: totals.ok,
             failed: totals.failed.iter().map(|(class, c)| (class.clone(), c.count)).collect(),
@@ -227,7 +240,7 @@ impl Report {
             retries: facts.retries,
             stopped_sessions: facts.stops,
             interrupted: facts.interrupted,
-            achieved_rps: if facts.duration_s > 0.0 { finished as f64 / facts.duration_s } else { 0.0 },
+            achieved_rps: rate(finished, facts.duration_s),
             latency_ms: latency(&totals.histograms),
             error_samples: totals.failed.iter().map(|(class, c)| (class.clone(), c.samples.clone())).collect(),
             series: facts.series,
@@ -304,21 +317,71 @@ pub fn decode(text: &str) -> Result<Histogram<u64>, String> {
     Ok(resizable)
 }
 
-/// Merges shard reports exactly: counts are summed, histograms added, the series summed second by
-/// second; the achieved rate is the merged count over the longest shard duration (shards run side by side).
+fn rate(count: u64, seconds: f64) -> f64 {
+    if seconds > 0.0 { count as f64 / seconds } else { 0.0 }
+}
+
+/// Shard results started further apart than this are not one run (`--start-at` starts shards within
+/// a second of each other; an earlier run's file left beside them is minutes or hours off).
+pub const SAME_RUN_WINDOW_MS: u64 = 60_000;
+
+/// Checks that `reports` are exactly the shards `0..count` of one run: each index once, all of
+/// `count`, started within [`SAME_RUN_WINDOW_MS`] of each other.
+pub fn check_shards(reports: &[Report], count: u32) -> Result<(), String> {
+    let mut seen = vec![false; count as usize];
+    for report in reports {
+        for shard in &report.shards {
+            if shard.count != count {
+                return Err(format!("shard {shard} is not one of {count} shards"));
+            }
+            let slot = &mut seen[shard.index as usize];
+            if std::mem::replace(slot, true) {
+                return Err(format!("shard {shard} appears twice"));
+            }
+        }
+    }
+    let missing: Vec<String> = (0..count).filter(|&i| !seen[i as usize]).map(|i| format!("{i}/{count}")).collect();
+    if !missing.is_empty() {
+        return Err(format!("missing shards: {}", missing.join(", ")));
+    }
+    let earliest = reports.iter().map(|r| r.started_unix_ms).min().unwrap_or_default();
+    let latest = reports.iter().map(|r| r.started_unix_ms).max().unwrap_or_default();
+    if latest - earliest > SAME_RUN_WINDOW_MS {
+        return Err(format!(
+            "the shards started {:.1} s apart (more than {} s): results of different runs? Start each run \
+             with an empty results directory, and the shards together with --start-at",
+            (latest - earliest) as f64 / 1000.0,
+            SAME_RUN_WINDOW_MS / 1000
+        ));
+    }
+    Ok(())
+}
+
+/// Merges shard reports exactly: counts are summed, histograms added, and the per-second series
+/// aligned on absolute time (each shard's seconds shifted by its start's distance from the earliest
+/// start, to the nearest second) and summed second by second. The merged run lasts from the earliest
+/// start to the latest end; the achieved and offered rates are over that span (shards run side by side).
 pub fn merge(reports: &[Report], max_samples: usize) -> Result<Report, String> {
     for (n, report) in reports.iter().enumerate() {
         report.check_accounting().map_err(|e| format!("report {}: {e}", n + 1))?;
     }
     let (first, rest) = reports.split_first().ok_or("nothing to merge")?;
+    let start = reports.iter().map(|r| r.started_unix_ms).min().unwrap_or_default();
+    let offset_s = |report: &Report| (report.started_unix_ms - start) as f64 / 1000.0;
+    let shift = |report: &Report| (offset_s(report)).round() as u64;
     let mut totals = Totals { ok: first.ok, failed: classes(first), histograms: first.decode_histograms()? };
     let mut merged = first.clone();
+    merged.started_unix_ms = start;
+    merged.duration_s = offset_s(first) + first.duration_s;
+    merged.sending_s = offset_s(first) + first.sending_s;
+    merged.series = Vec::new();
+    merge_series(&mut merged.series, &first.series, shift(first));
     for (n, report) in rest.iter().enumerate() {
         let histograms = report.decode_histograms().map_err(|e| format!("report {}: {e}", n + 2))?;
         totals.add(&Totals { ok: report.ok, failed: classes(report), histograms }, max_samples);
         merged.shards.extend(report.shards.iter().copied());
-        merged.started_unix_ms = merged.started_unix_ms.min(report.started_unix_ms);
-        merged.duration_s = merged.duration_s.max(report.duration_s);
+        merged.duration_s = merged.duration_s.max(offset_s(report) + report.duration_s);
+        merged.sending_s = merged.sending_s.max(offset_s(report) + report.sending_s);
         merged.total += report.total;
         merged.cancelled += report.cancelled;
         merged.dropped += report.dropped;
@@ -332,7 +395,7 @@ pub fn merge(reports: &[Report], max_samples: usize) -> Result<Report, String> {
         if merged.target != report.target {
             merged.target = format!("{}, {}", merged.target, report.target);
         }
-        merge_series(&mut merged.series, &report.series);
+        merge_series(&mut merged.series, &report.series, shift(report));
     }
     merged.shards.sort_by_key(|s| (s.count, s.index));
     merged.ok = totals.ok;
@@ -342,7 +405,8 @@ pub fn merge(reports: &[Report], max_samples: usize) -> Result<Report, String> {
     merged.latency_ms = latency(&totals.histograms);
     merged.histograms = encode(&totals.histograms);
     let finished = merged.ok + merged.failed_total;
-    merged.achieved_rps = if merged.duration_s > 0.0 { finished as f64 / merged.duration_s } else { 0.0 };
+    merged.achieved_rps = rate(finished, merged.duration_s);
+    merged.offered_rps = rate(merged.total, merged.sending_s);
     merged.check_accounting()?;
     Ok(merged)
 }
@@ -358,8 +422,10 @@ fn classes(report: &Report) -> BTreeMap<String, ClassCount> {
         .collect()
 }
 
-fn merge_series(into: &mut Vec<Second>, other: &[Second]) {
+/// Adds `other`'s seconds, each `shift` seconds later, into `into`.
+fn merge_series(into: &mut Vec<Second>, other: &[Second], shift: u64) {
     for second in other {
+        let second = &Second { second: second.second + shift, ..*second };
         match into.iter_mut().find(|s| s.second == second.second) {
             Some(mine) => {
                 let finished = (mine.ok + mine.failed + second.ok + second.failed).max(1) as f64;
@@ -417,7 +483,12 @@ pub fn summary(report: &Report) -> String {
     if stops.ok + stops.failed > 0 {
         let _ = writeln!(out, "  sessions stopped {} ok, {} failed", stops.ok, stops.failed);
     }
-    let _ = writeln!(out, "  achieved   {:>10.1} req/s", report.achieved_rps);
+    let _ = writeln!(
+        out,
+        "  offered    {:>10.1} req/s  (sent over {:.3} s of sending)",
+        report.offered_rps, report.sending_s
+    );
+    let _ = writeln!(out, "  achieved   {:>10.1} req/s  (completed over the whole run)", report.achieved_rps);
     match report.check_accounting() {
         Ok(()) => {
             let _ = writeln!(out, "  accounting total = ok + failed + cancelled");
@@ -503,5 +574,44 @@ mod tests {
         assert_eq!((merged.total, merged.ok, merged.failed_total, merged.cancelled), (20, 12, 6, 2));
         let error = merge(&[good, report(10, 6, 3, 0)], 5).unwrap_err();
         assert!(error.starts_with("report 2: accounting mismatch"), "{error}");
+    }
+
+    fn shard_report(index: u32, count: u32, started_unix_ms: u64, sent: &[u64]) -> Report {
+        let series =
+            sent.iter().enumerate().map(|(i, &n)| Second { second: i as u64 + 1, sent: n, ok: n, ..Second::default() });
+        let total = sent.iter().sum();
+        let facts = RunFacts {
+            shard: Shard::new(index, count).unwrap(),
+            started: total,
+            started_unix_ms,
+            duration_s: sent.len() as f64,
+            sending_s: sent.len() as f64,
+            series: series.collect(),
+            ..RunFacts::default()
+        };
+        Report::new(facts, &Totals { ok: total, ..Totals::default() })
+    }
+
+    #[test]
+    fn merged_series_line_up_on_absolute_time() {
+        // Shard 1 started 2.2 s after shard 0: its first second is the merged run's third.
+        let merged =
+            merge(&[shard_report(0, 2, 10_000, &[1, 1, 1, 1]), shard_report(1, 2, 12_200, &[10, 10])], 5).unwrap();
+        let sent: Vec<(u64, u64)> = merged.series.iter().map(|s| (s.second, s.sent)).collect();
+        assert_eq!(sent, [(1, 1), (2, 1), (3, 11), (4, 11)]);
+        assert_eq!(merged.started_unix_ms, 10_000);
+        assert!((merged.duration_s - 4.2).abs() < 1e-9, "{}", merged.duration_s);
+        assert!((merged.offered_rps - 24.0 / 4.2).abs() < 1e-9, "{}", merged.offered_rps);
+    }
+
+    #[test]
+    fn only_every_shard_of_one_run_passes_the_shard_check() {
+        let (a, b) = (shard_report(0, 2, 10_000, &[1]), shard_report(1, 2, 10_400, &[1]));
+        assert_eq!(check_shards(&[a.clone(), b.clone()], 2), Ok(()));
+        assert_eq!(check_shards(std::slice::from_ref(&a), 2).unwrap_err(), "missing shards: 1/2");
+        assert!(check_shards(&[a.clone(), a.clone()], 2).unwrap_err().contains("appears twice"));
+        assert!(check_shards(&[a.clone(), b.clone()], 3).unwrap_err().contains("not one of 3"));
+        let stale = shard_report(1, 2, 10_000 + 3_600_000, &[1]);
+        assert!(check_shards(&[a, stale], 2).unwrap_err().contains("different runs"));
     }
 }

@@ -1,5 +1,5 @@
 //! Running a load: the closed model (`concurrency` workers in a loop) and the open model (requests
-//! sent on a schedule paced by `governor`, each in its own task so a slow target never slows the
+//! sent on a schedule by a dispatcher thread, each in its own task so a slow target never slows the
 //! schedule), the per-second reporter, and the drain at the end or on [`Stop`] (SIGINT/SIGTERM in the
 //! binary).
 //!
@@ -15,17 +15,16 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write as _};
-use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use governor::{Quota, RateLimiter};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
+use crate::hdr::IntervalLog;
 use crate::record::{InFlight, Recorder, Timing};
 use crate::report::{Report, RunFacts, Second, SeriesError, Stops};
 use crate::schedule::{self, Stage};
@@ -77,6 +76,10 @@ pub struct Plan {
     pub max_samples: usize,
     /// Append one JSON line per second here.
     pub series_path: Option<PathBuf>,
+    /// Write the corrected latency of every second here, as an HdrHistogram interval log (`.hlog`).
+    pub hlog_path: Option<PathBuf>,
+    /// Print each second's line to stdout as it ends (`--output jsonl`), as `{"type":"second",…}`.
+    pub stream_seconds: bool,
     /// Show the progress line on stderr.
     pub progress: bool,
     /// Names the target in the report.
@@ -98,6 +101,8 @@ impl Plan {
             drain_timeout: Duration::from_secs(10),
             max_samples: 5,
             series_path: None,
+            hlog_path: None,
+            stream_seconds: false,
             progress: false,
             target_name: target_name.to_string(),
         }
@@ -131,7 +136,8 @@ impl Plan {
         Ok(())
     }
 
-    fn describe(&self) -> String {
+    /// The model and limits in words (`closed, concurrency 50 for 2m`).
+    pub fn describe(&self) -> String {
         let requests = self.requests.map(|r| format!(", {r} requests")).unwrap_or_default();
         match &self.model {
             Model::Closed { concurrency, duration } => {
@@ -199,7 +205,8 @@ impl<T: Target> Context<T> {
             None => self.target.invoke(&call).await,
         };
         let done = Instant::now();
-        in_flight.finish(key, Timing { intended, sent, done, scheduled }, result.map(|a| a.first_byte));
+        let on_wire = result.as_ref().ok().and_then(|answer| answer.sent).unwrap_or(sent);
+        in_flight.finish(key, Timing { intended, sent, on_wire, done, scheduled }, result.map(|a| a.first_byte));
         if self.plan.stop_sessions && self.ids.as_ref().is_some_and(|ids| ids.sessions() == Sessions::Unique) {
             let stopped = self.target.stop_session(&call).await;
             self.recorder.session_stopped(&stopped);
@@ -216,7 +223,8 @@ pub async fn run<T: Target>(target: T, plan: Plan, mut stop: watch::Receiver<Sto
     let start = Instant::now();
 
     let (done_tx, done_rx) = watch::channel(false);
-    let reporter = tokio::spawn(report_seconds(Arc::clone(&context), start, done_rx));
+    let started = UNIX_EPOCH + Duration::from_millis(started_unix_ms);
+    let reporter = tokio::spawn(report_seconds(Arc::clone(&context), start, started, done_rx));
 
     let mut tasks = JoinSet::new();
     let (drain_from, aborted) = match context.plan.model.clone() {
@@ -252,6 +260,7 @@ pub async fn run<T: Target>(target: T, plan: Plan, mut stop: watch::Receiver<Sto
         shard: context.plan.shard,
         started_unix_ms,
         duration_s: duration.as_secs_f64(),
+        sending_s: drain_from.saturating_duration_since(start).as_secs_f64(),
         started: context.recorder.started_count(),
         cancelled: context.recorder.cancelled_count(),
         dropped: context.recorder.dropped_count(),
@@ -343,6 +352,11 @@ async fn closed<T: Target>(
 }
 
 /// Runs the open model; returns when the schedule ended (to start the drain) and whether to abort.
+///
+/// The schedule is dispatched from a thread of its own (the runtime's blocking pool): it sleeps with
+/// the operating system's timer (tens of microseconds of precision, where the runtime's timer wheel
+/// has a millisecond) until each request's intended time, spawns the request onto the runtime, and,
+/// when it has fallen behind, sends every request already due at once.
 async fn open<T: Target>(
     context: &Arc<Context<T>>,
     tasks: &mut JoinSet<()>,
@@ -351,53 +365,59 @@ async fn open<T: Target>(
     max_in_flight: usize,
     stop: &mut watch::Receiver<Stop>,
 ) -> (Instant, bool) {
-    let plan = &context.plan;
-    let share = 1.0 / f64::from(plan.shard.count);
+    let share = 1.0 / f64::from(context.plan.shard.count);
     let stages: Vec<Stage> =
         stages.iter().map(|s| Stage { from: s.from * share, to: s.to * share, duration: s.duration }).collect();
+    let dispatcher = {
+        let (context, stop, handle) = (Arc::clone(context), stop.clone(), tokio::runtime::Handle::current());
+        let mut set = std::mem::take(tasks);
+        tokio::task::spawn_blocking(move || {
+            dispatch(&context, &mut set, &handle, start, &stages, max_in_flight, &stop);
+            set
+        })
+    };
+    *tasks = dispatcher.await.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+    (Instant::now(), *stop.borrow() == Stop::Abort)
+}
+
+/// The open model's schedule, sent from the calling (blocking) thread until it ends or a stop comes.
+fn dispatch<T: Target>(
+    context: &Arc<Context<T>>,
+    tasks: &mut JoinSet<()>,
+    runtime: &tokio::runtime::Handle,
+    start: Instant,
+    stages: &[Stage],
+    max_in_flight: usize,
+    stop: &watch::Receiver<Stop>,
+) {
+    let plan = &context.plan;
     let limit = plan.requests.map(|r| plan.shard.share_of(r)).unwrap_or(u64::MAX);
     let in_flight = Arc::new(Semaphore::new(max_in_flight.min(Semaphore::MAX_PERMITS)));
     let mut local = 0u64;
-    'schedule: for step in schedule::steps(&stages) {
-        if step.count == 0 {
-            continue;
-        }
-        let step_start = start + step.offset + step.lead;
-        tokio::select! {
-            () = tokio::time::sleep_until(tokio::time::Instant::from_std(step_start)) => {}
-            () = until(stop, Stop::Drain) => break 'schedule,
-        }
-        // Burst capacity of one second of requests lets a late dispatcher catch up with the schedule;
-        // all but one cell are used up at once so the first release is now and the next every period.
-        let burst = (step.rate.ceil() as u32).clamp(1, 1_000_000);
-        let quota = Quota::with_period(step.period())
-            .expect("the period is at least a nanosecond")
-            .allow_burst(NonZeroU32::new(burst).expect("burst is at least 1"));
-        let limiter = RateLimiter::direct(quota);
-        if let Some(spent) = NonZeroU32::new(burst - 1) {
-            let _ = limiter.check_n(spent);
-        }
+    for step in schedule::steps(stages) {
         for i in 0..step.count {
             if local >= limit {
-                break 'schedule;
-            }
-            tokio::select! {
-                () = limiter.until_ready() => {}
-                () = until(stop, Stop::Drain) => break 'schedule,
+                return;
             }
             let intended = start + step.due(i);
+            if !sleep_until(intended, stop) {
+                return;
+            }
             let seq = plan.shard.global(local);
             local += 1;
             match Arc::clone(&in_flight).try_acquire_owned() {
                 Ok(permit) => {
                     // Counted here, before the spawn: a task aborted before it ever ran is cancelled, not lost.
-                    let in_flight = context.recorder.start();
+                    let in_flight = context.recorder.start_due(step.due(i).as_secs());
                     let context = Arc::clone(context);
                     let call = context.call(seq, None);
-                    tasks.spawn(async move {
-                        context.send(call, in_flight, intended, true, seq).await;
-                        drop(permit);
-                    });
+                    tasks.spawn_on(
+                        async move {
+                            context.send(call, in_flight, intended, true, seq).await;
+                            drop(permit);
+                        },
+                        runtime,
+                    );
                 }
                 Err(_) => context.recorder.dropped(),
             }
@@ -405,7 +425,21 @@ async fn open<T: Target>(
             while tasks.try_join_next().is_some() {}
         }
     }
-    (Instant::now(), *stop.borrow() == Stop::Abort)
+}
+
+/// Sleeps this thread until `when`, in slices of at most 50 ms so that a stop is seen; false when a
+/// stop (SIGINT, SIGTERM) came first.
+fn sleep_until(when: Instant, stop: &watch::Receiver<Stop>) -> bool {
+    loop {
+        if *stop.borrow() != Stop::Run {
+            return false;
+        }
+        let now = Instant::now();
+        if now >= when {
+            return true;
+        }
+        std::thread::sleep((when - now).min(Duration::from_millis(50)));
+    }
 }
 
 /// The per-second series file, written line by line until the first error (then left alone).
@@ -442,25 +476,75 @@ impl SeriesFile {
     }
 }
 
-/// Every second: one series line (to the JSON Lines file as it is produced) and the progress line.
-/// Returns the series and, if the file could not be written, why.
+/// The progress bar: a bar with an ETA over the run's known length (its duration, else its request
+/// count), or a spinner when neither bounds it.
+fn progress_bar(plan: &Plan) -> (indicatif::ProgressBar, Length) {
+    if !plan.progress {
+        return (indicatif::ProgressBar::hidden(), Length::Unknown);
+    }
+    let duration = match &plan.model {
+        Model::Closed { duration, .. } => *duration,
+        Model::Open { stages, .. } => Some(schedule::total_duration(stages)).filter(|_| plan.requests.is_none()),
+    };
+    let style = |template: &str| indicatif::ProgressStyle::with_template(template).expect("the template is valid");
+    let (bar, length) = match (duration, plan.requests) {
+        (Some(duration), _) => (
+            indicatif::ProgressBar::new(duration.as_secs().max(1))
+                .with_style(style("{bar:30} {elapsed_precise} of {duration_precise}, ETA {eta}  {msg}")),
+            Length::Seconds,
+        ),
+        (None, Some(requests)) => (
+            indicatif::ProgressBar::new(plan.shard.share_of(requests))
+                .with_style(style("{bar:30} {pos}/{len} requests, ETA {eta}  {msg}")),
+            Length::Requests,
+        ),
+        (None, None) => (
+            indicatif::ProgressBar::new_spinner().with_style(style("{spinner} {elapsed_precise}  {msg}")),
+            Length::Unknown,
+        ),
+    };
+    (bar, length)
+}
+
+/// What the progress bar counts.
+#[derive(Clone, Copy)]
+enum Length {
+    Seconds,
+    Requests,
+    Unknown,
+}
+
+/// One stdout line of `--output jsonl`: `{"type":"second", …}` (and, at the end, `"results"`).
+#[derive(serde::Serialize)]
+pub struct Tagged<'a, T: serde::Serialize> {
+    /// What the line holds.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The line's fields.
+    #[serde(flatten)]
+    pub value: &'a T,
+}
+
+/// Every second: one series line (to the JSON Lines file and stdout as it is produced), one interval
+/// histogram (to the `.hlog`), and the progress bar. Returns the series and, if the series file could
+/// not be written, why (an `.hlog` that cannot be written is reported the same way).
 async fn report_seconds<T: Target>(
     context: Arc<Context<T>>,
     start: Instant,
+    started: SystemTime,
     mut done: watch::Receiver<bool>,
 ) -> (Vec<Second>, Option<SeriesError>) {
     let plan = &context.plan;
     let mut file = SeriesFile::open(plan.series_path.as_ref());
-    let progress = if plan.progress {
-        let bar = indicatif::ProgressBar::new_spinner();
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
-                .expect("the template is valid"),
-        );
-        bar
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
+    let mut hlog_error = None;
+    let mut hlog = plan.hlog_path.as_ref().and_then(|path| match IntervalLog::create(path, started) {
+        Ok(log) => Some((path, log)),
+        Err(e) => {
+            hlog_error = Some(SeriesError { path: path.display().to_string(), error: e.to_string() });
+            None
+        }
+    });
+    let (progress, length) = progress_bar(plan);
     let mut series = Vec::new();
     let mut ticker = tokio::time::interval_at(
         tokio::time::Instant::from_std(start + Duration::from_secs(1)),
@@ -469,20 +553,24 @@ async fn report_seconds<T: Target>(
     let (mut sent_before, mut cancelled_before, mut dropped_before) = (0, 0, 0);
     let (mut ok_total, mut failed_total) = (0, 0);
     let mut second = 0;
+    let mut interval_start = Duration::ZERO;
     loop {
         let finished = tokio::select! {
             _ = ticker.tick() => false,
             _ = done.wait_for(|d| *d) => true,
         };
         second += 1;
-        let interval = context.recorder.take_interval();
+        let (interval, latency) = context.recorder.take_interval();
         let sent = context.recorder.started_count();
         let dropped = context.recorder.dropped_count();
         let cancelled = context.recorder.cancelled_count();
         let completed = interval.ok + interval.failed;
+        let due = context.recorder.take_due(second, finished);
         let line = Second {
             second,
-            sent: sent - sent_before,
+            // The open model counts a request in the second it was due (the schedule's, the same in
+            // every shard started together); the closed model when it was started.
+            sent: if matches!(plan.model, Model::Open { .. }) { due } else { sent - sent_before },
             ok: interval.ok,
             failed: interval.failed,
             cancelled: cancelled - cancelled_before,
@@ -497,17 +585,42 @@ async fn report_seconds<T: Target>(
             if let Some(file) = &mut file {
                 file.append(&line);
             }
+            if plan.stream_seconds {
+                progress.suspend(|| print_line(&Tagged { kind: "second", value: &line }));
+            }
+            let now = start.elapsed();
+            if let Some((path, log)) = &mut hlog
+                && let Err(e) = log.append(interval_start, now.saturating_sub(interval_start), &latency)
+            {
+                tracing::warn!(path = %path.display(), error = %e, "cannot write the interval log");
+                hlog_error = Some(SeriesError { path: path.display().to_string(), error: e.to_string() });
+                hlog = None;
+            }
+            interval_start = now;
             series.push(line);
+        }
+        match length {
+            Length::Seconds => progress.set_position(start.elapsed().as_secs()),
+            Length::Requests => progress.set_position(sent),
+            Length::Unknown => progress.tick(),
         }
         progress.set_message(format!(
             "sent {sent}  ok {ok_total}  failed {failed_total}  {}/s{}",
             line.sent,
             if dropped > 0 { format!("  dropped {dropped}") } else { String::new() }
         ));
-        progress.tick();
         if finished {
             progress.finish_and_clear();
-            return (series, file.and_then(|f| f.error));
+            return (series, file.and_then(|f| f.error).or(hlog_error));
         }
+    }
+}
+
+/// One JSON line on stdout, flushed (a collector reading the pipe sees each line as it ends).
+pub fn print_line(value: &impl serde::Serialize) {
+    let mut stdout = std::io::stdout().lock();
+    if serde_json::to_writer(&mut stdout, value).is_ok() {
+        let _ = stdout.write_all(b"\n");
+        let _ = stdout.flush();
     }
 }

@@ -1,5 +1,5 @@
-//! What load is sent to: the [`Target`] trait, the `noop` and `http` targets (`agentcore` is in
-//! [`crate::agentcore`]).
+//! What load is sent to: the [`Target`] trait and the `noop` target (`http` is in [`crate::http`],
+//! `agentcore` in [`crate::agentcore`]).
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -24,6 +24,10 @@ pub struct Answer {
     pub first_byte: Instant,
     /// Body bytes received.
     pub bytes: u64,
+    /// When the request actually went out, if later than the call: a target that first waits for a
+    /// free connection (`http --connections`) says when it got one, so that the uncorrected latency
+    /// leaves the wait out and the corrected one keeps it. `None`: when `invoke` was called.
+    pub sent: Option<Instant>,
 }
 
 /// Why a request failed: an error class and its message.
@@ -77,83 +81,7 @@ pub struct Noop;
 
 impl Target for Noop {
     fn invoke(&self, _call: &Call) -> impl Future<Output = Result<Answer, Failure>> + Send {
-        std::future::ready(Ok(Answer { first_byte: Instant::now(), bytes: 0 }))
-    }
-}
-
-/// `POST <url>` with a JSON payload, straight to an agent on the AgentCore HTTP contract.
-#[derive(Debug, Clone)]
-pub struct Http {
-    client: reqwest::Client,
-    url: reqwest::Url,
-}
-
-/// The session header AgentCore forwards to the container.
-pub const SESSION_HEADER: &str = "x-amzn-bedrock-agentcore-runtime-session-id";
-
-impl Http {
-    /// `url` is the agent's base URL (`http://127.0.0.1:8080`, `/invocations` is appended) or the
-    /// full invocation URL.
-    pub fn new(url: &str, pool: usize) -> Result<Self, String> {
-        let mut url = reqwest::Url::parse(url).map_err(|e| format!("invalid --url {url:?}: {e}"))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(format!("invalid --url {url}: the scheme must be http or https"));
-        }
-        if url.path() == "/" || url.path().is_empty() {
-            url.set_path("/invocations");
-        }
-        let client = reqwest::Client::builder()
-            .pool_max_idle_per_host(pool)
-            .tcp_nodelay(true)
-            .build()
-            .map_err(|e| format!("could not build the HTTP client: {e}"))?;
-        Ok(Self { client, url })
-    }
-
-    /// The URL requests are posted to.
-    pub fn url(&self) -> &reqwest::Url {
-        &self.url
-    }
-}
-
-impl Target for Http {
-    async fn invoke(&self, call: &Call) -> Result<Answer, Failure> {
-        let mut request = self
-            .client
-            .post(self.url.clone())
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(call.payload.clone());
-        if let Some(session) = &call.session_id {
-            request = request.header(SESSION_HEADER, session);
-        }
-        let mut response = request.send().await.map_err(classify_reqwest)?;
-        let status = response.status();
-        let mut first_byte = None;
-        let mut bytes = 0u64;
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(classify_reqwest)? {
-            first_byte.get_or_insert_with(Instant::now);
-            bytes += chunk.len() as u64;
-            if !status.is_success() && body.len() < 512 {
-                body.extend_from_slice(&chunk);
-            }
-        }
-        if !status.is_success() {
-            let text = String::from_utf8_lossy(&body);
-            return Err(Failure::new(format!("HTTP {}", status.as_u16()), text.chars().take(300).collect::<String>()));
-        }
-        Ok(Answer { first_byte: first_byte.unwrap_or_else(Instant::now), bytes })
-    }
-}
-
-fn classify_reqwest(error: reqwest::Error) -> Failure {
-    let message = error_chain(&error);
-    if error.is_timeout() {
-        Failure::new(TIMEOUT, message)
-    } else if error.is_connect() {
-        Failure::new(CONNECT, message)
-    } else {
-        Failure::new(OTHER, message)
+        std::future::ready(Ok(Answer { first_byte: Instant::now(), bytes: 0, sent: None }))
     }
 }
 

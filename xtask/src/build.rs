@@ -4,10 +4,16 @@
 //! the stripped size. `--target aarch64-unknown-linux-musl` cross-builds the static arm64 binary the
 //! container ships (linked with the toolchain's `rust-lld`, no C cross toolchain needed).
 //!
-//! `--image` builds the container instead (`dummy-agent/Dockerfile`, linux/arm64, what AgentCore
-//! runs) with the first container tool that is installed and answers: `docker buildx`, `finch`,
-//! `podman`. `--push` then runs `eni-lab push-image` (xtask stays free of the AWS SDK), which creates
-//! the ECR repository if missing, logs the tool in with an ECR token (password on stdin) and pushes.
+//! `--image [NAME]` builds a container image instead, with the first container tool that is installed
+//! and answers: `docker buildx`, `finch`, `podman`. `--image` alone (or `--image dummy-agent`) builds
+//! `dummy-agent/Dockerfile` for linux/arm64, what AgentCore runs (tag `dummy-agent:latest`). `--image
+//! loadgen` builds `loadgen/Dockerfile` (tag `loadgen:latest`) for linux/amd64 and linux/arm64 with
+//! docker buildx (loading both into the local image store needs Docker's containerd image store), and
+//! for the host's arch only with finch or podman; `--platform` overrides either. `--push` (dummy-agent
+//! only) then runs `eni-lab push-image` (xtask stays free of the AWS SDK), which creates the ECR
+//! repository if missing, logs the tool in with an ECR token (password on stdin) and pushes; a
+//! multi-arch loadgen image is pushed by buildx itself (`--push` to the repository), not by a local tag,
+//! so `--image loadgen --push` is refused with the command to use.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -23,13 +29,19 @@ pub struct Args {
     /// binary; `rustup target add` it first). Default: the host.
     #[arg(long, conflicts_with = "image")]
     pub target: Option<String>,
-    /// Build the dummy-agent container image for linux/arm64 (docker buildx, finch or podman).
-    #[arg(long)]
-    pub image: bool,
-    /// The image's local tag.
-    #[arg(long, default_value = "dummy-agent:latest", requires = "image")]
-    pub tag: String,
-    /// Push the image to ECR with `eni-lab push-image` (creates the repository if missing).
+    /// Build a container image instead (docker buildx, finch or podman): `dummy-agent` (the default
+    /// when no name is given; linux/arm64) or `loadgen` (linux/amd64 and linux/arm64 with docker
+    /// buildx, the host's arch with finch or podman).
+    #[arg(long, value_enum, value_name = "NAME", num_args = 0..=1, default_missing_value = "dummy-agent")]
+    pub image: Option<Image>,
+    /// The image's local tag. Default: `dummy-agent:latest` or `loadgen:latest`.
+    #[arg(long, requires = "image")]
+    pub tag: Option<String>,
+    /// The platforms to build, comma-separated (e.g. `linux/amd64`). Default: the image's.
+    #[arg(long, requires = "image", value_name = "OS/ARCH[,…]")]
+    pub platform: Option<String>,
+    /// Push the image to ECR with `eni-lab push-image` (creates the repository if missing;
+    /// dummy-agent only).
     #[arg(long, requires = "image")]
     pub push: bool,
     /// ECR repository to push to (default: agentcore-eni-lab/dummy-agent).
@@ -47,8 +59,8 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
-    if args.image {
-        return image(args);
+    if let Some(name) = args.image {
+        return image(name, args);
     }
     let binary = release_dummy_agent(args.target.as_deref())?;
     let size = std::fs::metadata(&binary).with_context(|| format!("{}", binary.display()))?.len();
@@ -80,6 +92,77 @@ pub fn release_dummy_agent(target: Option<&str>) -> anyhow::Result<PathBuf> {
 
 /// The platform AgentCore Runtime runs.
 pub const PLATFORM: &str = "linux/arm64";
+
+/// The platforms the loadgen image is built for (Kubernetes nodes and AWS Batch hosts of either arch).
+pub const LOADGEN_PLATFORMS: &str = "linux/amd64,linux/arm64";
+
+/// The container images `--image` builds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Image {
+    /// `dummy-agent/Dockerfile`: the agent AgentCore runs.
+    DummyAgent,
+    /// `loadgen/Dockerfile`: load shards for Kubernetes and AWS Batch (deploy/).
+    Loadgen,
+}
+
+impl Image {
+    /// The Dockerfile, relative to the workspace root (the build context).
+    pub fn dockerfile(self) -> &'static str {
+        match self {
+            Image::DummyAgent => "dummy-agent/Dockerfile",
+            Image::Loadgen => "loadgen/Dockerfile",
+        }
+    }
+
+    pub fn default_tag(self) -> &'static str {
+        match self {
+            Image::DummyAgent => "dummy-agent:latest",
+            Image::Loadgen => "loadgen:latest",
+        }
+    }
+
+    /// The platforms built when `--platform` is not given: dummy-agent is linux/arm64 with every tool;
+    /// loadgen is both arches with docker buildx, and the host's arch with finch and podman (their
+    /// local image store holds one arch per tag). `host` is [`host_platform`]'s answer.
+    pub fn default_platforms(self, tool: Tool, host: Option<&'static str>) -> anyhow::Result<&'static str> {
+        match (self, tool) {
+            (Image::DummyAgent, _) => Ok(PLATFORM),
+            (Image::Loadgen, Tool::DockerBuildx) => Ok(LOADGEN_PLATFORMS),
+            (Image::Loadgen, Tool::Finch | Tool::Podman) => host.ok_or_else(|| {
+                anyhow::anyhow!(
+                    "the loadgen image is built for linux/amd64 or linux/arm64, not for this machine's \
+                     arch ({}): pass --platform",
+                    std::env::consts::ARCH
+                )
+            }),
+        }
+    }
+}
+
+/// The Linux platform of this machine's arch, if an image is built for it.
+pub fn host_platform() -> Option<&'static str> {
+    match std::env::consts::ARCH {
+        "x86_64" => Some("linux/amd64"),
+        "aarch64" => Some("linux/arm64"),
+        _ => None,
+    }
+}
+
+/// Refuses what `--image NAME` cannot do before anything is built.
+pub fn check_image_args(name: Image, args: &Args) -> anyhow::Result<()> {
+    if name == Image::Loadgen && args.push {
+        let tag = args.tag.as_deref().unwrap_or(name.default_tag());
+        anyhow::bail!(
+            "--push pushes the dummy-agent image only: a multi-arch loadgen image is pushed by buildx itself, \
+             not from a local tag. Log docker in to ECR (`aws ecr get-login-password | docker login --username \
+             AWS --password-stdin ACCOUNT.dkr.ecr.REGION.amazonaws.com`), then run from the workspace root: \
+             `docker buildx build --platform {LOADGEN_PLATFORMS} -f loadgen/Dockerfile \
+             -t ACCOUNT.dkr.ecr.REGION.amazonaws.com/loadgen:latest --push .` (`cargo xtask build --image \
+             loadgen` builds {tag} locally)"
+        )
+    }
+    Ok(())
+}
 
 /// A container tool that can build the image.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,12 +205,12 @@ impl Tool {
     }
 
     /// The build command's arguments (after the program), run from the workspace root.
-    pub fn build_args(self, tag: &str) -> Vec<String> {
+    pub fn build_args(self, image: Image, platforms: &str, tag: &str) -> Vec<String> {
         let mut args: Vec<String> = match self {
             Tool::DockerBuildx => vec!["buildx".into(), "build".into(), "--load".into()],
             Tool::Finch | Tool::Podman => vec!["build".into()],
         };
-        args.extend(["--platform", PLATFORM, "-f", "dummy-agent/Dockerfile", "-t", tag, "."].map(String::from));
+        args.extend(["--platform", platforms, "-f", image.dockerfile(), "-t", tag, "."].map(String::from));
         args
     }
 }
@@ -165,7 +248,7 @@ pub fn detect(probe: &mut dyn FnMut(&str, &[&str]) -> ProbeResult) -> anyhow::Re
     }
     if problems.is_empty() {
         anyhow::bail!(
-            "no container tool found to build the linux/arm64 image: install Docker with the buildx plugin \
+            "no container tool found to build the image: install Docker with the buildx plugin \
              (https://docs.docker.com/engine/install/), Finch (https://github.com/runfinch/finch) or Podman \
              (https://podman.io/docs/installation); `cargo xtask build --target aarch64-unknown-linux-musl` \
              builds the binary without one"
@@ -210,15 +293,36 @@ pub fn probe_command(program: &str, args: &[&str]) -> ProbeResult {
     }
 }
 
-/// `--image [--push]`.
-fn image(args: &Args) -> anyhow::Result<()> {
+/// `--image [NAME] [--push]`.
+fn image(name: Image, args: &Args) -> anyhow::Result<()> {
+    check_image_args(name, args)?;
     let tool = detect(&mut probe_command)?;
+    let tag = args.tag.as_deref().unwrap_or(name.default_tag());
+    let platforms = match &args.platform {
+        Some(platforms) => platforms.as_str(),
+        None => name.default_platforms(tool, host_platform())?,
+    };
+    if name == Image::Loadgen && args.platform.is_none() && tool != Tool::DockerBuildx {
+        eprintln!(
+            "{} builds one arch per local tag: building loadgen for {platforms} only \
+             (docker buildx builds {LOADGEN_PLATFORMS})",
+            tool.program()
+        );
+    }
     let mut build = Command::new(tool.program());
-    build.args(tool.build_args(&args.tag)).current_dir(project_root());
-    util::run(&mut build)?;
-    println!("{} ({PLATFORM}, built with {})", args.tag, tool.program());
+    build.args(tool.build_args(name, platforms, tag)).current_dir(project_root());
+    let built = util::run(&mut build);
+    if built.is_err() && tool == Tool::DockerBuildx && platforms.contains(',') {
+        eprintln!(
+            "note: loading a multi-platform image into Docker needs its containerd image store \
+             (https://docs.docker.com/engine/storage/containerd/); `--platform {}` builds this machine's arch only",
+            host_platform().unwrap_or("linux/amd64")
+        );
+    }
+    built?;
+    println!("{tag} ({platforms}, built with {})", tool.program());
     if args.push {
-        let mut push = vec!["--image".to_owned(), args.tag.clone(), "--container-tool".into(), tool.program().into()];
+        let mut push = vec!["--image".to_owned(), tag.to_owned(), "--container-tool".into(), tool.program().into()];
         match &args.endpoint_url {
             Some(url) => push.extend(["--endpoint-url".into(), url.clone()]),
             None => push.push("--aws".into()),
@@ -288,11 +392,82 @@ mod tests {
 
     #[test]
     fn builds_for_arm64_from_the_workspace_root_with_the_agents_dockerfile() {
-        let args = Tool::DockerBuildx.build_args("dummy-agent:v1");
+        let args = Tool::DockerBuildx.build_args(Image::DummyAgent, PLATFORM, "dummy-agent:v1");
         assert_eq!(args[..3], ["buildx", "build", "--load"]);
         let joined = args.join(" ");
         assert!(joined.ends_with("--platform linux/arm64 -f dummy-agent/Dockerfile -t dummy-agent:v1 ."), "{joined}");
-        assert_eq!(Tool::Podman.build_args("x")[0], "build");
+        assert_eq!(Tool::Podman.build_args(Image::DummyAgent, PLATFORM, "x")[0], "build");
         assert!(project_root().join("dummy-agent/Dockerfile").is_file());
+    }
+
+    /// `cargo xtask build ARGS` as the CLI parses them.
+    fn parse(args: &[&str]) -> Result<Args, clap::Error> {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            args: Args,
+        }
+        <Cli as clap::Parser>::try_parse_from(std::iter::once("build").chain(args.iter().copied())).map(|cli| cli.args)
+    }
+
+    #[test]
+    fn image_alone_or_named_dummy_agent_is_todays_arm64_agent_image() {
+        for flags in [&["--image"][..], &["--image", "dummy-agent"], &["--image=dummy-agent"]] {
+            let args = parse(flags).unwrap();
+            assert_eq!(args.image, Some(Image::DummyAgent), "{flags:?}");
+            assert_eq!((args.tag, args.platform, args.push), (None, None, false), "{flags:?}");
+            for tool in Tool::ALL {
+                assert_eq!(Image::DummyAgent.default_platforms(tool, None).unwrap(), "linux/arm64");
+            }
+        }
+        assert_eq!(Image::DummyAgent.default_tag(), "dummy-agent:latest");
+        // A flag right after a bare --image is a flag, not the image's name.
+        let args = parse(&["--image", "--push", "--region", "eu-west-1"]).unwrap();
+        assert_eq!((args.image, args.push), (Some(Image::DummyAgent), true));
+        assert!(check_image_args(Image::DummyAgent, &args).is_ok());
+        assert_eq!(parse(&[]).unwrap().image, None);
+    }
+
+    #[test]
+    fn image_loadgen_builds_both_arches_with_buildx_and_the_hosts_elsewhere() {
+        let args = parse(&["--image", "loadgen"]).unwrap();
+        assert_eq!(args.image, Some(Image::Loadgen));
+        assert_eq!(Image::Loadgen.default_tag(), "loadgen:latest");
+        assert_eq!(Image::Loadgen.default_platforms(Tool::DockerBuildx, None).unwrap(), "linux/amd64,linux/arm64");
+        for tool in [Tool::Finch, Tool::Podman] {
+            assert_eq!(Image::Loadgen.default_platforms(tool, Some("linux/amd64")).unwrap(), "linux/amd64");
+            let error = Image::Loadgen.default_platforms(tool, None).unwrap_err().to_string();
+            assert!(error.contains("--platform"), "{error}");
+        }
+        let joined = Tool::DockerBuildx.build_args(Image::Loadgen, LOADGEN_PLATFORMS, "loadgen:latest").join(" ");
+        assert_eq!(
+            joined,
+            "buildx build --load --platform linux/amd64,linux/arm64 -f loadgen/Dockerfile -t loadgen:latest ."
+        );
+        assert!(project_root().join(Image::Loadgen.dockerfile()).is_file());
+        let args = parse(&["--image", "loadgen", "--tag", "lg:1", "--platform", "linux/arm64"]).unwrap();
+        assert_eq!((args.tag.as_deref(), args.platform.as_deref()), (Some("lg:1"), Some("linux/arm64")));
+    }
+
+    #[test]
+    fn pushing_loadgen_is_refused_with_the_command_to_use() {
+        let args = parse(&["--image", "loadgen", "--push"]).unwrap();
+        let error = check_image_args(Image::Loadgen, &args).unwrap_err().to_string();
+        assert!(
+            error.contains("dummy-agent image only") && error.contains("docker buildx build --platform"),
+            "{error}"
+        );
+        assert!(error.contains("-f loadgen/Dockerfile") && error.contains("--push ."), "{error}");
+        assert!(check_image_args(Image::Loadgen, &parse(&["--image", "loadgen"]).unwrap()).is_ok());
+    }
+
+    #[test]
+    fn image_flags_are_checked_by_the_parser() {
+        let error = parse(&["--image", "nginx"]).err().expect("an unknown image").to_string();
+        assert!(error.contains("dummy-agent") && error.contains("loadgen"), "{error}");
+        for flags in [&["--tag", "x:1"][..], &["--platform", "linux/amd64"], &["--push"]] {
+            assert!(parse(flags).is_err(), "{flags:?} without --image");
+        }
+        assert!(parse(&["--image", "loadgen", "--target", "x86_64-unknown-linux-musl"]).is_err());
     }
 }

@@ -27,7 +27,8 @@ enum Task {
     /// Everything CI runs: `cargo fmt --check`, `cargo clippy -D warnings`, and every test.
     Test(test::Args),
     /// Build the release `dummy-agent` binary (path, stripped size), or with `--image [--push]` its
-    /// linux/arm64 container (docker buildx, finch or podman) and push it to ECR.
+    /// linux/arm64 container (docker buildx, finch or podman) and push it to ECR; `--image loadgen`
+    /// builds loadgen's linux/amd64 + linux/arm64 container.
     Build(build::Args),
     /// The report's experiment end to end against the embedded emulator (or `--endpoint-url`, `--aws`):
     /// deploy, idle, load, sg-split, teardown, each phase checked against eni-model.

@@ -37,7 +37,7 @@ struct CountingNoop(Arc<AtomicU64>);
 impl Target for CountingNoop {
     fn invoke(&self, _call: &Call) -> impl Future<Output = Result<Answer, Failure>> + Send {
         self.0.fetch_add(1, Ordering::SeqCst);
-        std::future::ready(Ok(Answer { first_byte: Instant::now(), bytes: 0 }))
+        std::future::ready(Ok(Answer { first_byte: Instant::now(), bytes: 0, sent: None }))
     }
 }
 

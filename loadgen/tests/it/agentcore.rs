@@ -237,7 +237,7 @@ async fn the_binary_lists_runtimes_by_prefix_through_the_endpoint_url() {
         command
             .args(["agentcore", "--runtime-prefix", prefix, "--region", "us-east-1", "--endpoint-url"])
             .arg(emulator.handle.endpoint_url())
-            .args(["-c", "2", "-n", "6", "--sessions", "pool:2", "-q", "--out"])
+            .args(["-c", "2", "-n", "6", "--sessions", "pool:2", "--quiet", "--out"])
             .arg(&out)
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")

@@ -52,7 +52,7 @@ async fn exits(mut child: tokio::process::Child, within: Duration) -> std::proce
 /// Open-model load against the counting agent, every other call sleeping 30 s in the agent.
 fn half_slow_load(url: &str, out: &Path, drain: &str) -> tokio::process::Child {
     loadgen()
-        .args(["http", "--url", url, "--rate", "50/s", "--duration", "5m", "-q", "--drain-timeout", drain])
+        .args(["http", "--url", url, "--rate", "50/s", "--duration", "5m", "--quiet", "--drain-timeout", drain])
         .args(["--payload", r#"{"sleep_ms":0}"#, "--payload", r#"{"sleep_ms":30000}"#, "--out"])
         .arg(out)
         .spawn()
@@ -111,7 +111,7 @@ async fn an_unwritable_series_file_keeps_the_report_and_names_the_failure() {
     for (name, series) in [("missing-dir.json", dir.join("missing").join("s.jsonl")), ("a-dir.json", dir.clone())] {
         let out = dir.join(name);
         let done = output(
-            loadgen().args(["noop", "-c", "2", "-n", "500", "-q", "--out"]).arg(&out).arg("--series").arg(&series),
+            loadgen().args(["noop", "-c", "2", "-n", "500", "--quiet", "--out"]).arg(&out).arg("--series").arg(&series),
         )
         .await;
         let stderr = String::from_utf8_lossy(&done.stderr);
@@ -135,7 +135,7 @@ async fn sigint_drains_and_writes_complete_results() {
     let dir = scratch("sigint");
     let out = dir.join("results.json");
     let child = loadgen()
-        .args(["http", "--url", &url, "--rate", "40/s", "--duration", "5m", "-q", "--out"])
+        .args(["http", "--url", &url, "--rate", "40/s", "--duration", "5m", "--quiet", "--out"])
         .arg(&out)
         .args(["--payload", r#"{"_dummy":{"sleep_ms":300}}"#])
         .spawn()
@@ -166,7 +166,7 @@ async fn sigint_past_the_drain_deadline_cancels_and_still_accounts() {
     let dir = scratch("sigint-cancel");
     let out = dir.join("results.json");
     let child = loadgen()
-        .args(["http", "--url", &url, "--concurrency", "4", "--duration", "5m", "-q", "--drain-timeout", "200ms"])
+        .args(["http", "--url", &url, "--concurrency", "4", "--duration", "5m", "--quiet", "--drain-timeout", "200ms"])
         .args(["--payload", r#"{"prompt":"fast"}"#, "--payload", r#"{"_dummy":{"sleep_ms":30000}}"#, "--out"])
         .arg(&out)
         .spawn()
@@ -187,7 +187,7 @@ async fn merged_shards_equal_one_run_over_the_same_requests() {
     let run = |name: &str, shard: Option<&str>| {
         let mut command = loadgen();
         command
-            .args(["http", "--url", &url, "--concurrency", "4", "--requests", "61", "-q", "--sessions", "unique"])
+            .args(["http", "--url", &url, "--concurrency", "4", "--requests", "61", "--quiet", "--sessions", "unique"])
             .args(["--payload", r#"{"prompt":"ok"}"#, "--payload", r#"{"_dummy":{"status":503}}"#])
             .args(["--payload", r#"{"_dummy":{"status":429}}"#, "--out"])
             .arg(dir.join(name));
@@ -237,7 +237,7 @@ async fn shards_come_from_the_job_index() {
     let dir = scratch("job-index");
     let done = output(
         loadgen()
-            .args(["noop", "--concurrency", "2", "--requests", "11", "--shards", "2", "-q", "--out"])
+            .args(["noop", "--concurrency", "2", "--requests", "11", "--shards", "2", "--quiet", "--out"])
             .arg(dir.join("r.json"))
             .env("JOB_COMPLETION_INDEX", "1"),
     )
@@ -252,16 +252,19 @@ async fn shards_come_from_the_job_index() {
 async fn bad_flags_and_unreachable_targets_get_clear_errors() {
     let cases: &[(&[&str], &str)] = &[
         (&["noop", "--stages", "10/s:30s,10->200/s"], "stage 2 (\"10->200/s\")"),
-        (&["noop", "--rate", "fast", "-d", "1s"], "invalid rate \"fast\""),
-        (&["noop", "-c", "2", "-d", "soon"], "invalid duration \"soon\""),
-        (&["noop", "-c", "2", "-d", "0s"], "--duration must be more than zero"),
+        (&["noop", "--rate", "fast", "-z", "1s"], "invalid rate \"fast\""),
+        (&["noop", "-c", "2", "-z", "soon"], "invalid duration \"soon\""),
+        (&["noop", "-c", "2", "-z", "0s"], "--duration must be more than zero"),
         (&["noop", "--requests", "5"], "choose a load model"),
         (&["noop", "-c", "2"], "--duration or --requests"),
         (&["noop", "-c", "2", "-n", "2", "--shard", "2/2"], "out of range"),
         (&["noop", "-c", "2", "-n", "2", "--shards", "2"], "JOB_COMPLETION_INDEX"),
         (&["noop", "-c", "2", "-n", "2", "--payload", "{nope"], "--payload #1 is not valid JSON"),
         (&["noop", "-c", "2", "-n", "2", "--sessions", "pool:0"], "pool:K"),
-        (&["http", "--url", "http://127.0.0.1:1", "-c", "1", "-n", "1"], "cannot reach http://127.0.0.1:1/invocations"),
+        (
+            &["http", "--url", "http://127.0.0.1:1", "-c", "1", "-n", "1"],
+            "cannot reach http://127.0.0.1:1/ (127.0.0.1:1)",
+        ),
         (&["http", "--url", "ftp://127.0.0.1:1", "-c", "1", "-n", "1"], "scheme must be http or https"),
         (&["agentcore", "-c", "1", "-n", "1"], "--runtime-arn"),
     ];
@@ -274,4 +277,169 @@ async fn bad_flags_and_unreachable_targets_get_clear_errors() {
         assert!(stderr.contains(expected), "{args:?}: expected {expected:?} in {stderr}");
         assert!(!stderr.contains("Stack backtrace"), "{stderr}");
     }
+}
+
+/// `--output json` prints the results document on stdout (the table goes to stderr); `--output
+/// jsonl` prints a line per second as it ends, then the results.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_go_to_stdout_as_json_or_json_lines() {
+    let done = output(loadgen().args(["noop", "-c", "2", "-n", "500", "--quiet", "--output", "json"])).await;
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    let report: Report = serde_json::from_slice(&done.stdout).expect("stdout is the results document");
+    assert_eq!((report.total, report.ok), (500, 500));
+    assert!(String::from_utf8_lossy(&done.stderr).contains("accounting total = ok + failed + cancelled"));
+
+    let done = output(loadgen().args(["noop", "-q", "100/s", "-z", "2500ms", "--quiet", "--output", "jsonl"])).await;
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&done.stdout).lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
+    let (results, seconds) = lines.split_last().expect("lines");
+    assert_eq!(results["type"], "results");
+    assert_eq!(results["total"], 250);
+    assert!(seconds.len() >= 3 && seconds.iter().all(|l| l["type"] == "second"), "{seconds:?}");
+    let sent: u64 = seconds.iter().map(|l| l["sent"].as_u64().unwrap()).sum();
+    assert_eq!(sent, 250);
+}
+
+/// Exit codes: 0 when the run is done and no --fail-if condition holds, 1 when one holds, 3 when no
+/// request succeeded; the conditions' verdicts are in the output.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exit_codes_follow_thresholds_and_outcomes() {
+    let noop = |condition: &str| {
+        let mut command = loadgen();
+        command.args(["noop", "-c", "1", "-n", "100", "--quiet", "--fail-if", condition, "--fail-if", "dropped>0"]);
+        command
+    };
+    let held = output(&mut noop("total>=100")).await;
+    assert_eq!(held.status.code(), Some(1), "{}", String::from_utf8_lossy(&held.stderr));
+    assert!(String::from_utf8_lossy(&held.stderr).contains("--fail-if held: total>=100"));
+    let stdout = String::from_utf8_lossy(&held.stdout);
+    assert!(stdout.contains("total>=100") && stdout.contains("FAILED") && stdout.contains("passed"), "{stdout}");
+    let passed = output(&mut noop("total>100")).await;
+    assert_eq!(passed.status.code(), Some(0), "{}", String::from_utf8_lossy(&passed.stderr));
+    let json = output(noop("p99>1h").args(["--output", "json"])).await;
+    let document: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(document["fail_if"][0]["condition"], "p99>3600000ms");
+    assert_eq!(document["fail_if"][0]["crossed"], false);
+
+    let url = dummy_agent().await;
+    let refused = output(
+        loadgen()
+            .args(["http", "--url", &url, "-c", "2", "-n", "10", "--quiet"])
+            .args(["-d", r#"{"_dummy":{"status":503}}"#]),
+    )
+    .await;
+    assert_eq!(refused.status.code(), Some(3), "{}", String::from_utf8_lossy(&refused.stderr));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("no request succeeded (10 sent)"));
+    let bad = output(loadgen().args(["noop", "-c", "1", "-n", "1", "--fail-if", "p99>250"])).await;
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("give the latency a unit"));
+}
+
+/// Shards started with --start-at begin together (their recorded starts within 100 ms of the time
+/// given); `merge --shards 2 --wait` on their directory waits for both, and the merged run equals
+/// one run at the total rate: the same counts and the same per-second series.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shards_started_at_one_time_merge_into_one_run() {
+    let dir = scratch("start-at");
+    let at = std::time::SystemTime::now() + Duration::from_secs(2);
+    let at_unix_ms = at.duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    let at_arg = format!("{:.3}", at_unix_ms as f64 / 1000.0);
+    let out = dir.join("shard-{shard}.json");
+    let merge = loadgen()
+        .args(["merge", "--shards", "2", "--wait", "30s", "--output", "json"])
+        .arg(&dir)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("merge starts");
+    let shards: Vec<_> = (0..2)
+        .map(|index| {
+            loadgen()
+                .args(["noop", "--rate", "400/s", "-z", "3s", "--quiet", "--start-at", &at_arg, "--shards", "2"])
+                .arg("--out")
+                .arg(&out)
+                .env("JOB_COMPLETION_INDEX", index.to_string())
+                .spawn()
+                .expect("shard starts")
+        })
+        .collect();
+    for shard in shards {
+        assert!(exits(shard, Duration::from_secs(30)).await.success());
+    }
+    let merged = tokio::time::timeout(Duration::from_secs(40), merge.wait_with_output()).await.unwrap().unwrap();
+    assert!(merged.status.success(), "{}", String::from_utf8_lossy(&merged.stderr));
+    let merged: Report = serde_json::from_slice(&merged.stdout).expect("the merged results");
+    let shards = [0, 1].map(|i| read_report(&dir.join(format!("shard-{i}.json"))));
+    for shard in &shards {
+        let off = shard.started_unix_ms.abs_diff(at_unix_ms);
+        assert!(off <= 100, "a shard started {off} ms away from --start-at");
+    }
+    let one = scratch("start-at-one").join("one.json");
+    let done = output(loadgen().args(["noop", "--rate", "400/s", "-z", "3s", "--quiet", "--out"]).arg(&one)).await;
+    assert!(done.status.success());
+    let one = read_report(&one);
+    assert_eq!((merged.total, merged.ok), (one.total, one.ok));
+    assert_eq!(merged.total, 1200);
+    let sent = |r: &Report| r.series.iter().map(|s| (s.second, s.sent)).collect::<Vec<_>>();
+    assert_eq!(sent(&merged), sent(&one));
+    // Without every shard, merge says which is missing.
+    std::fs::remove_file(dir.join("shard-1.json")).unwrap();
+    let partial = output(loadgen().args(["merge", "--shards", "2"]).arg(&dir)).await;
+    assert_eq!(partial.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&partial.stderr).contains("missing shards: 1/2"));
+}
+
+/// `--latency` prints the percentile spectrum in wrk2's form, `--hgrm` writes it, `--hlog` writes an
+/// interval log whose histograms add up to every request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn latency_spectrum_and_interval_log() {
+    let dir = scratch("hdr");
+    let (hgrm, hlog) = (dir.join("run.hgrm"), dir.join("run.hlog"));
+    let done = output(
+        loadgen()
+            .args(["noop", "-q", "500/s", "-z", "2s", "--quiet", "--latency", "--hgrm"])
+            .arg(&hgrm)
+            .arg("--hlog")
+            .arg(&hlog),
+    )
+    .await;
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    let stdout = String::from_utf8_lossy(&done.stdout);
+    assert!(stdout.contains("1/(1-Percentile)") && stdout.contains("Total count    =         1000]"), "{stdout}");
+    assert!(std::fs::read_to_string(&hgrm).unwrap().contains("#[Buckets ="));
+    let log = std::fs::read_to_string(&hlog).unwrap();
+    assert!(log.contains("#[Histogram log format version 1.3]") && log.contains("#[BaseTime: "), "{log}");
+    let counted: u64 = log
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with('"'))
+        .map(|line| {
+            use base64::Engine as _;
+            use hdrhistogram::serialization::Deserializer;
+            let encoded = line.rsplit(',').next().unwrap();
+            let bytes = base64::engine::general_purpose::STANDARD.decode(encoded).unwrap();
+            let h: hdrhistogram::Histogram<u64> = Deserializer::new().deserialize(&mut bytes.as_slice()).unwrap();
+            h.len()
+        })
+        .sum();
+    assert_eq!(counted, 1000);
+}
+
+/// `--dry-run` checks the flags and prints the plan without sending anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_sends_nothing() {
+    let (url, served) = counting_agent().await;
+    let dir = scratch("dry-run");
+    let done = output(
+        loadgen()
+            .args(["http", "--url", &url, "-q", "10/s", "-z", "1m", "--dry-run", "--output", "json", "--shard", "1/4"])
+            .arg("--out")
+            .arg(dir.join("s-{shard}.json")),
+    )
+    .await;
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    let plan: serde_json::Value = serde_json::from_slice(&done.stdout).unwrap();
+    assert_eq!((plan["dry_run"].as_bool(), plan["shard"].as_str()), (Some(true), Some("1/4")));
+    assert!(plan["out"].as_str().unwrap().ends_with("s-1.json"), "{plan}");
+    assert_eq!(served.received(), 0);
+    assert!(!dir.join("s-1.json").exists());
 }

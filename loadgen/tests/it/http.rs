@@ -118,3 +118,47 @@ async fn bad_plans_are_refused_with_reasons() {
     let error = plan.validate().unwrap_err();
     assert!(error.to_string().contains("per-worker needs the closed model"), "{error}");
 }
+
+/// Coordinated omission: one connection (wrk2's `-c1 -R100`) and a target that stalls for 1 s once.
+/// The requests scheduled during the stall wait for the connection: their corrected latency (from
+/// the intended send) carries the wait, their uncorrected latency (from when they went out) does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stall_shows_in_corrected_latency_not_in_uncorrected() {
+    let url = dummy_agent().await;
+    let stages = parse_stages("100/s:3s").unwrap();
+    let mut plan = Plan::new(Model::Open { stages, max_in_flight: 1000 }, "http");
+    let mut bodies = vec![r#"{"prompt":"fast"}"#; 300];
+    bodies[50] = r#"{"_dummy":{"sleep_ms":1000}}"#;
+    plan.payloads = payloads(&bodies);
+    let report = run(Http::new(&url, 1).unwrap().with_connection_limit(1), plan).await;
+    assert_eq!((report.total, report.ok), (300, 300));
+    let (corrected, uncorrected) = (report.latency_ms.corrected, report.latency_ms.uncorrected);
+    // About 100 requests were due during the stall: a third of the run waited up to a second.
+    assert!(corrected.p90 >= 300.0, "corrected {corrected:?}");
+    assert!(uncorrected.p90 <= 50.0, "uncorrected {uncorrected:?}");
+    assert!(corrected.p90 >= 10.0 * uncorrected.p90.max(1.0), "{corrected:?} vs {uncorrected:?}");
+    // The stalled request itself is slow either way.
+    assert!(uncorrected.max >= 1000.0 && corrected.max >= 1000.0, "{uncorrected:?}");
+}
+
+/// https with rustls: a server whose CA is given (curl's --cacert) is trusted; without it, the
+/// system's roots refuse the test CA and every request fails to connect, saying why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_is_verified_against_the_given_ca() {
+    let url = crate::support::tls_dummy_agent().await;
+    let report = run(Http::with_ca(&url, 2, crate::support::TEST_CA).unwrap(), closed(2, 20, "http")).await;
+    assert_eq!((report.total, report.ok), (20, 20), "{:?}", report.error_samples);
+    let localhost = url.replace("127.0.0.1", "localhost");
+    let report = run(Http::with_ca(&localhost, 1, crate::support::TEST_CA).unwrap(), closed(1, 3, "http")).await;
+    assert_eq!(report.ok, 3, "{:?}", report.error_samples);
+    match Http::new(&url, 1) {
+        Ok(untrusted) => {
+            let report = run(untrusted, closed(1, 2, "http")).await;
+            assert_eq!(report.failed.get("Connect"), Some(&2), "{:?}", report.failed);
+            let sample = &report.error_samples["Connect"][0];
+            assert!(sample.contains("TLS handshake") && sample.contains("certificate"), "{sample}");
+        }
+        // A machine without a system trust store says what to do.
+        Err(error) => assert!(error.contains("give --cacert"), "{error}"),
+    }
+}

@@ -4,5 +4,6 @@
 mod accounting;
 mod agentcore;
 mod binary;
+mod deploy;
 mod http;
 mod support;

@@ -32,7 +32,7 @@ pub async fn session_recorder() -> (String, Arc<Mutex<HashSet<String>>>) {
         axum::routing::post(move |headers: axum::http::HeaderMap| {
             let seen = Arc::clone(&recorded);
             async move {
-                if let Some(id) = headers.get(loadgen::target::SESSION_HEADER).and_then(|v| v.to_str().ok()) {
+                if let Some(id) = headers.get(loadgen::http::SESSION_HEADER).and_then(|v| v.to_str().ok()) {
                     seen.lock().unwrap().insert(id.to_string());
                 }
                 "{}"
@@ -139,4 +139,44 @@ pub fn scratch(name: &str) -> std::path::PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("scratch dir");
     dir
+}
+
+/// The test CA that signed [`tls_dummy_agent`]'s certificate (`tests/data`), for `--cacert`.
+pub const TEST_CA: &[u8] = include_bytes!("../data/test-ca.pem");
+
+/// A dummy-agent behind TLS (a certificate for `localhost` and `127.0.0.1` signed by [`TEST_CA`]) on
+/// a free loopback port, until the test's runtime ends; its base URL (`https://127.0.0.1:PORT`).
+pub async fn tls_dummy_agent() -> String {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(include_bytes!("../data/localhost.pem"))
+        .collect::<Result<_, _>>()
+        .expect("the test certificate");
+    let key = PrivateKeyDer::from_pem_slice(include_bytes!("../data/localhost.key")).expect("the test key");
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .expect("the test certificate and key match");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+    let address: SocketAddr = listener.local_addr().expect("local address");
+    let app = dummy_agent::app(dummy_agent::Config::default());
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { continue };
+            let (acceptor, app) = (acceptor.clone(), app.clone());
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(stream).await else { return };
+                let service = hyper_util::service::TowerToHyperService::new(app);
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                    .await;
+            });
+        }
+    });
+    format!("https://{address}")
 }

@@ -131,7 +131,7 @@ pub fn run(args: &Settings) -> anyhow::Result<Vec<Row>> {
     let closed_json = out.join("http-closed.json");
     util::run(
         Command::new(&loadgen)
-            .args(["http", "--url", &url, "--concurrency", &connections, "--duration", &duration, "-q", "--out"])
+            .args(["http", "--url", &url, "--concurrency", &connections, "--duration", &duration, "--quiet", "--out"])
             .arg(&closed_json)
             .args(["--payload", r#"{"prompt":"load 1"}"#])
             .stdout(Stdio::null()),
@@ -178,7 +178,7 @@ pub fn run(args: &Settings) -> anyhow::Result<Vec<Row>> {
     let open_json = out.join("http-open.json");
     util::run(
         Command::new(&loadgen)
-            .args(["http", "--url", &url, "--rate", "2000/s", "--duration", &format!("{open_seconds}s"), "-q"])
+            .args(["http", "--url", &url, "--rate", "2000/s", "--duration", &format!("{open_seconds}s"), "--quiet"])
             .arg("--out")
             .arg(&open_json)
             .args(["--payload", r#"{"prompt":"load 1"}"#])
@@ -364,7 +364,15 @@ fn agentcore_side_by_side(
     util::run(
         Command::new(loadgen)
             .args(["agentcore", "--runtime-arn", &arn, "--region", "us-east-1", "--endpoint-url", &endpoint])
-            .args(["--concurrency", workers, "--duration", &format!("{duration}s"), "--sessions", "per-worker", "-q"])
+            .args([
+                "--concurrency",
+                workers,
+                "--duration",
+                &format!("{duration}s"),
+                "--sessions",
+                "per-worker",
+                "--quiet",
+            ])
             .args(["--payload", r#"{"prompt":"load 1"}"#, "--out"])
             .arg(&json)
             .env("AWS_ACCESS_KEY_ID", "test")
