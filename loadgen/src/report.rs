@@ -15,7 +15,9 @@ use crate::sessions::Shard;
 /// One line of the per-second series.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Second {
-    /// Seconds since the start (the interval `second - 1 .. second`).
+    /// Seconds since the start: the interval `second - 1 .. second` for `sent` and `dropped` in the
+    /// open model (by the schedule), and `second - 0.8 .. second + 0.2` for the rest (a line is taken
+    /// 200 ms after its second ends, so that a request sent late still counts in its second).
     pub second: u64,
     /// Requests started in the interval (the open model: those due in it, by the schedule).
     pub sent: u64,

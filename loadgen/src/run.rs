@@ -476,6 +476,11 @@ impl SeriesFile {
     }
 }
 
+/// Each second's line is taken this long after the second ends, so that an open-model request due in
+/// the second but sent late (a busy machine) still counts in it; its ok/failed counts and latencies are
+/// those of the second that ends then.
+const SECOND_GRACE: Duration = Duration::from_millis(200);
+
 /// The progress bar: a bar with an ETA over the run's known length (its duration, else its request
 /// count), or a spinner when neither bounds it.
 fn progress_bar(plan: &Plan) -> (indicatif::ProgressBar, Length) {
@@ -547,7 +552,7 @@ async fn report_seconds<T: Target>(
     let (progress, length) = progress_bar(plan);
     let mut series = Vec::new();
     let mut ticker = tokio::time::interval_at(
-        tokio::time::Instant::from_std(start + Duration::from_secs(1)),
+        tokio::time::Instant::from_std(start + Duration::from_secs(1) + SECOND_GRACE),
         Duration::from_secs(1),
     );
     let (mut sent_before, mut cancelled_before, mut dropped_before) = (0, 0, 0);

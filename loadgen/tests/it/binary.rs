@@ -422,7 +422,34 @@ async fn latency_spectrum_and_interval_log() {
         })
         .sum();
     assert_eq!(counted, 1000);
+    // HdrHistogram's Python implementation (HdrHistogram_py) reads the log too.
+    let python = test_support::python::venv().join("bin").join("python");
+    let read = std::process::Command::new(python).arg("-c").arg(HLOG_READER).arg(&hlog).output().expect("python runs");
+    assert!(read.status.success(), "{}", String::from_utf8_lossy(&read.stderr));
+    let (intervals, total) = String::from_utf8_lossy(&read.stdout)
+        .trim()
+        .split_once(' ')
+        .map(|(i, t)| (i.parse::<u64>().unwrap(), t.parse::<u64>().unwrap()))
+        .expect("two numbers");
+    assert!(intervals >= 2, "{intervals} intervals");
+    assert_eq!(total, 1000);
 }
+
+/// Reads an `.hlog` with HdrHistogram_py's `HistogramLogReader`: prints the intervals and total count.
+const HLOG_READER: &str = r#"
+import sys
+from hdrh.histogram import HdrHistogram
+from hdrh.log import HistogramLogReader
+reader = HistogramLogReader(sys.argv[1], HdrHistogram(1, 3600 * 1000 * 1000, 3))
+intervals, total = 0, 0
+while True:
+    histogram = reader.get_next_interval_histogram()
+    if histogram is None:
+        break
+    intervals += 1
+    total += histogram.get_total_count()
+print(intervals, total)
+"#;
 
 /// `--dry-run` checks the flags and prints the plan without sending anything.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+use super::process::{cpu_seconds, timed};
 use super::settings::Settings;
 use super::summary::{self, Better, Reference};
 use crate::build;
@@ -250,8 +251,7 @@ fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-/// Runs wrk through bash so its own CPU time is known (`times` reports the children's user and
-/// system seconds).
+/// Runs wrk with its own CPU time and the server's measured.
 fn wrk_run(wrk: &Path, args: &Settings, server: &Running, url: &str, script: Option<&Path>) -> anyhow::Result<Load> {
     let mut wrk_args = vec![
         format!("-t{}", args.threads),
@@ -264,22 +264,12 @@ fn wrk_run(wrk: &Path, args: &Settings, server: &Running, url: &str, script: Opt
     }
     wrk_args.push(url.to_owned());
     let cpu_before = cpu_seconds(server.child.id())?;
-    let started = Instant::now();
-    let output = Command::new("bash")
-        .args(["-c", r#""$0" "$@" && times"#])
-        .arg(wrk)
-        .args(&wrk_args)
-        .output()
-        .context("running wrk")?;
-    let wall = started.elapsed().as_secs_f64();
+    let run = timed(wrk, &wrk_args)?;
     let cpu_after = cpu_seconds(server.child.id())?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    if !output.status.success() {
-        bail!("wrk failed ({}): {stdout}{}", output.status, String::from_utf8_lossy(&output.stderr));
-    }
+    let stdout = run.stdout();
     let mut load = parse_wrk(&stdout).with_context(|| format!("reading wrk's output:\n{stdout}"))?;
-    load.tool_cpu_percent = parse_children_times(&stdout).map_or(f64::NAN, |cpu| cpu / wall * 100.0);
-    load.server_cpu_percent = (cpu_after - cpu_before) / wall * 100.0;
+    load.tool_cpu_percent = run.cpu_percent();
+    load.server_cpu_percent = (cpu_after - cpu_before) / run.wall_s * 100.0;
     Ok(load)
 }
 
@@ -335,31 +325,6 @@ fn parse_duration_ms(value: &str) -> anyhow::Result<f64> {
         "h" => number * 3_600e3,
         other => bail!("unknown unit {other:?} in {value:?}"),
     })
-}
-
-/// The last line of bash's `times`: the children's user and system time, e.g. `0m1.234s 0m0.567s`.
-fn parse_children_times(output: &str) -> Option<f64> {
-    let line = output.lines().rev().find(|l| !l.trim().is_empty())?;
-    let mut total = 0.0;
-    for part in line.split_whitespace() {
-        let (minutes, seconds) = part.strip_suffix('s')?.split_once('m')?;
-        total += minutes.parse::<f64>().ok()? * 60.0 + seconds.parse::<f64>().ok()?;
-    }
-    Some(total)
-}
-
-/// User + system CPU seconds of a live process, from `/proc/PID/stat`.
-fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // Fields after the parenthesised command name: state is field 3; utime and stime are 14 and 15.
-    let after_name = &stat[stat.rfind(')').context("a /proc stat line")? + 2..];
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks: f64 = fields[11].parse::<f64>()? + fields[12].parse::<f64>()?;
-    Ok(ticks / clock_ticks_per_second())
-}
-
-fn clock_ticks_per_second() -> f64 {
-    command_output(Command::new("getconf").arg("CLK_TCK")).trim().parse().unwrap_or(100.0)
 }
 
 /// Resident memory from `/proc/PID/status`: `VmRSS` (what `ps` shows, shared library pages included)
@@ -832,7 +797,6 @@ Transfer/sec:      5.00MB
         assert_eq!(load.p50_ms, 0.498);
         assert_eq!(load.p99_ms, 1.2);
         assert_eq!(load.errors, 7);
-        assert_eq!(parse_children_times(output), Some(3.75));
         assert_eq!(parse_duration_ms("2.5s").unwrap(), 2500.0);
         assert!(parse_duration_ms("3.0x").is_err());
     }

@@ -10,6 +10,7 @@ mod agent;
 mod criterion;
 mod emulator;
 mod loadgen;
+mod process;
 mod results;
 mod settings;
 mod summary;
