@@ -17,6 +17,11 @@ use loadgen::{Model, Plan, RunError, Sessions, Shard, Stop, Target};
 use tokio::sync::watch;
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc: the AWS SDK allocates on every call, and glibc's malloc took a fifth of the `agentcore`
+/// target's CPU in `perf` (allocation and free paths, `malloc_consolidate`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Rate-governed invocation load with corrected latency and every request accounted.
 ///
 /// Load models: closed (`-c N`: N workers in a loop) or open (`-q R/s` or `--stages
