@@ -241,6 +241,19 @@ async fn round_trip(connection: &mut Connection, keep_failure: bool) -> Result<R
     stream.write_all(write).await.map_err(|e| Broken::BeforeResponse(format!("sending the request: {e}")))?;
     let mut filled = 0;
     let (head, mut start) = loop {
+        // What is already read may hold a whole head (after an informational answer) before any read.
+        if filled > 0 {
+            match parse_head(&buffer[..filled])? {
+                // An informational answer (`100 Continue`, `103 Early Hints`): skip it, the real one follows.
+                Some((head, length)) if (100..200).contains(&head.status) => {
+                    buffer.copy_within(length..filled, 0);
+                    filled -= length;
+                    continue;
+                }
+                Some((head, length)) => break (head, length),
+                None => {}
+            }
+        }
         if filled == buffer.len() {
             if buffer.len() > MAX_HEAD {
                 return Err(ResponseError(format!("head longer than {MAX_HEAD} bytes")).into());
@@ -259,15 +272,6 @@ async fn round_trip(connection: &mut Connection, keep_failure: bool) -> Result<R
             });
         }
         filled += n;
-        match parse_head(&buffer[..filled])? {
-            // An informational answer (`100 Continue`): skip it, the real one follows.
-            Some((head, length)) if (100..200).contains(&head.status) => {
-                buffer.copy_within(length..filled, 0);
-                filled -= length;
-            }
-            Some((head, length)) => break (head, length),
-            None => {}
-        }
     };
     let head_done = Instant::now();
     let failed = !(200..300).contains(&head.status);

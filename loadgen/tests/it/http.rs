@@ -162,3 +162,44 @@ async fn https_is_verified_against_the_given_ca() {
         Err(error) => assert!(error.contains("give --cacert"), "{error}"),
     }
 }
+
+/// Responses as other servers write them: an informational `103 Early Hints` before the answer (in the
+/// same write), a `chunked` body with extensions and a trailer, and a body delimited by the server
+/// closing the connection; each is read whole, and the connection is reused only when it may be.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn informational_chunked_and_until_close_responses_are_read_whole() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    const ANSWERS: [&[u8]; 3] = [
+        b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;x=1\r\n{\"a\r\n3\r\n\":1\r\n1\r\n}\r\n0\r\nT: 1\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n{\"closed\":true}",
+    ];
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counted = std::sync::Arc::clone(&connections);
+    tokio::spawn(async move {
+        let mut answer = 0usize;
+        while let Ok((mut stream, _)) = listener.accept().await {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut request = vec![0u8; 4096];
+            loop {
+                // One request per read is enough here: loadgen writes each request in one write.
+                match stream.read(&mut request).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+                let reply = ANSWERS[answer % ANSWERS.len()];
+                answer += 1;
+                stream.write_all(reply).await.unwrap();
+                if reply.ends_with(b"true}") {
+                    break; // until-close: the body ends when the connection does
+                }
+            }
+        }
+    });
+    let report = run(Http::new(&format!("http://{address}"), 1).unwrap(), closed(1, 9, "http")).await;
+    assert_eq!((report.total, report.ok), (9, 9), "{:?}", report.error_samples);
+    // Every third answer closes its connection: 3 connections for 9 requests, the others reused.
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 3);
+}
