@@ -333,10 +333,11 @@ pub fn check_shards(reports: &[Report], count: u32) -> Result<(), String> {
     let mut seen = vec![false; count as usize];
     for report in reports {
         for shard in &report.shards {
-            if shard.count != count {
+            // A results file is read from disk: an index past its count is refused, not indexed.
+            let slot = seen.get_mut(shard.index as usize).filter(|_| shard.count == count);
+            let Some(slot) = slot else {
                 return Err(format!("shard {shard} is not one of {count} shards"));
-            }
-            let slot = &mut seen[shard.index as usize];
+            };
             if std::mem::replace(slot, true) {
                 return Err(format!("shard {shard} appears twice"));
             }
@@ -613,6 +614,9 @@ mod tests {
         assert_eq!(check_shards(std::slice::from_ref(&a), 2).unwrap_err(), "missing shards: 1/2");
         assert!(check_shards(&[a.clone(), a.clone()], 2).unwrap_err().contains("appears twice"));
         assert!(check_shards(&[a.clone(), b.clone()], 3).unwrap_err().contains("not one of 3"));
+        let mut forged = b.clone();
+        forged.shards[0].index = 7;
+        assert!(check_shards(&[a.clone(), forged], 2).unwrap_err().contains("7/2 is not one of 2"));
         let stale = shard_report(1, 2, 10_000 + 3_600_000, &[1]);
         assert!(check_shards(&[a, stale], 2).unwrap_err().contains("different runs"));
     }
