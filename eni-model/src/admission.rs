@@ -13,6 +13,8 @@ use std::time::Duration;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
+use crate::quota::{QuotaModel, cell_of};
+
 /// AgentCore's default idle session timeout (`idleRuntimeSessionTimeout`).
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(900);
 /// AgentCore's default max session lifetime (`maxLifetime`).
@@ -31,11 +33,20 @@ pub struct SessionPolicy {
     /// A session ends this long after it started, busy or not (`maxLifetime`).
     #[serde(with = "crate::secs")]
     pub max_lifetime: Duration,
+    /// How the quota is enforced: [`QuotaModel::Exact`] as AWS documents it, or one of the
+    /// hypotheses for what the report saw (see [`QuotaModel`]).
+    #[serde(default)]
+    pub quota: QuotaModel,
 }
 
 impl Default for SessionPolicy {
     fn default() -> Self {
-        Self { max_vms: DEFAULT_MAX_VMS, idle_timeout: DEFAULT_IDLE_TIMEOUT, max_lifetime: DEFAULT_MAX_LIFETIME }
+        Self {
+            max_vms: DEFAULT_MAX_VMS,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            max_lifetime: DEFAULT_MAX_LIFETIME,
+            quota: QuotaModel::Exact,
+        }
     }
 }
 
@@ -205,7 +216,8 @@ pub struct Admission {
     pub sessions_started: u64,
     /// Sessions that ended by idle timeout or max lifetime (not by stop).
     pub sessions_expired: u64,
-    /// The most sessions live at once (never above the quota).
+    /// The most sessions live at once (above the quota only under [`QuotaModel::Lagged`] or
+    /// [`QuotaModel::PerCell`]).
     pub peak_live: u32,
     /// Live sessions over time: a point wherever the count changes.
     pub live: Vec<LivePoint>,
@@ -227,6 +239,142 @@ struct Session {
     started: Duration,
     /// When it ends unless used again.
     ends: Duration,
+    /// Its placement cell ([`QuotaModel::PerCell`]; 0 otherwise).
+    cell: u32,
+}
+
+/// Decides calls one at a time, in time order: [`admit`] for a schedule known in advance, and
+/// [`crate::simulate`] for a closed-model load whose next call depends on the last answer.
+pub(crate) struct Admitter<'p> {
+    policy: &'p SessionPolicy,
+    /// The idle timeout in force: the policy's, or [`QuotaModel::Reclaimed`]'s when shorter.
+    idle: Duration,
+    sessions: Vec<Session>,
+    endings: BinaryHeap<Reverse<(Duration, u32)>>,
+    live: u32,
+    /// Live sessions per cell ([`QuotaModel::PerCell`]; one cell otherwise).
+    live_in_cell: Vec<u32>,
+    pub(crate) out: Admission,
+}
+
+impl<'p> Admitter<'p> {
+    pub(crate) fn new(policy: &'p SessionPolicy) -> Self {
+        let (idle, cells) = match policy.quota {
+            QuotaModel::Reclaimed { after } => (policy.idle_timeout.min(after), 1),
+            QuotaModel::PerCell { cells } => (policy.idle_timeout, cells.max(1)),
+            QuotaModel::Exact | QuotaModel::Lagged { .. } => (policy.idle_timeout, 1),
+        };
+        Self {
+            policy,
+            idle,
+            sessions: Vec::new(),
+            endings: BinaryHeap::new(),
+            live: 0,
+            live_in_cell: vec![0; cells as usize],
+            out: Admission {
+                decisions: Vec::new(),
+                admitted: 0,
+                refused: 0,
+                sessions_started: 0,
+                sessions_expired: 0,
+                peak_live: 0,
+                live: Vec::new(),
+            },
+        }
+    }
+
+    /// Adds a session (not yet live) of `runtime` named `session`; returns its index.
+    pub(crate) fn add_session(&mut self, runtime: &str, session: &str) -> u32 {
+        let cell = match self.policy.quota {
+            QuotaModel::PerCell { cells } => cell_of(runtime, session, cells),
+            _ => 0,
+        };
+        self.sessions.push(Session { live: false, started: Duration::ZERO, ends: Duration::ZERO, cell });
+        (self.sessions.len() - 1) as u32
+    }
+
+    fn record(&mut self, at: Duration) {
+        let live = self.live;
+        match self.out.live.last_mut() {
+            Some(last) if last.at == at => last.live = live,
+            _ => self.out.live.push(LivePoint { at, live }),
+        }
+    }
+
+    fn end(&mut self, s: u32, at: Duration) {
+        let session = &mut self.sessions[s as usize];
+        session.live = false;
+        self.live -= 1;
+        self.live_in_cell[session.cell as usize] -= 1;
+        self.record(at);
+    }
+
+    /// The count the quota is checked against for a new session of `cell` at `at`.
+    fn counted(&self, at: Duration, cell: u32) -> u32 {
+        match self.policy.quota {
+            QuotaModel::Lagged { lag } => match at.checked_sub(lag) {
+                // Sessions that started after `seen` are not counted yet, and ones that ended after
+                // it still are: the counter is the live count `lag` ago.
+                Some(seen) => match self.out.live.partition_point(|p| p.at <= seen) {
+                    0 => 0,
+                    i => self.out.live[i - 1].live,
+                },
+                None => 0,
+            },
+            QuotaModel::PerCell { .. } => self.live_in_cell[cell as usize],
+            QuotaModel::Exact | QuotaModel::Reclaimed { .. } => self.live,
+        }
+    }
+
+    /// Decides one call; calls must come in time order.
+    pub(crate) fn decide(&mut self, at: Duration, id: u32, kind: CallKind) -> Decision {
+        // End every session whose time is up, at the time it ended.
+        while let Some(&Reverse((ends, s))) = self.endings.peek() {
+            if ends > at {
+                break;
+            }
+            self.endings.pop();
+            let session = self.sessions[s as usize];
+            if session.live && session.ends == ends {
+                self.out.sessions_expired += 1;
+                self.end(s, ends);
+            }
+        }
+        let session = self.sessions[id as usize];
+        match kind {
+            CallKind::Stop => {
+                let ended = session.live;
+                if ended {
+                    self.end(id, at);
+                }
+                Decision::Stopped { ended }
+            }
+            CallKind::Invoke { busy_for } => {
+                let new_session = !session.live;
+                if new_session {
+                    if self.counted(at, session.cell) >= self.policy.max_vms {
+                        self.out.refused += 1;
+                        return Decision::Refused;
+                    }
+                    self.sessions[id as usize] = Session { live: true, started: at, ends: at, cell: session.cell };
+                    self.live += 1;
+                    self.live_in_cell[session.cell as usize] += 1;
+                    self.out.sessions_started += 1;
+                    self.out.peak_live = self.out.peak_live.max(self.live);
+                    self.record(at);
+                }
+                let session = &mut self.sessions[id as usize];
+                let idle_end = (at + busy_for + self.idle).max(session.ends);
+                let ends = idle_end.min(session.started + self.policy.max_lifetime);
+                if ends != session.ends || new_session {
+                    session.ends = ends;
+                    self.endings.push(Reverse((ends, id)));
+                }
+                self.out.admitted += 1;
+                Decision::Admitted { new_session }
+            }
+        }
+    }
 }
 
 /// Predicts which calls of `schedule` are admitted under `policy`. Calls are taken in time order
@@ -237,79 +385,17 @@ pub fn admit(policy: &SessionPolicy, schedule: &Schedule) -> Admission {
     if !calls.is_sorted_by_key(|c| c.0) {
         order.sort_by_key(|&i| calls[i as usize].0);
     }
-
-    let mut sessions =
-        vec![Session { live: false, started: Duration::ZERO, ends: Duration::ZERO }; schedule.sessions.len()];
-    let mut endings: BinaryHeap<Reverse<(Duration, u32)>> = BinaryHeap::new();
+    let mut admitter = Admitter::new(policy);
+    admitter.sessions.reserve(schedule.sessions.len());
+    for (runtime, session) in &schedule.sessions {
+        admitter.add_session(&schedule.runtimes[*runtime as usize].0, session);
+    }
     let mut decisions = vec![Decision::Refused; calls.len()];
-    let mut live: u32 = 0;
-    let mut series: Vec<LivePoint> = Vec::new();
-    let mut out = Admission {
-        decisions: Vec::new(),
-        admitted: 0,
-        refused: 0,
-        sessions_started: 0,
-        sessions_expired: 0,
-        peak_live: 0,
-        live: Vec::new(),
-    };
-    let record = |series: &mut Vec<LivePoint>, at: Duration, live: u32| match series.last_mut() {
-        Some(last) if last.at == at => last.live = live,
-        _ => series.push(LivePoint { at, live }),
-    };
-
     for i in order {
         let (at, id, kind) = calls[i as usize];
-        // End every session whose time is up, at the time it ended.
-        while let Some(&Reverse((ends, s))) = endings.peek() {
-            if ends > at {
-                break;
-            }
-            endings.pop();
-            let session = &mut sessions[s as usize];
-            if session.live && session.ends == ends {
-                session.live = false;
-                live -= 1;
-                out.sessions_expired += 1;
-                record(&mut series, ends, live);
-            }
-        }
-        let session = &mut sessions[id as usize];
-        decisions[i as usize] = match kind {
-            CallKind::Stop => {
-                let ended = session.live;
-                if ended {
-                    session.live = false;
-                    live -= 1;
-                    record(&mut series, at, live);
-                }
-                Decision::Stopped { ended }
-            }
-            CallKind::Invoke { busy_for } => {
-                let new_session = !session.live;
-                if new_session {
-                    if live >= policy.max_vms {
-                        out.refused += 1;
-                        continue;
-                    }
-                    *session = Session { live: true, started: at, ends: at };
-                    live += 1;
-                    out.sessions_started += 1;
-                    out.peak_live = out.peak_live.max(live);
-                    record(&mut series, at, live);
-                }
-                let idle_end = (at + busy_for + policy.idle_timeout).max(session.ends);
-                let ends = idle_end.min(session.started + policy.max_lifetime);
-                if ends != session.ends || new_session {
-                    session.ends = ends;
-                    endings.push(Reverse((ends, id)));
-                }
-                out.admitted += 1;
-                Decision::Admitted { new_session }
-            }
-        };
+        decisions[i as usize] = admitter.decide(at, id, kind);
     }
+    let mut out = admitter.out;
     out.decisions = decisions;
-    out.live = series;
     out
 }

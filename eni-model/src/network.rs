@@ -253,6 +253,14 @@ pub(crate) struct InventoryIndex<'a> {
     pub(crate) subnets: FxHashMap<&'a str, usize>,
     security_groups: FxHashMap<&'a str, usize>,
     supported: &'static [&'static str],
+    /// The distinct VPCs of the inventory's subnets and groups, in order of first appearance.
+    pub(crate) vpcs: Vec<&'a VpcId>,
+    /// Per subnet (by inventory position): the index of its VPC in `vpcs`.
+    pub(crate) subnet_vpc: Vec<usize>,
+    /// Per security group: the index of its VPC in `vpcs`.
+    group_vpc: Vec<usize>,
+    /// Per subnet: whether AgentCore runs in its zone.
+    subnet_supported: Vec<bool>,
 }
 
 impl<'a> InventoryIndex<'a> {
@@ -261,7 +269,19 @@ impl<'a> InventoryIndex<'a> {
             .ok_or_else(|| NetworkError::UnsupportedRegion(inventory.region.clone()))?;
         let subnets = inventory.subnets.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
         let security_groups = inventory.security_groups.iter().enumerate().map(|(i, g)| (g.id.as_str(), i)).collect();
-        Ok(Self { inventory, subnets, security_groups, supported })
+        // VPCs as small integers, so that checking that a runtime stays in one VPC compares no text.
+        let mut vpc_of: FxHashMap<&str, usize> = FxHashMap::default();
+        let mut vpcs = Vec::new();
+        let mut intern = |vpc: &'a VpcId| {
+            *vpc_of.entry(vpc.as_str()).or_insert_with(|| {
+                vpcs.push(vpc);
+                vpcs.len() - 1
+            })
+        };
+        let subnet_vpc = inventory.subnets.iter().map(|s| intern(&s.vpc)).collect();
+        let group_vpc = inventory.security_groups.iter().map(|g| intern(&g.vpc)).collect();
+        let subnet_supported = inventory.subnets.iter().map(|s| supported.contains(&s.az_id.as_str())).collect();
+        Ok(Self { inventory, subnets, security_groups, supported, vpcs, subnet_vpc, group_vpc, subnet_supported })
     }
 
     pub(crate) fn subnet(&self, id: &SubnetId) -> Result<(usize, &'a Subnet), NetworkError> {
@@ -275,22 +295,23 @@ impl<'a> InventoryIndex<'a> {
     }
 
     /// Checks one network. For a VPC network, fills `subnets` and `groups` with the sorted, distinct
-    /// indices of its subnets and security groups in the inventory and returns its VPC; `None` for
-    /// public mode. The buffers are reused across calls so that large plans allocate nothing here.
+    /// indices of its subnets and security groups in the inventory and returns the index of its VPC
+    /// in `vpcs`; `None` for public mode. The buffers are reused across calls so that large plans
+    /// allocate nothing here.
     pub(crate) fn check_into<'n>(
         &self,
         network: &'n RuntimeNetwork,
         subnet_ix: &mut Vec<usize>,
         group_ix: &mut Vec<usize>,
-    ) -> Result<Option<&'a VpcId>, NetworkError> {
+    ) -> Result<Option<usize>, NetworkError> {
         subnet_ix.clear();
         group_ix.clear();
         let RuntimeNetwork::Vpc { subnets, security_groups } = network else {
             return Ok(None);
         };
         check_counts(subnets.len(), security_groups.len())?;
-        let mut first: Option<(&'n str, &'a VpcId)> = None;
-        let mut same_vpc = |what: &'n str, vpc: &'a VpcId| match first {
+        let mut first: Option<(&'n str, usize)> = None;
+        let mut same_vpc = |what: &'n str, vpc: usize| match first {
             None => {
                 first = Some((what, vpc));
                 Ok(())
@@ -298,15 +319,15 @@ impl<'a> InventoryIndex<'a> {
             Some((_, v)) if v == vpc => Ok(()),
             Some((name, v)) => Err(NetworkError::MixedVpcs {
                 first: name.to_string(),
-                first_vpc: v.clone(),
+                first_vpc: self.vpcs[v].clone(),
                 second: what.to_string(),
-                second_vpc: vpc.clone(),
+                second_vpc: self.vpcs[vpc].clone(),
             }),
         };
         for id in subnets {
             let (i, subnet) = self.subnet(id)?;
-            same_vpc(id.as_str(), &subnet.vpc)?;
-            if !self.supported.contains(&subnet.az_id.as_str()) {
+            same_vpc(id.as_str(), self.subnet_vpc[i])?;
+            if !self.subnet_supported[i] {
                 return Err(NetworkError::UnsupportedAz {
                     subnet: id.clone(),
                     az_id: subnet.az_id.clone(),
@@ -317,8 +338,8 @@ impl<'a> InventoryIndex<'a> {
             subnet_ix.push(i);
         }
         for id in security_groups {
-            let (i, group) = self.security_group(id)?;
-            same_vpc(id.as_str(), &group.vpc)?;
+            let (i, _) = self.security_group(id)?;
+            same_vpc(id.as_str(), self.group_vpc[i])?;
             group_ix.push(i);
         }
         subnet_ix.sort_unstable();
@@ -331,7 +352,7 @@ impl<'a> InventoryIndex<'a> {
     pub(crate) fn validate(&self, network: &RuntimeNetwork) -> Result<Option<Placement>, NetworkError> {
         let (mut subnets, mut groups) = (Vec::new(), Vec::new());
         Ok(self.check_into(network, &mut subnets, &mut groups)?.map(|vpc| Placement {
-            vpc: vpc.clone(),
+            vpc: self.vpcs[vpc].clone(),
             subnets: subnets.iter().map(|&i| self.inventory.subnets[i].id.clone()).collect(),
             security_groups: groups.iter().map(|&i| self.inventory.security_groups[i].id.clone()).collect(),
         }))

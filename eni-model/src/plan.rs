@@ -1,15 +1,23 @@
 //! `plan`: the ENIs a set of runtimes needs, and what that costs each subnet in IP addresses.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt;
+use std::sync::Arc;
 
 use ipnet::Ipv4Net;
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::compare::Expected;
-use crate::ids::{AzId, SubnetId, VpcId};
+use crate::ids::{AzId, SecurityGroupId, SubnetId, VpcId};
 use crate::network::{EniKey, Inventory, InventoryIndex, NetworkError, RuntimeNetwork};
+
+mod names;
+mod placements;
+
+use names::{NameTable, SeenNames};
+pub use names::{RuntimeNames, RuntimeNamesIter};
+use placements::Placements;
 
 /// Addresses AWS reserves in every subnet: network, VPC router, DNS, future use, broadcast.
 pub const RESERVED_IPS_PER_SUBNET: u32 = 5;
@@ -74,7 +82,7 @@ pub struct PlannedEni {
     /// The zone id of its subnet.
     pub az_id: AzId,
     /// The runtimes that share it, in the order given to [`plan`].
-    pub runtimes: Vec<String>,
+    pub runtimes: RuntimeNames,
 }
 
 /// A subnet's addresses under the plan.
@@ -195,77 +203,78 @@ pub fn plan(inventory: &Inventory, runtimes: &[Runtime]) -> Result<EniPlan, Plan
 /// The ENIs `runtimes` need in `inventory`.
 pub fn plan_with(inventory: &Inventory, runtimes: &[Runtime], options: &PlanOptions) -> Result<EniPlan, PlanError> {
     let index = InventoryIndex::new(inventory).map_err(|e| PlanError::Inventory(Box::new(e)))?;
-
-    // Keys are interned as (subnet index, security-group-set index): cheap to hash for large plans.
-    let mut group_sets: FxHashMap<Vec<usize>, usize> = FxHashMap::default();
-    let mut key_users: FxHashMap<(usize, usize), Vec<usize>> = FxHashMap::default();
-    let mut vpc_runtimes: BTreeMap<&VpcId, usize> = BTreeMap::new();
-    let mut names = FxHashSet::with_capacity_and_hasher(runtimes.len(), Default::default());
+    let mut placements = Placements::new(&index);
+    // Each VPC runtime's name is copied once, into `table`; `eni_runtimes[e]` lists the positions
+    // there of the runtimes of ENI `e`, in runtime order.
+    let text = runtimes.iter().map(|r| r.name.len()).sum();
+    let mut table = NameTable::with_capacity(runtimes.len(), text);
+    let mut eni_runtimes: Vec<Vec<usize>> = Vec::new();
+    let mut vpc_runtimes = vec![0usize; index.vpcs.len()];
+    let mut names = SeenNames::with_capacity(runtimes.len());
     let mut public_runtimes = Vec::new();
     let mut warnings = Vec::new();
-
-    let (mut subnets, mut groups) = (Vec::new(), Vec::new());
     for (r, runtime) in runtimes.iter().enumerate() {
-        if !names.insert(runtime.name.as_str()) {
+        if !names.insert(r, &runtime.name, |earlier| &runtimes[earlier].name) {
             return Err(PlanError::DuplicateRuntime(runtime.name.clone()));
         }
-        let vpc = index
-            .check_into(&runtime.network, &mut subnets, &mut groups)
+        let place = placements
+            .place(&runtime.network)
             .map_err(|error| PlanError::Network { runtime: runtime.name.clone(), error: Box::new(error) })?;
-        let Some(vpc) = vpc else {
+        let Some(place) = place else {
             public_runtimes.push(runtime.name.clone());
             continue;
         };
-        *vpc_runtimes.entry(vpc).or_default() += 1;
-        let first_az = &inventory.subnets[subnets[0]].az_id;
-        if subnets.iter().all(|&s| inventory.subnets[s].az_id == *first_az) {
-            warnings.push(Warning::SingleAz { runtime: runtime.name.clone(), az_id: first_az.clone() });
+        vpc_runtimes[place.vpc] += 1;
+        if let Some(s) = place.single_az {
+            let az_id = inventory.subnets[s].az_id.clone();
+            warnings.push(Warning::SingleAz { runtime: runtime.name.clone(), az_id });
         }
-        let set = match group_sets.get(groups.as_slice()) {
-            Some(&set) => set,
-            None => {
-                let set = group_sets.len();
-                group_sets.insert(groups.clone(), set);
-                set
+        let position = table.push(&runtime.name);
+        for &eni in place.enis {
+            if eni >= eni_runtimes.len() {
+                eni_runtimes.resize_with(eni + 1, Vec::new);
             }
-        };
-        for &s in &subnets {
-            key_users.entry((s, set)).or_default().push(r);
+            eni_runtimes[eni].push(position);
         }
     }
 
-    let mut sets_by_index = vec![BTreeSet::new(); group_sets.len()];
-    for (groups, i) in group_sets {
-        sets_by_index[i] = groups.iter().map(|&g| inventory.security_groups[g].id.clone()).collect();
-    }
-
-    let mut enis: Vec<PlannedEni> = key_users
+    let table = Arc::new(table);
+    let (eni_keys, group_sets) = placements.into_keys();
+    let sets: Vec<BTreeSet<SecurityGroupId>> = group_sets
+        .iter()
+        .map(|groups| groups.iter().map(|&g| inventory.security_groups[g].id.clone()).collect())
+        .collect();
+    // Key order without comparing keys: subnets and group sets ranked once, then ENIs by rank pair
+    // (distinct positions are distinct ids, since the index keeps one position per id).
+    let subnet_rank = ranks(inventory.subnets.len(), |a, b| inventory.subnets[a].id.cmp(&inventory.subnets[b].id));
+    let set_rank = ranks(sets.len(), |a, b| sets[a].cmp(&sets[b]));
+    let mut vpc_enis = vec![0usize; index.vpcs.len()];
+    let mut subnet_enis = vec![0u32; inventory.subnets.len()];
+    let mut ranked: Vec<((usize, usize), PlannedEni)> = eni_keys
         .into_iter()
-        .map(|((s, set), users)| {
+        .zip(eni_runtimes)
+        .map(|((s, set), positions)| {
             let subnet = &inventory.subnets[s];
-            PlannedEni {
-                key: EniKey { subnet: subnet.id.clone(), security_groups: sets_by_index[set].clone() },
+            vpc_enis[index.subnet_vpc[s]] += 1;
+            subnet_enis[s] += 1;
+            let eni = PlannedEni {
+                key: EniKey { subnet: subnet.id.clone(), security_groups: sets[set].clone() },
                 vpc: subnet.vpc.clone(),
                 az_id: subnet.az_id.clone(),
-                runtimes: users.into_iter().map(|r| runtimes[r].name.clone()).collect(),
-            }
+                runtimes: RuntimeNames::new(Arc::clone(&table), positions),
+            };
+            ((subnet_rank[s], set_rank[set]), eni)
         })
         .collect();
-    enis.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+    ranked.sort_unstable_by_key(|&(rank, _)| rank);
+    let enis: Vec<PlannedEni> = ranked.into_iter().map(|(_, eni)| eni).collect();
 
-    let subnets = subnet_usage(&index, &enis, options, &mut warnings);
-    let mut vpc_enis: BTreeMap<&VpcId, usize> = BTreeMap::new();
-    for eni in &enis {
-        *vpc_enis.entry(&eni.vpc).or_default() += 1;
-    }
-    let vpcs = vpc_enis
-        .iter()
-        .map(|(vpc, &enis)| VpcUsage {
-            vpc: (*vpc).clone(),
-            enis,
-            runtimes: vpc_runtimes.get(vpc).copied().unwrap_or(0),
-        })
+    let subnets = subnet_usage(&index, &subnet_rank, &subnet_enis, options, &mut warnings);
+    let mut vpcs: Vec<VpcUsage> = (0..index.vpcs.len())
+        .filter(|&v| vpc_enis[v] > 0)
+        .map(|v| VpcUsage { vpc: index.vpcs[v].clone(), enis: vpc_enis[v], runtimes: vpc_runtimes[v] })
         .collect();
+    vpcs.sort_unstable_by(|a, b| a.vpc.cmp(&b.vpc));
     if enis.len() > options.eni_quota as usize {
         warnings.push(Warning::EniQuotaExceeded { planned: enis.len(), quota: options.eni_quota });
     }
@@ -273,22 +282,33 @@ pub fn plan_with(inventory: &Inventory, runtimes: &[Runtime], options: &PlanOpti
     Ok(EniPlan { total_enis: enis.len(), enis, subnets, vpcs, public_runtimes, warnings })
 }
 
+/// For `n` items, each one's position in the order `cmp` gives.
+fn ranks(n: usize, cmp: impl Fn(usize, usize) -> std::cmp::Ordering) -> Vec<usize> {
+    let mut sorted: Vec<usize> = (0..n).collect();
+    sorted.sort_unstable_by(|&a, &b| cmp(a, b));
+    let mut rank = vec![0; n];
+    for (position, i) in sorted.into_iter().enumerate() {
+        rank[i] = position;
+    }
+    rank
+}
+
+/// The usage of each subnet with ENIs (`enis` per inventory position), in id order.
 fn subnet_usage(
     index: &InventoryIndex<'_>,
-    enis: &[PlannedEni],
+    subnet_rank: &[usize],
+    enis: &[u32],
     options: &PlanOptions,
     warnings: &mut Vec<Warning>,
 ) -> Vec<SubnetUsage> {
     let inventory = index.inventory;
-    let mut per_subnet: BTreeMap<&SubnetId, u32> = BTreeMap::new();
-    for eni in enis {
-        *per_subnet.entry(&eni.key.subnet).or_default() += 1;
-    }
+    let mut used: Vec<usize> = (0..enis.len()).filter(|&s| enis[s] > 0).collect();
+    used.sort_unstable_by_key(|&s| subnet_rank[s]);
     let other: FxHashMap<&SubnetId, u32> = inventory.ips_in_use.iter().map(|(s, n)| (s, *n)).collect();
-    per_subnet
-        .into_iter()
-        .map(|(id, agentcore_enis)| {
-            let (_, subnet) = index.subnet(id).expect("planned ENIs only use known subnets");
+    used.into_iter()
+        .map(|s| {
+            let subnet = &inventory.subnets[s];
+            let (id, agentcore_enis) = (&subnet.id, enis[s]);
             let usable_ips = usable_ips(subnet.cidr);
             let other_ips_in_use = other.get(id).copied().unwrap_or(0);
             let free_before = i64::from(usable_ips) - i64::from(other_ips_in_use);

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use eni_model::{ObservedEni, SecurityGroupId, SubnetId, VpcId};
+use eni_model::{EniView, ObservedEni, SecurityGroupId, SubnetId, VpcId};
 use serde::{Deserialize, Serialize};
 
 /// An ENI in a sample: what `DescribeNetworkInterfaces` says about it that matters here.
@@ -51,6 +51,28 @@ impl Eni {
     /// The security-group set as one label, `sg-a,sg-b` (sorted).
     pub fn security_group_set(&self) -> String {
         sg_set_label(&self.security_groups)
+    }
+}
+
+/// What `eni_model::judge` reads, borrowed: a sample is judged without a copy of its ENIs.
+impl EniView for Eni {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn subnet(&self) -> &SubnetId {
+        &self.subnet
+    }
+    fn security_groups(&self) -> &[SecurityGroupId] {
+        &self.security_groups
+    }
+    fn interface_type(&self) -> &str {
+        &self.interface_type
+    }
+    fn status(&self) -> &str {
+        &self.status
+    }
+    fn private_ip(&self) -> Option<&str> {
+        self.private_ip.as_deref()
     }
 }
 

@@ -1,11 +1,12 @@
 //! What a sample should show, and the [`Check`] each sample gets. Verdicts come from
-//! `eni_model::compare`; this module only picks what to compare against.
+//! `eni_model::judge` (`compare` without copying the ENIs); this module only picks what to compare
+//! against.
 
 use std::fmt::{self, Write as _};
 use std::sync::Arc;
 use std::time::Duration;
 
-use eni_model::{EniPlan, EniRange, Expected, compare};
+use eni_model::{EniPlan, EniRange, Expected, judge};
 
 use crate::eni::Eni;
 use crate::timeline::Check;
@@ -106,8 +107,7 @@ impl Expectation {
 const MATCHED_LINES_SHOWN: usize = 50;
 
 fn keys_check(expected: &Expected, enis: &[Eni]) -> Check {
-    let observed: Vec<_> = enis.iter().map(Eni::observed).collect();
-    let mut verdict = compare(expected, &observed);
+    let mut verdict = judge(expected, enis);
     let ok = verdict.is_match();
     let diff = (!ok).then(|| {
         let hidden = verdict.matched.len();
@@ -217,5 +217,50 @@ mod tests {
             "ENIs: expected 2, observed 1: MISMATCH\n? subnet-0aaaaaaaaaaaaaaaa [sg-0aaaaaaaaaaaaaaaa]  eni-subnet-0aaaaaaaaaaaaaaaa - agentic_ai in-use\n"
         );
         assert!(Expectation::Count { min: 0, max: 1 }.check(Duration::ZERO, &[]).ok);
+    }
+
+    /// The check as it was made through `eni_model::compare`, on copies of the ENIs.
+    fn check_through_compare(expected: &Expected, enis: &[Eni]) -> Check {
+        let observed: Vec<_> = enis.iter().map(Eni::observed).collect();
+        let mut verdict = eni_model::compare(expected, &observed);
+        let ok = verdict.is_match();
+        let diff = (!ok).then(|| {
+            let hidden = verdict.matched.len();
+            if hidden <= MATCHED_LINES_SHOWN {
+                return verdict.to_string();
+            }
+            verdict.matched.clear();
+            format!("{verdict}({hidden} matching ENIs not shown)\n")
+        });
+        let (expected_min, expected_max, observed) = (verdict.expected_min, verdict.expected_max, verdict.observed);
+        Check { ok, expected_min, expected_max, observed, diff }
+    }
+
+    fn grid_eni(i: usize, interface_type: &str) -> Eni {
+        let mut eni = eni(&format!("subnet-0{:016x}", i % 10));
+        eni.id = format!("eni-{i:03}");
+        eni.security_groups = vec![format!("sg-0{:016x}", i / 10).parse().unwrap()];
+        eni.interface_type = interface_type.into();
+        eni
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { failure_persistence: None, ..Default::default() })]
+        #[test]
+        fn checks_borrowing_the_enis_are_the_checks_on_copies(
+            keys in 0usize..70,
+            enis in 0usize..70,
+            wrong_type in proptest::collection::vec(0usize..70, 0..3),
+            optional in proptest::collection::vec(0usize..80, 0..4),
+        ) {
+            // Keys `0..keys` required, ENIs serving `0..enis` (some of another type), a few optional keys:
+            // matches, missing keys, unexpected ENIs, and more than `MATCHED_LINES_SHOWN` matched.
+            let key = |i: usize| grid_eni(i, eni_model::AGENTIC_AI).observed().key();
+            let expected = Expected { required: (0..keys).map(key).collect(), optional: optional.into_iter().map(key).collect() };
+            let sample: Vec<Eni> = (0..enis)
+                .map(|i| grid_eni(i, if wrong_type.contains(&i) { "lambda" } else { eni_model::AGENTIC_AI }))
+                .collect();
+            proptest::prop_assert_eq!(keys_check(&expected, &sample), check_through_compare(&expected, &sample));
+        }
     }
 }

@@ -41,7 +41,7 @@ fn report_load_phase_admits_at_most_the_quota_within_one_idle_window() {
 
 #[test]
 fn idle_sessions_free_their_slot_after_the_timeout() {
-    let policy = SessionPolicy { max_vms: 2, idle_timeout: 10 * S, max_lifetime: 100 * S };
+    let policy = SessionPolicy { max_vms: 2, idle_timeout: 10 * S, max_lifetime: 100 * S, ..SessionPolicy::default() };
     let mut s = Schedule::new();
     s.invoke(Duration::ZERO, "r", "a", Duration::ZERO);
     s.invoke(S, "r", "b", Duration::ZERO);
@@ -72,7 +72,7 @@ fn idle_sessions_free_their_slot_after_the_timeout() {
 
 #[test]
 fn busy_sessions_are_not_idle_and_max_lifetime_ends_them_anyway() {
-    let policy = SessionPolicy { max_vms: 1, idle_timeout: 10 * S, max_lifetime: 30 * S };
+    let policy = SessionPolicy { max_vms: 1, idle_timeout: 10 * S, max_lifetime: 30 * S, ..SessionPolicy::default() };
     let mut s = Schedule::new();
     s.invoke(Duration::ZERO, "r", "long", 25 * S); // busy until 25 s, idle until 35 s, capped at 30 s
     s.invoke(29 * S, "r", "other", Duration::ZERO);
@@ -186,7 +186,12 @@ proptest! {
         lifetime in 1u64..40,
         calls in prop::collection::vec((0u64..60, 0u8..3, 0u8..6, prop::option::weighted(0.85, 0u64..15)), 0..80),
     ) {
-        let policy = SessionPolicy { max_vms, idle_timeout: Duration::from_secs(idle), max_lifetime: Duration::from_secs(lifetime) };
+        let policy = SessionPolicy {
+            max_vms,
+            idle_timeout: Duration::from_secs(idle),
+            max_lifetime: Duration::from_secs(lifetime),
+            ..SessionPolicy::default()
+        };
         let mut schedule = Schedule::new();
         for &(at, runtime, session, busy) in &calls {
             let (r, s) = (format!("r{runtime}"), format!("s{session}"));

@@ -165,3 +165,126 @@ fn a_key_both_required_and_optional_is_required() {
     let verdict = compare(&expected, &observed);
     assert!(verdict.is_match() && verdict.matched.iter().all(|m| !m.lingering), "{verdict}");
 }
+
+fn eni(id: &str, subnet: usize, groups: &[usize], interface_type: &str, status: &str, ip: Option<&str>) -> ObservedEni {
+    ObservedEni {
+        id: id.into(),
+        subnet: subnet_id(subnet).parse().unwrap(),
+        security_groups: groups.iter().map(|&g| sg_id(g).parse().unwrap()).collect(),
+        interface_type: interface_type.into(),
+        status: status.into(),
+        private_ip: ip.map(str::to_string),
+    }
+}
+
+fn grid_key(subnet: usize, groups: &[usize]) -> EniKey {
+    EniKey::new(subnet_id(subnet).parse().unwrap(), groups.iter().map(|&g| sg_id(g).parse().unwrap()))
+}
+
+#[test]
+fn every_kind_of_line_prints_as_before() {
+    let expected =
+        Expected { required: [grid_key(0, &[0]), grid_key(1, &[0, 1])].into(), optional: [grid_key(2, &[1])].into() };
+    let observed = [
+        eni("eni-3", 0, &[0], AGENTIC_AI, "in-use", Some("10.0.0.3")),
+        eni("eni-1", 0, &[0, 0], AGENTIC_AI, "in-use", Some("10.0.0.1")),
+        eni("eni-2", 2, &[1], AGENTIC_AI, "available", None),
+        eni("eni-4", 3, &[1, 0], AGENTIC_AI, "in-use", Some("10.0.0.4")),
+        eni("eni-0", 0, &[0], "lambda", "in-use", Some("10.0.0.0")),
+    ];
+    let text = "ENIs: expected 2..=3, observed 5: MISMATCH\n\
+        = subnet-00000000 [sg-00000000]  eni-1 10.0.0.1 agentic_ai in-use\n\
+        ~ subnet-00000002 [sg-00000001]  eni-2 - agentic_ai available (lingering)\n\
+        - subnet-00000001 [sg-00000000, sg-00000001]  (missing: a runtime uses this subnet and security-group set)\n\
+        + subnet-00000000 [sg-00000000]  eni-0 10.0.0.0 lambda in-use  (interface type is not agentic_ai)\n\
+        + subnet-00000000 [sg-00000000]  eni-3 10.0.0.3 agentic_ai in-use  (a second ENI for one subnet and security-group set)\n\
+        + subnet-00000003 [sg-00000000, sg-00000001]  eni-4 10.0.0.4 agentic_ai in-use  (no runtime uses this subnet and security-group set)\n";
+    assert_eq!(compare(&expected, &observed).to_string(), text);
+    assert_eq!(judge(&expected, &observed).to_string(), text);
+}
+
+/// The verdict computed the obvious way, independently of the crate's index: each ENI's key looked
+/// up among all expected keys, each key's ENIs sorted by id (stably, so ENIs listed twice keep
+/// their order).
+fn reference_compare(expected: &Expected, observed: &[ObservedEni]) -> Verdict {
+    let mut keys: Vec<(EniKey, bool)> = expected.required.iter().map(|k| (k.clone(), true)).collect();
+    keys.extend(expected.optional.iter().filter(|k| !expected.required.contains(k)).map(|k| (k.clone(), false)));
+    keys.sort();
+    let mut unexpected = Vec::new();
+    let mut by_key: Vec<Vec<&ObservedEni>> = vec![Vec::new(); keys.len()];
+    for eni in observed {
+        if eni.interface_type != AGENTIC_AI {
+            unexpected.push(Unexpected::WrongType { eni: eni.clone() });
+            continue;
+        }
+        match keys.iter().position(|(key, _)| *key == eni.key()) {
+            Some(i) => by_key[i].push(eni),
+            None => unexpected.push(Unexpected::UnknownKey { eni: eni.clone() }),
+        }
+    }
+    let (mut matched, mut missing) = (Vec::new(), Vec::new());
+    for ((key, required), mut enis) in keys.into_iter().zip(by_key) {
+        enis.sort_by(|a, b| a.id.cmp(&b.id));
+        match enis.split_first() {
+            Some((first, rest)) => {
+                matched.push(MatchedKey { key, eni: (*first).clone(), lingering: !required });
+                unexpected.extend(rest.iter().map(|&eni| Unexpected::Extra { eni: eni.clone() }));
+            }
+            None if required => missing.push(key),
+            None => {}
+        }
+    }
+    unexpected.sort_by(|a, b| a.eni().id.cmp(&b.eni().id));
+    Verdict {
+        expected_min: expected.min(),
+        expected_max: expected.max(),
+        observed: observed.len(),
+        matched,
+        missing,
+        unexpected,
+    }
+}
+
+/// A key of the 3 × 3 grid: a subnet and a non-empty set of groups (bits of `groups`).
+fn arb_key() -> impl Strategy<Value = EniKey> {
+    (0usize..3, 1usize..8).prop_map(|(s, bits)| {
+        let groups: Vec<usize> = (0..3).filter(|g| bits & (1 << g) != 0).collect();
+        grid_key(s, &groups)
+    })
+}
+
+/// ENIs on the grid and beyond it (subnet 3, group 3), ids from a small pool so that some repeat.
+fn arb_observed() -> impl Strategy<Value = ObservedEni> {
+    (
+        0usize..6,
+        0usize..4,
+        prop::collection::vec(0usize..4, 1..4),
+        prop::bool::weighted(0.85),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(|(id, s, groups, agentic, in_use, ip)| {
+            let kind = if agentic { AGENTIC_AI } else { "lambda" };
+            let status = if in_use { "in-use" } else { "available" };
+            let ip = ip.then(|| format!("10.0.0.{id}"));
+            eni(&format!("eni-{id}"), s, &groups, kind, status, ip.as_deref())
+        })
+}
+
+proptest! {
+    #[test]
+    fn the_verdict_is_the_reference_verdict(
+        required in prop::collection::btree_set(arb_key(), 0..6),
+        optional in prop::collection::btree_set(arb_key(), 0..4),
+        observed in prop::collection::vec(arb_observed(), 0..14),
+    ) {
+        let expected = Expected { required, optional };
+        let reference = reference_compare(&expected, &observed);
+        let verdict = compare(&expected, &observed);
+        prop_assert_eq!(&verdict, &reference);
+        let borrowed = judge(&expected, &observed);
+        prop_assert_eq!(borrowed.is_match(), reference.is_match());
+        prop_assert_eq!(borrowed.to_string(), reference.to_string());
+        prop_assert_eq!(borrowed.to_verdict(), reference);
+    }
+}

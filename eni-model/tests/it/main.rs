@@ -6,3 +6,4 @@ mod fixtures;
 mod lifecycle;
 mod network;
 mod plan;
+mod quota;

@@ -40,7 +40,7 @@ const GOALS: [Goal; 4] = [
         directory: "plan_100k runtimes, 1k subnets, 200 SG sets",
         measure: Measure::Milliseconds,
         better: Better::Lower,
-        target: 50.0,
+        target: 20.0,
     },
     Goal {
         comparison: "eni-model admission: 1M invocations",
@@ -54,7 +54,7 @@ const GOALS: [Goal; 4] = [
         directory: "watch_diff + verdict 10k ENIs",
         measure: Measure::Milliseconds,
         better: Better::Lower,
-        target: 10.0,
+        target: 5.0,
     },
     Goal {
         comparison: "loadgen noop generator, closed c=2 (CLI default)",
@@ -164,13 +164,13 @@ mod tests {
                 _ => panic!("{r:?}"),
             })
             .collect();
-        // 20.36 ms per iteration: under plan's and admission's 50 ms, over watch's 10 ms; 200,000
+        // 20.36 ms per iteration: over plan's 20 ms and watch's 5 ms, under admission's 50 ms; 200,000
         // requests in 20.36 ms is 9.8 M/s, over the generator's 1 M/s.
         assert!((ours[0] - 20.363).abs() < 0.001, "{ours:?}");
         assert!((ours[3] - 9_821_771.0).abs() < 10.0, "{ours:?}");
         assert_eq!(
             rows.iter().map(Row::verdict).collect::<Vec<_>>(),
-            [Verdict::Met, Verdict::Met, Verdict::Missed, Verdict::Met]
+            [Verdict::Missed, Verdict::Met, Verdict::Missed, Verdict::Met]
         );
         assert_eq!((rows[0].unit, rows[3].unit), ("ms", "req/s"));
         fs::remove_dir_all(&criterion).unwrap();
