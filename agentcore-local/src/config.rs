@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::Clock;
 use crate::data::agent::AgentCommand;
 pub use crate::data::agent::Isolation;
+use crate::data::quota::QuotaModel;
 use crate::faults::Fault;
 
 /// Default status delay (CREATING → READY, UPDATING → READY, DELETING → gone), in service time.
@@ -158,6 +159,9 @@ pub struct Config {
     pub agent_command: Option<AgentCommand>,
     /// Live sessions (microVMs) allowed per region at once (`maxVms`).
     pub max_vms: u32,
+    /// How `max_vms` is enforced: AWS's documented rule ([`QuotaModel::Exact`]) or a hypothesis
+    /// for the report's 768 successes ([`crate::data::quota`]).
+    pub quota_model: QuotaModel,
     /// Data-plane calls (InvokeAgentRuntime, StopRuntimeSession) allowed per wall-clock second, a
     /// burst of up to N refilled evenly (GCRA, [`crate::data::throttle`]); `None`: unlimited.
     pub invoke_tps: Option<u32>,
@@ -165,11 +169,12 @@ pub struct Config {
     /// `ThrottlingException`. `None` here (unlimited); the binary's default is
     /// [`DEFAULT_NEW_SESSIONS_TPS`].
     pub new_sessions_tps: Option<u32>,
-    /// Service time a new session's microVM takes to boot before its agent is started (the first
-    /// call waits for it). Zero here; the binary's default is [`DEFAULT_NEW_SESSION_DELAY`].
+    /// Service time a new session's microVM takes to boot, from the arrival of the call that starts
+    /// it: no call on the session is answered sooner (the agent starts and answers within it).
+    /// Zero here; the binary's default is [`DEFAULT_NEW_SESSION_DELAY`].
     pub cold_start: Duration,
     /// Service time a call refused by the active-session quota (`ServiceQuotaExceededException`)
-    /// takes before it is answered. Zero here; the binary's default is [`DEFAULT_NEW_SESSION_DELAY`].
+    /// takes from its arrival until it is answered. Zero here; the binary's default is [`DEFAULT_NEW_SESSION_DELAY`].
     pub quota_refusal_delay: Duration,
     /// Service time an ended session (stopped, reaped, its runtime deleted, its agent exited) takes
     /// to be torn down: calls with its id get `RetryableConflictException` meanwhile. Zero here;
@@ -218,6 +223,7 @@ impl Default for Config {
             default_region: "us-east-1".into(),
             agent_command: None,
             max_vms: DEFAULT_MAX_VMS,
+            quota_model: QuotaModel::Exact,
             invoke_tps: None,
             new_sessions_tps: None,
             cold_start: Duration::ZERO,

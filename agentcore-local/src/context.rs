@@ -15,6 +15,8 @@ use crate::auth::Caller;
 pub struct RequestContext {
     pub caller: Caller,
     pub request_id: String,
+    /// When the request's head arrived (wall time): emulated service times run from then.
+    pub received: std::time::Instant,
 }
 
 /// Registers `route` at `path` and at `path/`.

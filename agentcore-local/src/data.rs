@@ -31,6 +31,7 @@
 pub mod agent;
 pub mod command;
 pub mod netns;
+pub mod quota;
 pub mod sessions;
 pub mod throttle;
 pub mod websocket;
@@ -345,7 +346,7 @@ async fn enter_session(call: &DataCall) -> Result<Entered> {
     let key = SessionKey { region: call.ctx.caller.region.clone(), runtime_id, session_id: session_id.clone() };
     // In flight from the moment it enters (a session is not idle while its first call waits for
     // the start, and the reaper never ends a session with a call in flight).
-    let (session, in_flight) = sessions.enter(key, &info).await?;
+    let (session, in_flight) = sessions.enter(key, &info, call.ctx.received).await?;
     let process = sessions.process(&session).await?;
     Ok(Entered { session_id, runtime: info, session, in_flight, process })
 }
@@ -403,7 +404,9 @@ async fn ask_agent(
     what: &str,
 ) -> Result<reqwest::Response> {
     let session = &entered.session_id;
-    let answer = match request.send().await {
+    let answer = request.send().await;
+    sessions.cold_start_over(&entered.session).await;
+    let answer = match answer {
         Ok(answer) => answer,
         Err(error) => return Err(unreachable_agent(sessions, entered, &error.to_string(), &format!("answer {what}"))),
     };
@@ -505,6 +508,7 @@ async fn invoke_websocket(mut call: DataCall, upgrade: WebSocketUpgrade) -> Resu
     }
     let entered = enter_session(&call).await?;
     let sessions = &call.state.sessions;
+    sessions.cold_start_over(&entered.session).await;
     let refused = |detail: String| {
         unreachable_agent(sessions, &entered, &detail, &format!("accept a WebSocket on /ws ({detail})"))
     };
@@ -552,6 +556,7 @@ async fn invoke_agent_runtime_command(call: DataCall, body: Bytes) -> Result<Res
     }
     let request = command::parse_request(&body)?;
     let entered = enter_session(&call).await?;
+    call.state.sessions.cold_start_over(&entered.session).await;
     // Under --isolation netns the command runs in the session's network, where the agent listens
     // on the contract's port.
     let cannot_start =

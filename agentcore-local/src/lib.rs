@@ -17,8 +17,9 @@
 //!   private `serve` module is the accept loop (header read timeout, graceful shutdown);
 //! * the services, which never import the router: [`ec2`] (query protocol, one module per
 //!   resource family), [`control`] (restJson1 control plane), [`data`] (data plane: sessions as
-//!   agent processes, quota, reaping); each protocol renders its own error document
-//!   ([`ec2::error_response`], [`rest_json`]);
+//!   agent processes, quota, reaping), [`cloudwatch`] (the `ActiveSessionCount` metric, read
+//!   from the data plane's session history); each protocol renders its own error document
+//!   ([`ec2::error_response`], [`rest_json`], [`cloudwatch::error_response`]);
 //! * [`context`]: the [`context::RequestContext`] every handler gets and the route helper;
 //!   [`auth`] (SigV4);
 //! * [`app_state`]: the [`AppState`] handlers share: the world behind its lock and, beside it, the
@@ -33,6 +34,7 @@ pub mod auth;
 pub mod body_budget;
 pub mod catalog;
 pub mod clock;
+pub mod cloudwatch;
 pub mod config;
 pub mod context;
 pub mod control;
@@ -64,6 +66,7 @@ pub use config::{
     Isolation,
 };
 pub use data::AgentCommand;
+pub use data::quota::QuotaModel;
 pub use faults::Fault;
 pub use router::{app, protect};
 

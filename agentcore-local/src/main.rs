@@ -96,6 +96,13 @@ struct Cli {
     /// Live sessions (microVMs) allowed per region; more → ServiceQuotaExceededException.
     #[arg(long, default_value_t = agentcore_local::DEFAULT_MAX_VMS)]
     max_vms: u32,
+    /// How --max-vms is enforced. `exact` (default) is AWS's documented rule: the live count now.
+    /// The others are hypotheses for the seed report's 768 successes under a quota of 500 (see the
+    /// README): `lagged:15s` (the check reads the live count 15 s ago), `reclaimed:102s` (sessions
+    /// reclaimed after 102 s idle), `per-cell:2` (two cells, each enforcing the quota on its own
+    /// sessions, placed by a hash of runtime and session id).
+    #[arg(long, default_value = "exact", value_name = "MODEL")]
+    quota_model: agentcore_local::QuotaModel,
     /// Data-plane calls allowed per wall-clock second (not scaled by --time-scale), as a burst of up
     /// to N that refills evenly at N per second; more → ThrottlingException (default: unlimited).
     #[arg(long, value_name = "N")]
@@ -105,13 +112,14 @@ struct Cli {
     /// turns the limit off.
     #[arg(long, value_name = "N", default_value_t = agentcore_local::config::DEFAULT_NEW_SESSIONS_TPS)]
     new_sessions_tps: u32,
-    /// Service time a new session's microVM takes to boot before its agent starts (its first call
-    /// waits for it). AWS publishes none: 3 s is the seed report's mean time a call took (see the
-    /// README), e.g. `3s`, `0s`.
+    /// Service time a new session's microVM takes to boot, counted from the arrival of the call
+    /// that starts it: no call on the session is answered sooner. The agent's start and its answer
+    /// run within it, and add only when they take longer. AWS publishes none: 3 s is the seed
+    /// report's mean time a call took (see the README), e.g. `3s`, `0s`.
     #[arg(long, default_value = "3s", value_parser = duration_flag::parse)]
     cold_start: Duration,
     /// Service time a call refused by the active-session quota (ServiceQuotaExceededException)
-    /// takes: refusals are not instant on AWS (the seed report's calls took 3 s each, refusals
+    /// takes from its arrival: refusals are not instant on AWS (the seed report's calls took 3 s each, refusals
     /// included), e.g. `3s`, `0s`.
     #[arg(long, default_value = "3s", value_parser = duration_flag::parse)]
     quota_refusal_delay: Duration,
@@ -232,6 +240,7 @@ fn config(cli: Cli) -> anyhow::Result<Config> {
             })?,
         }),
         max_vms: cli.max_vms,
+        quota_model: cli.quota_model,
         // Decided in `serve` (`isolation`), which may run a probe.
         isolation: Isolation::Port,
         invoke_tps: cli.invoke_tps,

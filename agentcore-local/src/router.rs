@@ -6,7 +6,11 @@
 //!   `/runtimes/{arn}/commands`, `/runtimes/{arn}/stopruntimesession`), signing name
 //!   `bedrock-agentcore`;
 //! * `/_local/state`, `/_local/reset`: emulator-only introspection, signed like the AgentCore routes
-//!   (signing name `bedrock-agentcore`, the emulator's own credentials) unless auth is disabled.
+//!   (signing name `bedrock-agentcore`, the emulator's own credentials) unless auth is disabled;
+//! * CloudWatch ([`crate::cloudwatch`]), signing name `monitoring`:
+//!   `POST /service/GraniteServiceVersion20100801/operation/{Op}` (RPC v2 CBOR), and at `/` a request
+//!   with `X-Amz-Target: GraniteServiceVersion20100801.{Op}` (AWS JSON 1.0) or one whose SigV4
+//!   scope names `monitoring` (the query protocol); every other request at `/` is EC2's.
 //!
 //! Paths are accepted with and without a trailing slash. Every response carries
 //! `x-amzn-RequestId`.
@@ -42,13 +46,13 @@ use std::any::Any;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::{RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 use futures_util::StreamExt;
 use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -56,6 +60,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use crate::app_state::AppState;
 use crate::auth::{self, Caller, HeaderCheck};
 use crate::body_budget::{BodyBudget, Reservation};
+use crate::cloudwatch::{self, Protocol};
 use crate::context::{RequestContext, route_both};
 use crate::error::{AwsError, FieldError};
 use crate::{control, data, ec2, faults, ids, rest_json};
@@ -82,6 +87,8 @@ pub const INVOKE_BODY_LIMIT: usize = data::MAX_PAYLOAD_BYTES;
 #[derive(Clone, Debug)]
 struct RequestTag {
     request_id: String,
+    /// When the request's head arrived.
+    received: std::time::Instant,
 }
 
 /// Marks the response [`panic_layer`] made for a panic.
@@ -96,23 +103,43 @@ pub enum Service {
     AgentCore,
     /// `/_local/*`.
     Local,
+    /// CloudWatch's metric reads, in one of its three wire formats.
+    CloudWatch(Protocol),
 }
 
 impl Service {
+    /// The service of a request to `path`, from the path alone (`/` is EC2's; see [`Self::of`]).
     pub fn of_path(path: &str) -> Self {
         if path == "/" || path.is_empty() {
             Self::Ec2
         } else if path.starts_with("/_local") {
             Self::Local
+        } else if path.starts_with(cloudwatch::CBOR_PATH_PREFIX) {
+            Self::CloudWatch(Protocol::Cbor)
         } else {
             Self::AgentCore
         }
+    }
+
+    /// The service of a request: [`Self::of_path`], except that at `/` a CloudWatch
+    /// `X-Amz-Target` is AWS JSON 1.0 and a signature scoped to `monitoring` the query protocol.
+    pub fn of(path: &str, query: Option<&str>, headers: &HeaderMap) -> Self {
+        match Self::of_path(path) {
+            Self::Ec2 if cloudwatch::is_json_target(headers) => Self::CloudWatch(Protocol::Json),
+            Self::Ec2 if signed_for_cloudwatch(headers, query) => Self::CloudWatch(Protocol::Query),
+            service => service,
+        }
+    }
+
+    fn of_request(request: &Request) -> Self {
+        Self::of(request.uri().path(), request.uri().query(), request.headers())
     }
 
     pub fn signing_name(self) -> &'static str {
         match self {
             Self::Ec2 => "ec2",
             Self::AgentCore | Self::Local => "bedrock-agentcore",
+            Self::CloudWatch(_) => cloudwatch::SIGNING_NAME,
         }
     }
 
@@ -121,15 +148,17 @@ impl Service {
         match self {
             Self::Ec2 => ec2::error_response(error, request_id),
             Self::AgentCore | Self::Local => rest_json::error_response(error, request_id),
+            Self::CloudWatch(protocol) => cloudwatch::error_response(protocol, error, request_id),
         }
     }
 
     /// The error AWS answers when the service itself fails: restJson1 `InternalServerException`,
-    /// EC2 `InternalError` (both 500).
+    /// EC2 `InternalError`, CloudWatch `InternalServiceError` (all 500).
     pub fn internal_error(self) -> AwsError {
         match self {
             Self::Ec2 => ec2::internal_error(),
             Self::AgentCore | Self::Local => rest_json::internal_error(),
+            Self::CloudWatch(_) => cloudwatch::internal_error(),
         }
     }
 
@@ -137,8 +166,22 @@ impl Service {
         match self {
             Self::Ec2 => failure.ec2_error(),
             Self::AgentCore | Self::Local => failure.json_error(),
+            Self::CloudWatch(protocol) => cloudwatch::auth_error(protocol, failure),
         }
     }
+}
+
+/// Whether a SigV4 signature is scoped to CloudWatch (`Credential=KEY/DATE/REGION/monitoring/…` in
+/// `Authorization`, or a presigned query's `X-Amz-Credential`), unchecked: this only tells which
+/// service the request is for; [`authenticate`] then verifies the signature for that service.
+fn signed_for_cloudwatch(headers: &HeaderMap, query: Option<&str>) -> bool {
+    let scoped = |credential: &str| credential.split('/').nth(3) == Some(cloudwatch::SIGNING_NAME);
+    if let Some(authorization) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        return authorization.split([' ', ',']).filter_map(|part| part.strip_prefix("Credential=")).any(scoped);
+    }
+    let Some(query) = query else { return false };
+    serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+        .is_ok_and(|pairs| pairs.iter().any(|(name, value)| name == "X-Amz-Credential" && scoped(value)))
 }
 
 /// Whether `path` is InvokeAgentRuntime's (`/runtimes/{arn}/invocations`, with or without `/`).
@@ -155,6 +198,7 @@ pub fn body_limit(path: &str) -> usize {
         Service::Ec2 => EC2_BODY_LIMIT,
         Service::AgentCore if is_invocation(path) => INVOKE_BODY_LIMIT,
         Service::AgentCore | Service::Local => CONTROL_BODY_LIMIT,
+        Service::CloudWatch(_) => cloudwatch::BODY_LIMIT,
     }
 }
 
@@ -276,7 +320,7 @@ fn budget_spent(service: Service) -> AwsError {
                    requests whose signature is not verified yet is spent; see --unverified-body-budget).";
     let code = match service {
         Service::Ec2 => "Unavailable",
-        Service::AgentCore | Service::Local => "ServiceUnavailableException",
+        Service::AgentCore | Service::Local | Service::CloudWatch(_) => "ServiceUnavailableException",
     };
     AwsError::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
 }
@@ -288,9 +332,10 @@ fn declared_length(headers: &HeaderMap) -> Option<u64> {
 
 /// The whole emulator as one axum router.
 pub fn app(state: Arc<AppState>) -> Router {
-    let router = Router::new().route("/", post(ec2::handle_post).get(ec2::handle_get));
+    let router = Router::new().route("/", post(root_post).get(root_get));
     let router = control::routes(router);
     let router = data::routes(router);
+    let router = cloudwatch::routes(router);
     let router = route_both(router, "/_local/state", get(local_state));
     let router = route_both(router, "/_local/reset", post(local_reset));
     let router = router
@@ -334,8 +379,8 @@ fn answer_panic(panic: Box<dyn Any + Send + 'static>) -> Response {
 /// panic as the protocol's internal error.
 async fn tag_request(mut request: Request, next: Next) -> Response {
     let request_id = ids::request_id();
-    let service = Service::of_path(request.uri().path());
-    request.extensions_mut().insert(RequestTag { request_id: request_id.clone() });
+    let service = Service::of_request(&request);
+    request.extensions_mut().insert(RequestTag { request_id: request_id.clone(), received: std::time::Instant::now() });
     let response = next.run(request).await;
     let response = if response.extensions().get::<Panicked>().is_some() {
         service.error_response(service.internal_error(), &request_id)
@@ -362,6 +407,10 @@ fn lacks_error_shape(service: Service, response: &Response) -> bool {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("text/xml")),
         Service::AgentCore | Service::Local => !response.headers().contains_key("x-amzn-errortype"),
+        // Every CloudWatch error the emulator writes carries its protocol's content type.
+        Service::CloudWatch(protocol) => {
+            response.headers().get(header::CONTENT_TYPE).is_none_or(|v| v != cloudwatch::content_type(protocol))
+        }
     }
 }
 
@@ -385,8 +434,9 @@ async fn reshape(service: Service, response: Response, request_id: &str) -> Resp
         service.internal_error()
     } else {
         let code = match service {
-            Service::Ec2 => "MalformedQueryString",
+            Service::Ec2 | Service::CloudWatch(Protocol::Query) => "MalformedQueryString",
             Service::AgentCore | Service::Local => "ValidationException",
+            Service::CloudWatch(_) => "SerializationException",
         };
         AwsError::new(status, code, message)
     };
@@ -396,8 +446,11 @@ async fn reshape(service: Service, response: Response, request_id: &str) -> Resp
 /// Bounds and buffers the body, checks the signature for the service the path belongs to, rolls
 /// the injected faults and hands the handler a [`RequestContext`].
 async fn authenticate(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
-    let request_id = request.extensions().get::<RequestTag>().map_or_else(ids::request_id, |t| t.request_id.clone());
-    let service = Service::of_path(request.uri().path());
+    let (request_id, received) = request
+        .extensions()
+        .get::<RequestTag>()
+        .map_or_else(|| (ids::request_id(), std::time::Instant::now()), |t| (t.request_id.clone(), t.received));
+    let service = Service::of_request(&request);
     let refuse = |error: AwsError| service.error_response(error, &request_id);
     let (mut parts, body) = request.into_parts();
     let path = parts.uri.path().to_string();
@@ -441,14 +494,15 @@ async fn authenticate(State(state): State<Arc<AppState>>, request: Request, next
             Ok(verified) => verified,
             Err(error) => return refuse_body(error, declared),
         };
-    if service != Service::Local && !config.faults.is_empty() {
+    // `--fault` names EC2 and AgentCore operations only.
+    if matches!(service, Service::Ec2 | Service::AgentCore) && !config.faults.is_empty() {
         let operation = faults::operation(&parts.method, &path, parts.uri.query(), &body);
         if let Some(error) = operation.and_then(|(s, op)| faults::roll(&config.faults, s, &op)) {
             tracing::debug!(code = %error.code, path, "fault injected");
             return refuse(error);
         }
     }
-    parts.extensions.insert(RequestContext { caller, request_id: request_id.clone() });
+    parts.extensions.insert(RequestContext { caller, request_id: request_id.clone(), received });
     next.run(Request::from_parts(parts, Body::from(body))).await
 }
 
@@ -457,7 +511,7 @@ async fn authenticate(State(state): State<Arc<AppState>>, request: Request, next
 fn body_timed_out(service: Service, timeout: Duration) -> AwsError {
     let code = match service {
         Service::Ec2 => "RequestTimeout",
-        Service::AgentCore | Service::Local => "RequestTimeoutException",
+        Service::AgentCore | Service::Local | Service::CloudWatch(_) => "RequestTimeoutException",
     };
     AwsError::new(StatusCode::REQUEST_TIMEOUT, code, format!("The request body was not received within {timeout:?}"))
 }
@@ -475,7 +529,7 @@ fn with_request_id(mut response: Response, request_id: &str) -> Response {
 }
 
 async fn unknown_operation(request: Request) -> Response {
-    let service = Service::of_path(request.uri().path());
+    let service = Service::of_request(&request);
     let error = AwsError::new(
         StatusCode::NOT_FOUND,
         "UnknownOperationException",
@@ -489,7 +543,40 @@ async fn unknown_operation(request: Request) -> Response {
             ),
             "",
         ),
-        _ => rest_json::error_response(error, ""),
+        Service::CloudWatch(protocol) => cloudwatch::error_response(
+            protocol,
+            cloudwatch::unknown_operation(protocol, &format!("{} {}", request.method(), request.uri().path())),
+            "",
+        ),
+        Service::AgentCore | Service::Local => rest_json::error_response(error, ""),
+    }
+}
+
+/// `POST /`: EC2's query protocol, or CloudWatch's AWS JSON 1.0 or query protocol ([`Service::of`]).
+async fn root_post(
+    State(state): State<Arc<AppState>>,
+    Extension(ctx): Extension<RequestContext>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match Service::of("/", query.as_deref(), &headers) {
+        Service::CloudWatch(Protocol::Json) => cloudwatch::handle_json(state, ctx, &headers, body).await,
+        Service::CloudWatch(_) => cloudwatch::handle_query(state, ctx, body).await,
+        _ => ec2::handle_post(State(state), Extension(ctx), body).await,
+    }
+}
+
+/// `GET /?Action=…`: EC2's, or CloudWatch's query protocol for a request signed for `monitoring`.
+async fn root_get(
+    State(state): State<Arc<AppState>>,
+    Extension(ctx): Extension<RequestContext>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    match Service::of("/", query.as_deref(), &headers) {
+        Service::CloudWatch(_) => cloudwatch::handle_query(state, ctx, Bytes::from(query.unwrap_or_default())).await,
+        _ => ec2::handle_get(State(state), Extension(ctx), RawQuery(query)).await,
     }
 }
 
@@ -507,6 +594,42 @@ async fn local_reset(State(state): State<Arc<AppState>>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn requests_at_the_root_are_told_apart_by_target_and_signature() {
+        let headers = |pairs: &[(&'static str, &str)]| {
+            let mut map = HeaderMap::new();
+            for (name, value) in pairs {
+                map.insert(*name, HeaderValue::from_str(value).unwrap());
+            }
+            map
+        };
+        let signed = |service: &str| {
+            format!(
+                "AWS4-HMAC-SHA256 Credential=test/20260601/us-east-1/{service}/aws4_request, \
+                 SignedHeaders=host;x-amz-date, Signature=00"
+            )
+        };
+        let cases = [
+            (headers(&[("x-amz-target", "GraniteServiceVersion20100801.GetMetricData")]), None, Protocol::Json),
+            (headers(&[("authorization", &signed("monitoring"))]), None, Protocol::Query),
+            (
+                HeaderMap::new(),
+                Some("Action=ListMetrics&X-Amz-Credential=test%2F20260601%2Fus-east-1%2Fmonitoring%2Faws4_request"),
+                Protocol::Query,
+            ),
+        ];
+        for (headers, query, protocol) in cases {
+            assert_eq!(Service::of("/", query, &headers), Service::CloudWatch(protocol), "{headers:?} {query:?}");
+        }
+        assert_eq!(Service::of("/", None, &headers(&[("authorization", &signed("ec2"))])), Service::Ec2);
+        assert_eq!(Service::of("/", Some("Action=DescribeVpcs"), &HeaderMap::new()), Service::Ec2);
+        assert_eq!(Service::of("/", None, &headers(&[("x-amz-target", "DynamoDB_20120810.ListTables")])), Service::Ec2);
+        let cbor = "/service/GraniteServiceVersion20100801/operation/GetMetricData";
+        assert_eq!(Service::of(cbor, None, &HeaderMap::new()), Service::CloudWatch(Protocol::Cbor));
+        assert_eq!(body_limit(cbor), cloudwatch::BODY_LIMIT);
+        assert_eq!(Service::CloudWatch(Protocol::Json).signing_name(), "monitoring");
+    }
 
     #[test]
     fn body_limits_per_route() {

@@ -24,10 +24,11 @@
 //! ([`Process::has_exited`]) its pid, and so the group id, may belong to another process, so
 //! [`Process::signal_group`] does nothing then. Members of the group that outlive a leader that
 //! exited by itself are therefore not reached by the emulator.
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::OnceLock;
 use std::sync::mpsc;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, killpg};
@@ -310,9 +311,12 @@ pub async fn spawn(
         Isolation::Netns { .. } => Some(std::net::TcpListener::bind(("127.0.0.1", 0))?),
         Isolation::Port => None,
     };
-    let port = match &listener {
-        Some(listener) => listener.local_addr()?.port(),
-        None => free_port()?,
+    let (port, lease) = match &listener {
+        Some(listener) => (listener.local_addr()?.port(), None),
+        None => {
+            let lease = PortLease::take()?;
+            (lease.0, Some(lease))
+        }
     };
     let stdout = if tracing::enabled!(target: "agentcore_local::agent", tracing::Level::DEBUG) {
         Stdio::piped()
@@ -347,6 +351,8 @@ pub async fn spawn(
             Ok(status) => status.to_string(),
             Err(error) => format!("unknown ({error})"),
         };
+        // The port is free for another agent once this one is gone.
+        drop(lease);
         let _ = exited.send(Some(status));
     });
     Ok(Process { pid, port, exit, in_netns: matches!(isolation, Isolation::Netns { .. }) })
@@ -387,8 +393,31 @@ async fn forward_lines(stream: impl AsyncRead + Unpin, label: String, pid: u32, 
     }
 }
 
-fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port())
+/// A loopback port handed to one port-mode agent until its process has exited. The kernel may hand
+/// the same free port to two concurrent `bind(0)` probes before either agent binds it: the second
+/// agent then fails to bind, while its health check reaches the first agent and passes, and calls
+/// meant for one session go to another. Leases make the choices distinct.
+struct PortLease(u16);
+
+/// Ports leased to agents that have not exited.
+static LEASED: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+
+impl PortLease {
+    fn take() -> std::io::Result<Self> {
+        for _ in 0..64 {
+            let port = std::net::TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port();
+            if LEASED.lock().unwrap_or_else(|e| e.into_inner()).insert(port) {
+                return Ok(Self(port));
+            }
+        }
+        Err(std::io::Error::new(std::io::ErrorKind::AddrInUse, "no loopback port free of other agents"))
+    }
+}
+
+impl Drop for PortLease {
+    fn drop(&mut self) {
+        LEASED.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.0);
+    }
 }
 
 /// What `GET /ping` said.
@@ -484,6 +513,16 @@ pub async fn terminate(process: &Process, grace: Duration) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn leased_ports_are_never_handed_out_twice_until_released() {
+        let leases: Vec<PortLease> = (0..200).map(|_| PortLease::take().unwrap()).collect();
+        let ports: BTreeSet<u16> = leases.iter().map(|l| l.0).collect();
+        assert_eq!(ports.len(), leases.len(), "every lease a distinct port");
+        assert!(ports.iter().all(|p| LEASED.lock().unwrap().contains(p)));
+        drop(leases);
+        assert!(ports.iter().all(|p| !LEASED.lock().unwrap().contains(p)), "released with the lease");
+    }
 
     #[test]
     fn parses_command_lines_with_shell_quoting() {

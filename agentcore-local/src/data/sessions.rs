@@ -38,8 +38,10 @@ use serde_json::{Value, json};
 use tokio::sync::{Notify, OnceCell, watch};
 
 use super::agent::{self, AgentCommand, Process, StartFailure};
+use super::quota::Ledger;
 use super::throttle::InvokeRate;
 use crate::clock::Clock;
+use crate::cloudwatch::series::ActiveSessionSeries;
 use crate::config::Config;
 use crate::config::Isolation;
 use crate::error::AwsError;
@@ -121,6 +123,8 @@ pub struct Session {
     pub key: SessionKey,
     pub runtime: RuntimeInfo,
     pub started_at: SystemTime,
+    /// When the call that started it arrived (wall time): the cold start runs from then.
+    requested: Instant,
     generation: u64,
     /// The start, shared by concurrent first calls.
     started: OnceCell<Result<Process, AwsError>>,
@@ -211,23 +215,23 @@ struct Table {
     tearing_down: HashMap<SessionKey, SystemTime>,
     /// A stateful MCP server's `Mcp-Session-Id` (as `session_id`) → its session's key.
     by_mcp_session_id: HashMap<SessionKey, SessionKey>,
-    live_by_region: HashMap<String, u32>,
+    /// Live sessions per region, and what `--quota-model` counts of them.
+    quota: Ledger,
     counters: Counters,
     /// A lower bound of every live session's next deadline.
     next_due: Option<SystemTime>,
 }
 
 impl Table {
-    fn remove(&mut self, session: &Arc<Session>) -> bool {
+    fn remove(&mut self, session: &Arc<Session>, now: SystemTime) -> bool {
         match self.live.get(&session.key) {
             Some(current) if Arc::ptr_eq(current, session) => {
                 self.live.remove(&session.key);
                 if let Some(mcp_id) = session.mcp_session_id.get() {
                     self.by_mcp_session_id.remove(&SessionKey { session_id: mcp_id.clone(), ..session.key.clone() });
                 }
-                if let Some(n) = self.live_by_region.get_mut(&session.key.region) {
-                    *n -= 1;
-                }
+                let key = &session.key;
+                self.quota.ended(&key.region, &key.runtime_id, &key.session_id, now);
                 true
             }
             _ => false,
@@ -263,6 +267,9 @@ pub struct Sessions {
     /// `--new-sessions-tps`; `None`: unlimited.
     new_session_rate: Option<InvokeRate>,
     generation: AtomicU64,
+    /// The live-session count over time, CloudWatch's `ActiveSessionCount` (changed under the
+    /// table's lock).
+    active_sessions: ActiveSessionSeries,
     me: Weak<Sessions>,
 }
 
@@ -292,15 +299,21 @@ impl Sessions {
             cold_start: config.cold_start,
             quota_refusal_delay: config.quota_refusal_delay,
             session_teardown: config.session_teardown,
-            table: Mutex::new(Table::default()),
+            table: Mutex::new(Table { quota: Ledger::new(config.quota_model), ..Table::default() }),
             dying: Mutex::new(HashMap::new()),
             reaping: tokio::sync::Mutex::new(()),
             wake: Notify::new(),
             invoke_rate: config.invoke_tps.map(InvokeRate::per_second),
             new_session_rate: config.new_sessions_tps.map(InvokeRate::per_second),
             generation: AtomicU64::new(0),
+            active_sessions: ActiveSessionSeries::new(config.clock.now()),
             me: me.clone(),
         })
+    }
+
+    /// The live-session count over time (CloudWatch's `ActiveSessionCount`, [`crate::cloudwatch`]).
+    pub fn active_sessions(&self) -> &ActiveSessionSeries {
+        &self.active_sessions
     }
 
     fn table(&self) -> MutexGuard<'_, Table> {
@@ -326,20 +339,35 @@ impl Sessions {
     /// Enters the live session `key`, or a new one if the quota allows (reaping what is due
     /// first): the call is in flight on it until the returned guard drops. It is counted in flight
     /// before the table's lock is released, so the reaper cannot end the session under it.
-    pub async fn enter(&self, key: SessionKey, runtime: &RuntimeInfo) -> Result<(Arc<Session>, InFlight), AwsError> {
+    ///
+    /// `received` is when the call arrived: a refusal is answered `--quota-refusal-delay` after it,
+    /// and a new session's microVM is ready `--cold-start` after it (or when its agent is, if
+    /// later), so the emulator's own work for the call counts within those times instead of adding
+    /// to them.
+    pub async fn enter(
+        &self,
+        key: SessionKey,
+        runtime: &RuntimeInfo,
+        received: Instant,
+    ) -> Result<(Arc<Session>, InFlight), AwsError> {
         self.reap_if_due().await;
-        let entered = self.enter_now(key, runtime);
+        let entered = self.enter_now(key, runtime, received);
         if let Err(refusal) = &entered
             && refusal.code == QUOTA_EXCEEDED
         {
             // Refusals are not instant on AWS (`Config::quota_refusal_delay`); no lock is held here.
-            self.wait_service_time(self.quota_refusal_delay).await;
+            self.wait_service_time_since(received, self.quota_refusal_delay).await;
         }
         entered
     }
 
     /// [`Self::enter`] without its waits: the table's decision, under its lock.
-    fn enter_now(&self, key: SessionKey, runtime: &RuntimeInfo) -> Result<(Arc<Session>, InFlight), AwsError> {
+    fn enter_now(
+        &self,
+        key: SessionKey,
+        runtime: &RuntimeInfo,
+        received: Instant,
+    ) -> Result<(Arc<Session>, InFlight), AwsError> {
         let mut table = self.table();
         table.counters.invocations += 1;
         if let Some(session) = table.live.get(&key).cloned() {
@@ -360,8 +388,8 @@ impl Sessions {
             table.counters.new_sessions_throttled += 1;
             return Err(AwsError::new(StatusCode::TOO_MANY_REQUESTS, "ThrottlingException", "Rate exceeded"));
         }
-        let live = table.live_by_region.get(&key.region).copied().unwrap_or(0);
-        if live >= self.max_vms {
+        let now = self.clock.now();
+        if table.quota.counted(&key.region, &key.runtime_id, &key.session_id, now) >= self.max_vms {
             table.counters.refused_by_quota += 1;
             return Err(AwsError::new(
                 StatusCode::PAYMENT_REQUIRED,
@@ -369,11 +397,13 @@ impl Sessions {
                 format!("maxVms limit exceeded for account {}", self.account_id),
             ));
         }
-        let now = self.clock.now();
+        let mut runtime = runtime.clone();
+        runtime.idle_timeout = table.quota.idle_timeout(runtime.idle_timeout);
         let session = Arc::new(Session {
             key: key.clone(),
             runtime: runtime.clone(),
             started_at: now,
+            requested: received,
             generation: self.generation.fetch_add(1, Ordering::Relaxed),
             started: OnceCell::new(),
             ended: watch::Sender::new(false),
@@ -389,7 +419,8 @@ impl Sessions {
         });
         let due = (now + runtime.idle_timeout).min(now + runtime.max_lifetime);
         table.next_due = Some(table.next_due.map_or(due, |d| d.min(due)));
-        *table.live_by_region.entry(key.region.clone()).or_default() += 1;
+        table.quota.started(&key.region, &key.runtime_id, &key.session_id, now);
+        self.active_sessions.started(&key.region, now);
         table.live.insert(key, session.clone());
         table.counters.sessions_started += 1;
         // In flight from now on: a session is not idle while its first call waits for the start.
@@ -412,6 +443,7 @@ impl Sessions {
     /// at once; a start that failed never ran). Keys whose teardown is over are forgotten here too,
     /// so the set holds at most the sessions ended within one teardown time.
     fn count_end(&self, table: &mut Table, session: &Session, reason: EndReason) {
+        self.active_sessions.ended(&session.key.region, self.clock.now());
         count_end(&mut table.counters, reason);
         if self.session_teardown.is_zero() || matches!(reason, EndReason::Reset | EndReason::StartFailed) {
             return;
@@ -421,18 +453,31 @@ impl Sessions {
         table.tearing_down.insert(session.key.clone(), now + self.session_teardown);
     }
 
-    /// Waits `service` time on the service clock (nothing on a manual clock, where service time
-    /// passes only when a test advances it).
-    async fn wait_service_time(&self, service: Duration) {
+    /// Waits until `service` time on the service clock has passed since `since` (nothing on a
+    /// manual clock, where service time passes only when a test advances it).
+    async fn wait_service_time_since(&self, since: Instant, service: Duration) {
         if let Some(wall) = self.clock.to_wall(service).filter(|wall| !wall.is_zero()) {
-            tokio::time::sleep(wall).await;
+            tokio::time::sleep_until((since + wall).into()).await;
         }
     }
 
+    /// Starts the session's microVM (its agent); concurrent first calls share the start. The
+    /// cold start is not waited here but where a call is answered ([`Self::cold_start_over`]).
     async fn start(&self, session: &Arc<Session>) -> Result<Process, AwsError> {
+        self.start_agent(session).await
+    }
+
+    /// Waits until `--cold-start` of service time has passed since the call that started
+    /// `session` arrived: no call on a session is answered before its microVM has booted. The
+    /// agent's start and its answer run within that time and add to it only when they take longer,
+    /// as the default's source (the report's mean time per call, measured by its client, each call a
+    /// new session) includes them. Calls on a session started long ago do not wait.
+    pub async fn cold_start_over(&self, session: &Session) {
+        self.wait_service_time_since(session.requested, self.cold_start).await;
+    }
+
+    async fn start_agent(&self, session: &Arc<Session>) -> Result<Process, AwsError> {
         let command = self.agent.as_ref().map_err(|why| runtime_client_error(why.clone()))?;
-        // The microVM boots before its agent starts; concurrent first calls share this wait.
-        self.wait_service_time(self.cold_start).await;
         let label = format!("{}/{}", session.key.runtime_id, session.key.session_id);
         let mut attempt = 0;
         let (process, ping) = loop {
@@ -527,7 +572,7 @@ impl Sessions {
     pub fn end(&self, session: &Arc<Session>, reason: EndReason) -> bool {
         let removed = {
             let mut table = self.table();
-            let removed = table.remove(session);
+            let removed = table.remove(session, self.clock.now());
             if removed {
                 self.count_end(&mut table, session, reason);
             }
@@ -553,7 +598,15 @@ impl Sessions {
                 EndReason::Idle => session.idle_deadline(&state, now) <= now,
                 _ => true,
             };
-            if state.in_flight > 0 || !still_due || !table.remove(session) {
+            // It ended at its deadline, which the reaper may see a little later (on a manual
+            // clock, at the next call): `--quota-model lagged` counts it from its deadline.
+            let ended_at = match reason {
+                EndReason::Idle => session.idle_deadline(&state, now),
+                EndReason::MaxLifetime => session.lifetime_deadline(),
+                _ => now,
+            }
+            .min(now);
+            if state.in_flight > 0 || !still_due || !table.remove(session, ended_at) {
                 return false;
             }
             self.count_end(&mut table, session, reason);
@@ -634,6 +687,7 @@ impl Sessions {
             table.counters = Counters::default();
             table.next_due = None;
             table.tearing_down.clear();
+            table.quota.clear();
         }
     }
 
@@ -851,7 +905,7 @@ mod tests {
         let config = Config { clock: Clock::manual(), ..Config::default() };
         let sessions = Sessions::new(&config);
         config.clock.advance(Duration::from_secs(59)).unwrap();
-        let (session, in_flight) = sessions.enter(key(), &one_minute_runtime()).await.unwrap();
+        let (session, in_flight) = sessions.enter(key(), &one_minute_runtime(), Instant::now()).await.unwrap();
         config.clock.advance(Duration::from_secs(120)).unwrap();
 
         sessions.reap_due().await;
@@ -859,7 +913,7 @@ mod tests {
         assert!(!sessions.end_if_unused(&session, EndReason::Idle, config.clock.now()));
         assert!(!sessions.end_if_unused(&session, EndReason::MaxLifetime, config.clock.now()));
         // A second call enters the same session meanwhile, and the first one finishes.
-        let (again, second) = sessions.enter(key(), &one_minute_runtime()).await.unwrap();
+        let (again, second) = sessions.enter(key(), &one_minute_runtime(), Instant::now()).await.unwrap();
         assert!(Arc::ptr_eq(&session, &again));
         drop(in_flight);
         sessions.reap_due().await;
@@ -879,12 +933,12 @@ mod tests {
         let config = Config { clock: Clock::manual(), ..Config::default() };
         let sessions = Sessions::new(&config);
         let runtime = RuntimeInfo { max_lifetime: Duration::from_secs(3600), ..one_minute_runtime() };
-        let (session, in_flight) = sessions.enter(key(), &runtime).await.unwrap();
+        let (session, in_flight) = sessions.enter(key(), &runtime, Instant::now()).await.unwrap();
         drop(in_flight);
         config.clock.advance(Duration::from_secs(61)).unwrap();
         let decided_at = config.clock.now();
         // A call enters and finishes before the reaper acts on its decision.
-        drop(sessions.enter(key(), &runtime).await.unwrap().1);
+        drop(sessions.enter(key(), &runtime, Instant::now()).await.unwrap().1);
         assert!(!sessions.end_if_unused(&session, EndReason::Idle, decided_at));
         assert!(sessions.find(&key()).is_some());
         config.clock.advance(Duration::from_secs(61)).unwrap();

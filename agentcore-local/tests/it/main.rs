@@ -5,6 +5,7 @@ mod agent_card;
 mod agent_lifetime;
 mod auth;
 mod binary;
+mod cloudwatch;
 mod commands;
 mod control;
 mod data;

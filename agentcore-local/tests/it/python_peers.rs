@@ -26,13 +26,13 @@ fn scratch_dir() -> PathBuf {
 
 /// Runs `tests/py/<script> <server URL>` with the venv's Python and a clean AWS environment; returns
 /// its JSON output.
-fn run_script(venv: &Path, script: &str, server: &Server) -> Value {
+pub(crate) fn run_script(venv: &Path, script: &str, server: &Server) -> Value {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py").join(script);
     test_support::python::run_script(venv, &script, server, &scratch_dir())
 }
 
 /// `agentcore-local --listen 127.0.0.1:0`, ready once it printed its listening line.
-fn start_agentcore_local(name: &str) -> Server {
+pub(crate) fn start_agentcore_local(name: &str) -> Server {
     start_agentcore_local_with(name, &[])
 }
 
