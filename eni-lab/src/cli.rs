@@ -32,6 +32,10 @@ pub enum Task {
     /// after a fresh check of its run tag, waiting for lingering agentic_ai ENIs up to --wait; exit 3
     /// with `--resume` advice when something is left, 4 when a state file could not be used (skipped).
     Destroy(crate::destroy::DestroyArgs),
+    /// Live AgentCore runtime sessions over a window, from CloudWatch's ActiveSessionCount
+    /// (AWS/Bedrock-AgentCore, Service=AgentCore.Runtime; AWS has no API that lists runtime sessions),
+    /// at an endpoint (--endpoint-url, e.g. agentcore-local) or in an account (--aws).
+    Sessions(crate::sessions::Args),
 }
 
 /// The tasks `cargo xtask` forwards, whose help it shows from [`HELP_DIR`].

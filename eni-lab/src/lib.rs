@@ -9,6 +9,7 @@
 //! - [`state`]: the state file that lets `destroy` finish what a run (even a killed one) left.
 //! - [`teardown`]: deletes a run's resources (verify's teardown phase and `destroy`); [`destroy`]: `destroy`.
 //! - [`verify`]: `verify`, the experiment phase by phase against the model; [`deploy`]: its deploy phase alone.
+//! - [`sessions`]: `sessions`, live runtime sessions over a window from CloudWatch's `ActiveSessionCount`.
 
 pub mod aws;
 pub mod calls;
@@ -18,6 +19,7 @@ pub mod destroy;
 pub mod error;
 pub mod network;
 pub mod run;
+pub mod sessions;
 pub mod state;
 pub mod teardown;
 pub mod verify;

@@ -14,7 +14,7 @@ use eni_lab::verify::Report;
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // Logs for the commands that create; destroy and iam-policy speak through their own output.
-    if !matches!(cli.task, Task::Destroy(_) | Task::IamPolicy(_)) {
+    if !matches!(cli.task, Task::Destroy(_) | Task::IamPolicy(_) | Task::Sessions(_)) {
         init_tracing();
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -36,6 +36,10 @@ fn main() -> anyhow::Result<()> {
             println!("{}", eni_lab::aws::permissions::print(&args));
             Ok(())
         }
+        Task::Sessions(args) => match runtime.block_on(eni_lab::sessions::run(&args)) {
+            Ok(()) => Ok(()),
+            Err(error) => std::process::exit(exit_code(&error)),
+        },
         Task::Verify(args) => std::process::exit(run_phases(&runtime, "verify", eni_lab::verify::verify(args))),
         Task::Deploy(args) => std::process::exit(run_phases(&runtime, "deploy", eni_lab::deploy::deploy(args))),
     }

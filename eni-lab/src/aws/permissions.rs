@@ -156,6 +156,8 @@ pub fn tool_policy() -> Value {
                 "Condition": tagged
             },
             { "Sid": "AgentCore", "Effect": "Allow", "Action": AGENTCORE, "Resource": "*" },
+            // `eni-lab sessions` and verify's load: ActiveSessionCount (CloudWatch's reads cannot be limited to resources).
+            { "Sid": "ReadSessionMetrics", "Effect": "Allow", "Action": "cloudwatch:GetMetricData", "Resource": "*" },
             {
                 "Sid": "AgentCoreChangeOnlyWhatTheToolTagged",
                 "Effect": "Allow",
@@ -235,7 +237,7 @@ mod tests {
             };
             for action in actions {
                 let (service, operation) = action.split_once(':').unwrap();
-                assert!(["ec2", "iam", "ecr", "bedrock-agentcore"].contains(&service), "{action}");
+                assert!(["ec2", "iam", "ecr", "bedrock-agentcore", "cloudwatch"].contains(&service), "{action}");
                 assert!(operation.chars().next().unwrap().is_ascii_uppercase() && !operation.contains('*'), "{action}");
                 assert!(seen.insert(action.to_owned()), "{action} appears twice");
             }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use agentcore_local::EniPolicy;
 use serde::{Deserialize, Serialize};
 
-use super::settings;
+use super::quota_choice::QuotaChoice;
 use crate::aws::AccountArgs;
 use crate::error::UsageError;
 use crate::run::ConnectionArgs;
@@ -52,15 +52,31 @@ pub struct DeployArgs {
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=16))]
     pub subnets: u32,
     /// Speed of the emulator's clock: service seconds per wall second. The report's 120 s load and
-    /// 5 s watch interval are divided by it. With `--endpoint-url`, give the endpoint's own
-    /// `--time-scale`.
-    #[arg(long, default_value_t = settings::OFFLINE_TIME_SCALE, value_parser = agentcore_local::clock::parse_time_scale)]
-    pub time_scale: f64,
+    /// 5 s watch interval are divided by it. Default: 10; with `--preset report`, 2 (the machine's
+    /// own time per call counts that many times over). With `--endpoint-url`, give the endpoint's
+    /// own `--time-scale`.
+    #[arg(long, value_name = "K", value_parser = agentcore_local::clock::parse_time_scale)]
+    pub time_scale: Option<f64>,
+    /// Timings and limits of an offline run. `offline`: a quick run (zero call latency, quota 100).
+    /// `report`: the report's load phase as the report measured it: quota 500, every call taking
+    /// the report's mean (120 s × 50 / 2,148 = 2.79 s of service time) for a new session and for a
+    /// refusal, the quota enforced as `--quota-model` says (default: `lagged` fitted to the
+    /// report); the load phase then prints the report's table beside the run's.
+    #[arg(long, value_enum, default_value_t = Preset::Offline)]
+    pub preset: Preset,
+    /// How the quota is enforced, by the embedded emulator and by the admission model: `exact`
+    /// (AWS's rule), `lagged:DURATION`, `reclaimed:DURATION`, `per-cell:N`, or a name alone
+    /// (`lagged`, `reclaimed`, `per-cell`) for its parameter fitted to the report's totals.
+    /// Default: `exact`; with `--preset report`, `lagged`. With `--endpoint-url`, give the
+    /// endpoint's `--quota-model`.
+    #[arg(long, value_name = "MODEL")]
+    pub quota_model: Option<QuotaChoice>,
     /// Active-session quota (maxVms): set on the embedded emulator and used by the admission model.
     /// Every live session is an agent process on this machine, hence a default a 2-core CI runner
-    /// handles. With `--endpoint-url`, give the endpoint's `--max-vms`.
-    #[arg(long, default_value_t = settings::OFFLINE_MAX_VMS, value_parser = clap::value_parser!(u32).range(1..))]
-    pub emulator_max_vms: u32,
+    /// handles: 100 (with `--preset report`, the report's 500). With `--endpoint-url`, give the
+    /// endpoint's `--max-vms`.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..), value_name = "N")]
+    pub emulator_max_vms: Option<u32>,
     /// How long an unused ENI lingers, in service time (embedded emulator; with `--endpoint-url`,
     /// the endpoint's `--eni-linger`). AWS: up to 8 h.
     #[arg(long, value_parser = duration_flag::parse, default_value = "60s", value_name = "DURATION")]
@@ -75,6 +91,23 @@ pub struct DeployArgs {
     pub agent_cmd: Option<String>,
     #[command(flatten)]
     pub aws: AwsArgs,
+}
+
+/// `--preset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Preset {
+    Offline,
+    Report,
+}
+
+impl DeployArgs {
+    /// `--quota-model`, or the preset's default.
+    pub fn quota_choice(&self) -> QuotaChoice {
+        self.quota_model.unwrap_or(match self.preset {
+            Preset::Offline => QuotaChoice::Given(eni_model::QuotaModel::Exact),
+            Preset::Report => QuotaChoice::FittedToReport(eni_model::QuotaModel::Lagged { lag: Duration::ZERO }),
+        })
+    }
 }
 
 /// `eni-lab verify`.

@@ -47,6 +47,14 @@ pub fn config(settings: &Settings, options: &EmulatorOptions, agent: AgentComman
         eni_linger: settings.eni_linger,
         eni_policy: options.eni_policy,
         max_vms: settings.max_vms,
+        // The same syntax on both sides (tested); the emulator implements the models on its own.
+        quota_model: settings
+            .quota_model
+            .to_string()
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("--quota-model: {e}"))?,
+        cold_start: settings.new_session_delay,
+        quota_refusal_delay: settings.new_session_delay,
         agent_command: Some(agent),
         agent_stop_grace: Duration::from_millis(500),
         ..Config::default()

@@ -89,6 +89,9 @@ pub struct Lab {
     pub notes: Vec<String>,
     /// A real account (`--aws`): what the deploy phase creates there besides the emulator's network.
     pub aws: Option<aws::AwsRun>,
+    /// The embedded emulator's clock: its service time is what its CloudWatch timestamps are in
+    /// (`None` with `--aws`, whose clock is the real one, and with `--endpoint-url`, whose is unknown).
+    pub emulator_clock: Option<agentcore_local::Clock>,
 }
 
 impl Lab {
@@ -117,6 +120,7 @@ impl Lab {
             progress: std::io::stderr().is_terminal(),
             notes: Vec::new(),
             aws,
+            emulator_clock: target.emulator.as_ref().map(|emulator| emulator.clock().clone()),
         })
     }
 

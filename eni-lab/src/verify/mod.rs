@@ -46,6 +46,8 @@ pub mod emulator;
 pub mod lab;
 pub mod load;
 pub mod phases;
+pub mod quota_choice;
+pub mod quota_study;
 pub mod report;
 pub mod runner;
 pub mod settings;

@@ -3,7 +3,7 @@
 //! [`Deployment`], [`load()`]'s [`LoadRun`]) or changed in place ([`sg_split`]).
 
 use std::collections::{BTreeSet, HashMap};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 use aws_config::SdkConfig;
@@ -21,6 +21,7 @@ use super::args::{DeployArgs, Phase};
 use super::aws::{self, Artifacts, AwsRun};
 use super::lab::{Deployment, Lab, Runtime};
 use super::load::{self, LoadRun, Recorded};
+use super::quota_study;
 use super::report::{Check, PhaseReport};
 use super::settings::trim;
 use super::target::Target;
@@ -427,6 +428,7 @@ pub async fn load(lab: &mut Lab, deployment: &Deployment) -> anyhow::Result<(Pha
     let (_stop_tx, stop_rx) = watch::channel(loadgen::Stop::Run);
     let load_origin = Instant::now();
     let load_started = lab.now_s();
+    let service_started = service_clock(lab);
     eprintln!(
         "load: {} workers, a new session per call, round-robin over {} runtimes, {} s",
         lab.concurrency,
@@ -435,6 +437,7 @@ pub async fn load(lab: &mut Lab, deployment: &Deployment) -> anyhow::Result<(Pha
     );
     let report = loadgen::run(target, plan, stop_rx).await?;
     let load_ended = lab.now_s();
+    let service_ended = service_clock(lab);
     let after = (lab.now_s(), describe(lab, &vpc_scope).await?);
     super::report::write_atomic(&lab.run.dir().join("load.json"), &serde_json::to_string_pretty(&report)?)?;
 
@@ -451,6 +454,7 @@ pub async fn load(lab: &mut Lab, deployment: &Deployment) -> anyhow::Result<(Pha
         max_vms: lab.settings.max_vms,
         idle_timeout: lab.settings.idle_timeout,
         max_lifetime: eni_model::DEFAULT_MAX_LIFETIME,
+        quota: lab.settings.quota_model,
     };
     let records = records.lock().expect("records lock").clone();
     let admission = load::check_admission(&records, load_origin, &arns, &policy, lab.settings.time_scale);
@@ -463,6 +467,45 @@ pub async fn load(lab: &mut Lab, deployment: &Deployment) -> anyhow::Result<(Pha
          the load are assumed to be 0",
         admission.tolerance
     ));
+    let mut study = quota_study_of(lab, &records, load_origin, arns.len() as u32, &policy);
+    if let (Some(start), Some(end)) = (service_started, service_ended) {
+        match active_sessions(lab, start, end).await {
+            Ok((active, complete)) => {
+                if !complete && lab.aws.is_some() {
+                    lab.notes.push(format!(
+                        "load: CloudWatch had no ActiveSessionCount for the load's last minute after {} s; \
+                         `eni-lab sessions --aws --since 1h` shows it later",
+                        CLOUDWATCH_WAIT.as_secs()
+                    ));
+                }
+                study.active_sessions = Some(active);
+            }
+            Err(error) => lab.notes.push(format!("load: CloudWatch ActiveSessionCount not read: {error:#}")),
+        }
+    } else {
+        lab.notes.push(
+            "load: CloudWatch ActiveSessionCount not read: an --endpoint-url's clock is its own (read it with \
+             `eni-lab sessions --endpoint-url … --end TIME`)"
+                .into(),
+        );
+    }
+    checks.extend(study.active_session_checks(admission.peak_live_predicted, admission.tolerance, lab.aws.is_none()));
+    if study.fitted_to == "the report" {
+        checks.extend(study.report_checks());
+        checks.push(study.closest_check(true));
+        lab.notes.push(format!(
+            "load (--preset report): the report's table is matched within {:.0} % for counts and {:.0} % for the \
+             duration (see eni-lab/src/verify/quota_study.rs)",
+            quota_study::COUNT_TOLERANCE * 100.0,
+            quota_study::DURATION_TOLERANCE * 100.0
+        ));
+    } else {
+        checks.push(study.closest_check(false));
+    }
+    match quota_study::svg(&study) {
+        Ok(svg) => super::report::write_atomic(&lab.run.dir().join("quota-models.svg"), &svg)?,
+        Err(error) => lab.notes.push(format!("no quota-models.svg: {error}")),
+    }
     if admission.predicted_refused == 0 {
         lab.notes.push(format!(
             "load: {} calls never reached the quota of {}: refusals were not exercised",
@@ -476,12 +519,83 @@ pub async fn load(lab: &mut Lab, deployment: &Deployment) -> anyhow::Result<(Pha
         "durationS": report.duration_s,
         "achievedRps": report.achieved_rps,
         "admission": admission,
+        "quotaModels": study.markdown(),
+        "quotaStudy": study,
         "samples": samples.len(),
         "loadStartedS": load_started,
         "loadEndedS": load_ended,
     });
     let phase = PhaseReport::judged(Phase::Load, checks, eni_diff, (started, lab.now_s()), facts);
     Ok((phase, LoadRun { report, started_s: load_started }))
+}
+
+/// The clock CloudWatch's timestamps are in: the embedded emulator's service time, the real time
+/// with `--aws`; `None` for an `--endpoint-url`, whose clock is its own.
+fn service_clock(lab: &Lab) -> Option<SystemTime> {
+    match (&lab.emulator_clock, &lab.aws) {
+        (Some(clock), _) => Some(clock.now()),
+        (None, Some(_)) => Some(SystemTime::now()),
+        (None, None) => None,
+    }
+}
+
+/// CloudWatch's `ActiveSessionCount` over `[start, end]` (the load, on [`service_clock`]), through
+/// `aws-sdk-cloudwatch`: the account's own count of live sessions, the Maximum of each minute (the
+/// emulator computes it from its session table). AWS publishes it a few minutes late: with `--aws` this
+/// waits (up to [`CLOUDWATCH_WAIT`]) for the minute the load ended in; `false` when it never came.
+async fn active_sessions(
+    lab: &Lab,
+    start: SystemTime,
+    end: SystemTime,
+) -> anyhow::Result<(quota_study::ActiveSessions, bool)> {
+    let client = aws_sdk_cloudwatch::Client::new(&lab.sdk);
+    // A 1-minute metric (the emulator answers it as CloudWatch does: minute aggregates).
+    let period = Duration::from_secs(60);
+    let whole = |at: SystemTime, up: bool| {
+        let secs = at.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_secs();
+        let period = period.as_secs();
+        SystemTime::UNIX_EPOCH + Duration::from_secs((secs / period + u64::from(up)) * period)
+    };
+    let (from, to) = (whole(start, false), whole(end, true));
+    let last_bucket = to - period;
+    let waited = Instant::now();
+    loop {
+        let points = crate::sessions::active_session_count(&client, from, to, period).await?;
+        let complete = points.last().is_some_and(|(at, _)| *at >= last_bucket);
+        if complete || lab.aws.is_none() || waited.elapsed() >= CLOUDWATCH_WAIT {
+            return Ok((quota_study::ActiveSessions::new(period, start, &points), complete));
+        }
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    }
+}
+
+/// How long `verify --aws` waits for CloudWatch to publish the load's last minute of
+/// `ActiveSessionCount` (AWS's metrics arrive within a few minutes).
+const CLOUDWATCH_WAIT: Duration = Duration::from_secs(6 * 60);
+
+/// The quota study of the load ([`quota_study`]): fitted to the report under `--preset report`,
+/// to this run otherwise.
+fn quota_study_of(
+    lab: &Lab,
+    records: &[load::CallRecord],
+    origin: Instant,
+    runtimes: u32,
+    policy: &SessionPolicy,
+) -> quota_study::QuotaStudy {
+    let settings = &lab.settings;
+    let (totals, seconds) = quota_study::profile(records, origin, settings.time_scale);
+    let load = quota_study::load_of(records, settings.time_scale, lab.concurrency, settings.load_duration, runtimes);
+    let means = (load.new_session_latency, load.refusal_latency);
+    let model = settings.quota_model;
+    if settings.preset == "report" {
+        let report = eni_model::REPORT;
+        let policy = SessionPolicy { max_vms: report.max_vms, ..*policy };
+        let target = (report.ok, report.refused);
+        quota_study::study("the report", model, totals, means, seconds, &policy, &report.closed_load(), target)
+    } else {
+        let target = (totals.ok, totals.refused);
+        quota_study::study("this run", model, totals, means, seconds, policy, &load, target)
+    }
 }
 
 /// Phase 4: runtime 0 moves to a second security group (the report: 4 ENIs).

@@ -309,6 +309,9 @@ impl Report {
                     table.trim_end()
                 );
             }
+            if let Some(section) = p.facts.get("quotaModels").and_then(|t| t.as_str()) {
+                let _ = writeln!(out, "\n### Quota models\n\n{}", section.trim_end());
+            }
             if let Some(diff) = &p.diff {
                 let _ = writeln!(out, "\n```diff\n{}\n```", diff.trim_end());
             }

@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use eni_model::QuotaModel;
 use serde::Serialize;
 
 /// The report's load: 120 s of 50 workers.
@@ -16,6 +17,12 @@ pub const REPORT_WATCH_INTERVAL: Duration = Duration::from_secs(5);
 /// The offline time scale: the emulator's clock runs this many times faster than the wall clock,
 /// so the report's 120 s load takes 12 s and a whole default run well under a minute.
 pub const OFFLINE_TIME_SCALE: f64 = 10.0;
+/// `--preset report`'s time scale: its load takes 60 s. Each success starts an agent process and
+/// every call passes through this machine's SDK and emulator, whose own time per call (tens of
+/// milliseconds on a 2-core runner) is multiplied by the scale in service time; at 2 a call takes
+/// 1-3 % longer than the report's 2.79 s, within the preset's tolerance (measured: successes
+/// 2.88-2.91 s, refusals 2.80-2.81 s; at 4, 2.95 s and 2.82 s; at 10, well outside).
+pub const REPORT_TIME_SCALE: f64 = 2.0;
 /// The offline session quota (`maxVms`). Every live session is an agent process on this machine, so
 /// the default stays modest enough for a 2-core CI runner (the report's account had 500).
 pub const OFFLINE_MAX_VMS: u32 = 100;
@@ -44,6 +51,13 @@ pub struct Settings {
     pub idle_timeout: Duration,
     /// The active-session quota the admission model uses (and the embedded emulator enforces).
     pub max_vms: u32,
+    /// How the quota is enforced (the model's and the embedded emulator's `--quota-model`).
+    #[serde(serialize_with = "display")]
+    pub quota_model: QuotaModel,
+    /// Emulator only: how long a call that starts a session waits for the microVM (`--cold-start`),
+    /// and how long a refused call takes (`--quota-refusal-delay`) (service time).
+    #[serde(with = "secs")]
+    pub new_session_delay: Duration,
     /// How long to wait for runtimes to be READY (wall time).
     #[serde(with = "secs")]
     pub ready_timeout: Duration,
@@ -76,15 +90,31 @@ impl Settings {
     /// and `eni_linger` are the emulator's (`--emulator-max-vms`, `--emulator-eni-linger`); teardown
     /// waits twice the linger window and half a minute more.
     pub fn offline(time_scale: f64, max_vms: u32, eni_linger: Duration) -> Self {
+        Self::scaled("offline", time_scale, max_vms, eni_linger)
+    }
+
+    /// `--preset report`: [`Self::offline`] with the report's quota model and call timing: every
+    /// call that starts a session, and every refusal, takes the report's mean call time
+    /// ([`eni_model::ReportLoad::call_latency`]), so that 50 workers make the report's 2,148 calls.
+    pub fn report(time_scale: f64, max_vms: u32, eni_linger: Duration) -> Self {
+        Self {
+            new_session_delay: eni_model::REPORT.call_latency(),
+            ..Self::scaled("report", time_scale, max_vms, eni_linger)
+        }
+    }
+
+    fn scaled(preset: &'static str, time_scale: f64, max_vms: u32, eni_linger: Duration) -> Self {
         let wall = |service: Duration| service.div_f64(time_scale);
         let linger_window = wall(OFFLINE_STATUS_DELAY + eni_linger);
         Self {
-            preset: "offline",
+            preset,
             time_scale,
             status_delay: OFFLINE_STATUS_DELAY,
             eni_linger,
             idle_timeout: eni_model::DEFAULT_IDLE_TIMEOUT,
             max_vms,
+            quota_model: QuotaModel::Exact,
+            new_session_delay: Duration::ZERO,
             ready_timeout: Duration::from_secs(60) + wall(OFFLINE_STATUS_DELAY) * 4,
             poll: Duration::from_millis(100),
             // Time for an agentcore-local binary at --endpoint-url to create its ENIs (twice its default
@@ -106,6 +136,8 @@ impl Settings {
             eni_linger: eni_model::DEFAULT_LINGER,
             idle_timeout: eni_model::DEFAULT_IDLE_TIMEOUT,
             max_vms: eni_model::DEFAULT_MAX_VMS,
+            quota_model: QuotaModel::Exact,
+            new_session_delay: Duration::ZERO,
             ready_timeout: Duration::from_secs(20 * 60),
             poll: Duration::from_secs(5),
             eni_settle: Duration::from_secs(3 * 60),
@@ -116,6 +148,11 @@ impl Settings {
             // gone and leaves the rest to `cargo xtask destroy --aws --resume` ("pending destroy").
             teardown_wait: Duration::from_secs(10),
         }
+    }
+
+    /// The quota model the run is judged with (and the embedded emulator runs).
+    pub fn with_quota_model(self, quota_model: QuotaModel) -> Self {
+        Self { quota_model, ..self }
     }
 
     /// `--duration`, when given, instead of the preset's load duration.
@@ -150,6 +187,8 @@ impl Settings {
             ("ENI linger".into(), both(self.eni_linger)),
             ("idle session timeout".into(), both(self.idle_timeout)),
             ("session quota (maxVms)".into(), self.max_vms.to_string()),
+            ("quota model".into(), self.quota_model.to_string()),
+            ("new session / refusal delay".into(), both(self.new_session_delay)),
             ("load duration (wall)".into(), s(self.load_duration)),
             ("watch interval (wall)".into(), s(self.watch_interval)),
             ("READY timeout (wall)".into(), s(self.ready_timeout)),
@@ -163,6 +202,10 @@ impl Settings {
 pub fn trim(value: f64) -> String {
     let text = format!("{value:.3}");
     text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+fn display<S: serde::Serializer>(value: &impl std::fmt::Display, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(value)
 }
 
 /// Durations as (fractional) seconds in JSON.

@@ -6,9 +6,9 @@ use std::time::Duration;
 use agentcore_local::EniPolicy;
 use aws_config::SdkConfig;
 
-use super::args::DeployArgs;
+use super::args::{DeployArgs, Preset};
 use super::emulator;
-use super::settings::Settings;
+use super::settings::{self, Settings};
 use crate::error::UsageError;
 use crate::network;
 use crate::run::{Connection, ConnectionArgs, EMULATOR_REGION, RunId};
@@ -33,9 +33,22 @@ pub async fn connect(
 ) -> anyhow::Result<Target> {
     let chosen = connection.connection().map_err(|e| UsageError(e.to_string()))?;
     args.aws.check(matches!(chosen, Some(Connection::Aws { .. })))?;
+    let quota_model = args.quota_choice().resolve();
     let offline = || {
-        Settings::offline(args.time_scale, args.emulator_max_vms, args.emulator_eni_linger)
-            .with_load_duration(load_duration)
+        match args.preset {
+            Preset::Offline => Settings::offline(
+                args.time_scale.unwrap_or(settings::OFFLINE_TIME_SCALE),
+                args.emulator_max_vms.unwrap_or(settings::OFFLINE_MAX_VMS),
+                args.emulator_eni_linger,
+            ),
+            Preset::Report => Settings::report(
+                args.time_scale.unwrap_or(settings::REPORT_TIME_SCALE),
+                args.emulator_max_vms.unwrap_or(eni_model::REPORT.max_vms),
+                args.emulator_eni_linger,
+            ),
+        }
+        .with_quota_model(quota_model)
+        .with_load_duration(load_duration)
     };
     match chosen {
         None => {
@@ -63,13 +76,31 @@ pub async fn connect(
             let connection = Connection::Endpoint { url: url.clone(), region: region.clone() };
             let sdk = connection.sdk_config().await;
             preflight(&sdk, &region, args).await?;
-            Ok(Target { connection, sdk, region, endpoint: url, settings: offline(), emulator: None })
+            let settings = offline();
+            eprintln!(
+                "note: --endpoint-url: judging as if the endpoint ran `agentcore-local --time-scale {} --max-vms {} \
+                 --quota-model {} --cold-start {}s --quota-refusal-delay {}s`",
+                settings.time_scale,
+                settings.max_vms,
+                settings.quota_model,
+                settings.new_session_delay.as_secs_f64(),
+                settings.new_session_delay.as_secs_f64(),
+            );
+            Ok(Target { connection, sdk, region, endpoint: url, settings, emulator: None })
         }
         Some(connection @ Connection::Aws { .. }) => {
             // No call yet: the credentials are resolved lazily, on the first call (after the notice).
             let sdk = connection.sdk_config().await;
             let region = crate::aws::region(&sdk).map_err(|e| UsageError(e.to_string()))?;
-            let settings = Settings::real_account().with_load_duration(load_duration);
+            if args.preset == Preset::Report || args.emulator_max_vms.is_some() {
+                return Err(UsageError(
+                    "--preset and --emulator-max-vms set the emulator's timings and quota; with --aws the account's \
+                     own apply (verify --aws runs the report's load as it is)"
+                        .into(),
+                )
+                .into());
+            }
+            let settings = Settings::real_account().with_quota_model(quota_model).with_load_duration(load_duration);
             Ok(Target { connection, sdk, region, endpoint: "AWS".into(), settings, emulator: None })
         }
         Some(Connection::Embedded) => unreachable!("ConnectionArgs never names the embedded emulator"),

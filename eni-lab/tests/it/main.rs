@@ -7,6 +7,7 @@ mod destroy;
 mod help;
 mod image;
 mod permissions;
+mod sessions;
 mod support;
 mod verify;
 mod verify_snapshot;

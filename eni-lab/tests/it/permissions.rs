@@ -17,6 +17,7 @@ const SDK_SERVICES: &[(&str, &str)] = &[
     ("aws-sdk-sts", "sts"),
     ("aws-sdk-bedrockagentcorecontrol", "bedrock-agentcore"),
     ("aws-sdk-bedrockagentcore", "bedrock-agentcore"),
+    ("aws-sdk-cloudwatch", "cloudwatch"),
 ];
 
 /// For each SDK crate: its client methods (`create_vpc`) and operation names (`CreateVpc`), read from

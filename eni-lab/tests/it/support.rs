@@ -38,11 +38,38 @@ pub fn eni_lab(runs_dir: &Path) -> Command {
 }
 
 /// `eni-lab ARGS` with its runs directory in `runs_dir`, off the async runtime (an emulator in this
-/// test process keeps serving meanwhile); its output is echoed for failing tests.
+/// test process keeps serving meanwhile); its output is echoed for failing tests. Runs beside the
+/// other `eni-lab` runs of this binary, but not beside one started with [`run_eni_lab_alone`].
 pub async fn run_eni_lab(runs_dir: &Path, args: &[&str]) -> Output {
+    run(runs_dir, args, false).await
+}
+
+/// [`run_eni_lab`] with no other `eni-lab` run of this test binary at the same time: for a run whose
+/// verdicts depend on its calls taking the service time they are given (`--preset report`), which
+/// other verify runs' agent processes, sharing the CI runner's two cores, would slow.
+pub async fn run_eni_lab_alone(runs_dir: &Path, args: &[&str]) -> Output {
+    run(runs_dir, args, true).await
+}
+
+/// Held shared by every `eni-lab` run of this binary, exclusively by [`run_eni_lab_alone`].
+static RUNS: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+async fn run(runs_dir: &Path, args: &[&str], alone: bool) -> Output {
     let mut command = eni_lab(runs_dir);
     command.args(args);
-    let output = tokio::task::spawn_blocking(move || command.output()).await.unwrap().expect("run eni-lab");
+    let output = tokio::task::spawn_blocking(move || {
+        let _shared;
+        let _exclusive;
+        if alone {
+            _exclusive = RUNS.write().unwrap_or_else(|e| e.into_inner());
+        } else {
+            _shared = RUNS.read().unwrap_or_else(|e| e.into_inner());
+        }
+        command.output()
+    })
+    .await
+    .unwrap()
+    .expect("run eni-lab");
     eprintln!(
         "eni-lab {args:?} → {:?}\n--- stdout\n{}--- stderr\n{}",
         output.status.code(),

@@ -11,7 +11,7 @@ use eni_lab::run::RUN_TAG;
 use eni_lab::state::RunState;
 use serde_json::Value;
 
-use crate::support::{FAST_VERIFY, emulator, endpoint_emulator, run_eni_lab, scratch, sdk_config};
+use crate::support::{FAST_VERIFY, emulator, endpoint_emulator, run_eni_lab, run_eni_lab_alone, scratch, sdk_config};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -151,6 +151,36 @@ async fn verify_against_the_embedded_emulator_matches_every_phase() {
     assert_eq!(watched["matched"], true, "{watched}");
     let state = RunState::load(&dir.join("state.json")).unwrap();
     assert!(state.finished && state.live().next().is_none(), "{state:?}");
+}
+
+/// `--preset report`: the report's load (50 workers, a new session per call, quota 500, 10
+/// runtimes, every call the report's mean time) under the default quota model (lagged, fitted to the
+/// report) gives the report's table within its tolerance, and the run's per-second profile is
+/// closest to the model the emulator ran.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_preset_reproduces_the_reports_table() {
+    let runs = scratch("verify-report-preset");
+    let args = ["verify", "--preset", "report", "--phases", "deploy,load"];
+    let output = run_eni_lab_alone(&runs, &args).await;
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{}", text(&output.stderr));
+    let report = report(&run_dir(&runs));
+    let load = &report["phases"][1];
+    for what in ["calls", "successes", "ServiceQuotaExceededException", "duration"] {
+        let row = check(load, &format!("report's table: {what}"));
+        assert_eq!(row["matched"], true, "{row}");
+    }
+    let closest = check(load, "quota model closest to this run's per-second profile");
+    assert_eq!((closest["expected"].as_str(), &closest["matched"]), (Some("lagged"), &Value::Bool(true)), "{closest}");
+    let study = &load["facts"]["quotaStudy"];
+    assert_eq!(study["variants"].as_array().unwrap().len(), 4, "{study}");
+    let markdown = std::fs::read_to_string(run_dir(&runs).join("report.md")).unwrap();
+    assert!(
+        markdown.contains("### Quota models") && markdown.contains("| **the report** | 2148 | 768 | 1380 |"),
+        "{markdown}"
+    );
+    let texts = svg_texts(&std::fs::read_to_string(run_dir(&runs).join("quota-models.svg")).unwrap());
+    assert!(texts.iter().any(|t| t.starts_with("lagged:")), "{texts:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -40,6 +40,10 @@ fn redactions() -> Vec<(&'static str, &'static str)> {
             "${1}[n]${2}[n] |",
         ),
         (r"(\| other failures \| ≤ \d+ \| )\d+ \|", "${1}[n] |"),
+        (r"\b\d+ datapoints of 60 s\b", "[n] datapoints of 60 s"),
+        (r"\(profile distances: [^)]*\)", "(profile distances: [distances])"),
+        // The quota study's figures are timing-dependent (its own tests pin them down).
+        (r"(?s)(### Quota models\n).*?\n(## )", "${1}\n[fits and profiles of this run]\n\n${2}"),
         // The teardown's retries of the security group.
         (r"\brefused \d+× with\b", "refused [n]× with"),
     ]
