@@ -565,6 +565,12 @@ async fn active_sessions(
         if complete || lab.aws.is_none() || waited.elapsed() >= CLOUDWATCH_WAIT {
             return Ok((quota_study::ActiveSessions::new(period, start, &points), complete));
         }
+        if waited.elapsed() < Duration::from_secs(1) {
+            eprintln!(
+                "load: waiting up to {} min for CloudWatch to publish ActiveSessionCount for the load's last minute",
+                CLOUDWATCH_WAIT.as_secs() / 60
+            );
+        }
         tokio::time::sleep(Duration::from_secs(30)).await;
     }
 }
